@@ -4,7 +4,13 @@
  * @module
  */
 import type { Plugin } from "../src/api.ts";
+import cnn from "./models/cnn.ts";
+import mlp from "./models/mlp.ts";
+import resnet from "./models/resnet.ts";
 
 /** Every built-in plugin, in registration order. */
 export const builtinPlugins: Plugin[] = [
+  cnn,
+  mlp,
+  resnet,
 ];

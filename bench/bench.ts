@@ -1,0 +1,141 @@
+/**
+ * `deno task bench [--json] [--backends wasm,cpu] [--quick]`: training throughput of the reference
+ * models per backend, matMul GFLOP/s, and (when available) retrieval and cache timings, printed as
+ * a table with the reference figures measured on the 2-core dev machine beside them as ratios.
+ * `--json` prints one JSON object on the last line (default backend figures).
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { parseArgs } from "node:util";
+import { useBackend } from "../src/backend.ts";
+import { trainModel } from "../src/train.ts";
+import type { Dataset } from "../src/data.ts";
+import type { KtModel } from "../src/api.ts";
+import { createRng } from "../src/rng.ts";
+import cnn from "../plugins/models/cnn.ts";
+import mlp from "../plugins/models/mlp.ts";
+
+const { values: args } = parseArgs({
+  args: Deno.args,
+  options: {
+    json: { type: "boolean", default: false },
+    backends: { type: "string", default: "wasm" },
+    quick: { type: "boolean", default: false },
+  },
+});
+
+/** Reference figures (samples/s or seconds) measured on the 2-core dev machine (DESIGN.md §3). */
+const REFERENCE = {
+  mnist_cnn_samples_per_s: { value: 2081, what: "PyTorch CPU, 2 threads" },
+  mlp_samples_per_s: { value: 8851, what: "PyTorch CPU, 2 threads" },
+  tiny_student_samples_per_s: { value: 3300, what: "PyTorch CPU, 1 thread (28×28×1)" },
+};
+
+function synthetic(n: number, shape: [number, number, number], seed: number): Dataset {
+  const rng = createRng(seed);
+  const d = shape[0] * shape[1] * shape[2];
+  const x = new Float32Array(n * d);
+  for (let i = 0; i < x.length; i++) x[i] = rng.next();
+  const y = Int32Array.from({ length: n }, (_, i) => i % 10);
+  return { name: "synthetic", x, y, shape, size: n, numClasses: 10 };
+}
+
+interface ModelCase {
+  key: keyof typeof REFERENCE;
+  label: string;
+  shape: [number, number, number];
+  build(): KtModel;
+}
+
+const cases: ModelCase[] = [
+  {
+    key: "mnist_cnn_samples_per_s",
+    label: "MNIST CNN conv16-32 fc64 (28×28×1)",
+    shape: [28, 28, 1],
+    build: () =>
+      cnn.build(cnn.options.parse({ filters: [16, 32], dense: [64] }), {
+        inputShape: [28, 28, 1],
+        numClasses: 10,
+        seed: 0,
+      }),
+  },
+  {
+    key: "mlp_samples_per_s",
+    label: "MLP 784-256-128-10",
+    shape: [28, 28, 1],
+    build: () =>
+      mlp.build(mlp.options.parse({ hidden: [256, 128] }), {
+        inputShape: [28, 28, 1],
+        numClasses: 10,
+        seed: 0,
+      }),
+  },
+  {
+    key: "tiny_student_samples_per_s",
+    label: "tiny student conv8-16-32+BN fc64 (32×32×3)",
+    shape: [32, 32, 3],
+    build: () =>
+      cnn.build(cnn.options.parse({ filters: [8, 16, 32], batchNorm: true, dense: [64] }), {
+        inputShape: [32, 32, 3],
+        numClasses: 10,
+        seed: 0,
+      }),
+  },
+];
+
+/** Training samples/s at `batchSize`, measured over `steps` steps after a warm-up epoch. */
+export function trainingThroughput(
+  c: ModelCase,
+  batchSize: number,
+  steps: number,
+): number {
+  const model = c.build();
+  const warm = synthetic(batchSize * 2, c.shape, 1);
+  const data = synthetic(batchSize * steps, c.shape, 2);
+  const opts = { batchSize, epochs: 1, optimizer: { type: "adam" as const, lr: 1e-3 }, seed: 0, progress: false as const };
+  trainModel(model, warm, opts);
+  const t0 = performance.now();
+  trainModel(model, data, opts);
+  const seconds = (performance.now() - t0) / 1000;
+  model.net.dispose();
+  return data.size / seconds;
+}
+
+/** matMul 512×512 GFLOP/s on the current backend. */
+export function matmulGflops(n = 512, reps = 20): number {
+  const a = tf.randomNormal([n, n], 0, 1, "float32", 1);
+  const b = tf.randomNormal([n, n], 0, 1, "float32", 2);
+  tf.tidy(() => tf.matMul(a, b).dataSync());
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) tf.tidy(() => tf.matMul(a, b).dataSync());
+  const seconds = (performance.now() - t0) / 1000;
+  a.dispose();
+  b.dispose();
+  return (2 * n ** 3 * reps) / seconds / 1e9;
+}
+
+const json: Record<string, number | string> = {};
+const rows: string[][] = [];
+const backends = args.backends.split(",").map((b) => b.trim());
+for (const [i, backend] of backends.entries()) {
+  const choice = await useBackend(backend);
+  const steps = args.quick ? 4 : backend === "cpu" ? 2 : 30;
+  if (i === 0) json.backend = choice.name;
+  for (const c of cases) {
+    const sps = trainingThroughput(c, 128, steps);
+    const ref = REFERENCE[c.key];
+    rows.push([choice.name, c.label, "128", sps.toFixed(0), `${(sps / ref.value).toFixed(2)}× ${ref.what} (${ref.value})`]);
+    if (i === 0) json[c.key] = Math.round(sps);
+  }
+  const gflops = matmulGflops(512, args.quick ? 3 : 20);
+  rows.push([choice.name, "matMul 512×512×512", "-", `${gflops.toFixed(2)} GFLOP/s`, ""]);
+  if (i === 0) json.matmul512_gflops = Number(gflops.toFixed(3));
+}
+
+const header = ["backend", "benchmark", "batch", "samples/s", "vs reference"];
+const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k].length)));
+const line = (r: string[]) => "| " + r.map((c, k) => c.padEnd(widths[k])).join(" | ") + " |";
+console.log(line(header));
+console.log("|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|");
+for (const r of rows) console.log(line(r));
+if (args.json) console.log(JSON.stringify(json));

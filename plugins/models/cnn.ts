@@ -1,0 +1,73 @@
+/**
+ * `cnn`: conv blocks (conv → optional batch-norm → ReLU → optional max-pool) then dense layers.
+ * Layer names: `conv1`, `bn1`, `relu1`, `pool1`, …, `flatten`, `fc1`, …, `logits`.
+ * The representation is the last dense hidden layer (or `flatten` without dense layers).
+ * The paper's tiny student is `{ filters: [8, 16, 32], batchNorm: true, dense: [64] }`.
+ * @module
+ */
+import * as tfl from "@tensorflow/tfjs-layers";
+import { defineModel, z } from "../../src/api.ts";
+import { seededInitializers } from "../../src/model.ts";
+
+const options = z.object({
+  filters: z.array(z.number().int().positive()).default([16, 32]).describe("filters per conv block"),
+  kernelSize: z.number().int().positive().default(3),
+  batchNorm: z.boolean().default(false).describe("batch-norm after each conv"),
+  pool: z.number().int().min(0).default(2).describe("max-pool size after each block (0: none)"),
+  dense: z.array(z.number().int().positive()).default([64]).describe("hidden dense widths"),
+  dropout: z.number().min(0).max(0.95).default(0),
+}).strict();
+
+export default defineModel({
+  name: "cnn",
+  description: "conv blocks (conv, optional BN, ReLU, max-pool) + dense layers",
+  version: "1",
+  options,
+  build(opts, ctx) {
+    const init = seededInitializers(ctx.seed);
+    const input = tfl.input({ shape: ctx.inputShape, name: "input" });
+    let x = input as tfl.SymbolicTensor;
+    opts.filters.forEach((f, i) => {
+      const n = i + 1;
+      x = tfl.layers.conv2d({
+        name: `conv${n}`,
+        filters: f,
+        kernelSize: opts.kernelSize,
+        padding: "same",
+        useBias: !opts.batchNorm,
+        activation: opts.batchNorm ? "linear" : "relu",
+        kernelInitializer: init.he(),
+      }).apply(x) as tfl.SymbolicTensor;
+      if (opts.batchNorm) {
+        x = tfl.layers.batchNormalization({ name: `bn${n}`, momentum: 0.9, epsilon: 1e-5 })
+          .apply(x) as tfl.SymbolicTensor;
+        x = tfl.layers.activation({ name: `relu${n}`, activation: "relu" }).apply(x) as tfl.SymbolicTensor;
+      }
+      if (opts.pool > 0 && x.shape[1]! >= opts.pool) {
+        x = tfl.layers.maxPooling2d({ name: `pool${n}`, poolSize: opts.pool, strides: opts.pool })
+          .apply(x) as tfl.SymbolicTensor;
+      }
+    });
+    x = tfl.layers.flatten({ name: "flatten" }).apply(x) as tfl.SymbolicTensor;
+    let representation = "flatten";
+    opts.dense.forEach((units, i) => {
+      representation = `fc${i + 1}`;
+      x = tfl.layers.dense({
+        name: representation,
+        units,
+        activation: "relu",
+        kernelInitializer: init.he(),
+      }).apply(x) as tfl.SymbolicTensor;
+      if (opts.dropout > 0) {
+        x = tfl.layers.dropout({ name: `dropout${i + 1}`, rate: opts.dropout, seed: ctx.seed + i })
+          .apply(x) as tfl.SymbolicTensor;
+      }
+    });
+    const logits = tfl.layers.dense({
+      name: "logits",
+      units: ctx.numClasses,
+      kernelInitializer: init.glorot(),
+    }).apply(x) as tfl.SymbolicTensor;
+    return { net: tfl.model({ inputs: input, outputs: logits, name: "cnn" }), representation };
+  },
+});

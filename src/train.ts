@@ -1,0 +1,219 @@
+/**
+ * The training loop: mini-batches from typed arrays, Adam or SGD (momentum, weight decay), a step
+ * learning-rate schedule, any {@linkcode LossTerm}, teacher targets aligned with the data, NaN
+ * detection, and per-epoch history. Deterministic for a given seed on a given backend.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { FeatureTable, KtModel, LossInputs, LossTerm } from "./api.ts";
+import type { Dataset } from "./data.ts";
+import { gatherBatch, sampleSize } from "./data.ts";
+import { createRng, permutation } from "./rng.ts";
+import { KtError } from "./errors.ts";
+import { multiOutput } from "./model.ts";
+import { createProgress } from "./progress.ts";
+
+/** Optimiser settings. */
+export interface OptimizerOptions {
+  type: "adam" | "sgd";
+  lr: number;
+  /** SGD momentum (0 = plain SGD). */
+  momentum?: number;
+  nesterov?: boolean;
+  /** L2 weight decay added to the loss as wd/2·Σw² over trainable kernels (coupled, as torch SGD). */
+  weightDecay?: number;
+}
+
+/** Multiply the learning rate by `gamma` every `stepSize` epochs (or at the listed epochs). */
+export interface StepSchedule {
+  gamma: number;
+  stepSize?: number;
+  milestones?: number[];
+}
+
+/** Teacher outputs aligned row-by-row with the training data. */
+export interface Targets {
+  features?: FeatureTable;
+  logits?: FeatureTable;
+  /** Extra teacher layers by name (multi-layer methods). */
+  layers?: Record<string, FeatureTable>;
+}
+
+/** Options of {@linkcode trainModel}. */
+export interface TrainOptions {
+  epochs: number;
+  batchSize: number;
+  optimizer: OptimizerOptions;
+  schedule?: StepSchedule;
+  seed: number;
+  /** The objective; default sparse softmax cross-entropy. */
+  loss?: LossTerm;
+  targets?: Targets;
+  /** Only train these variables (e.g. FitNets' hint stage); default all trainable weights. */
+  trainable?: tf.Variable[];
+  /** Progress label; `false` disables progress output. */
+  progress?: string | false;
+  /** Called after each epoch. */
+  onEpoch?: (record: EpochRecord) => void;
+}
+
+/** What one epoch did. */
+export interface EpochRecord {
+  epoch: number;
+  loss: number;
+  samplesPerSecond: number;
+  seconds: number;
+  lr: number;
+}
+
+/** Sparse softmax cross-entropy, mean over the batch. */
+export const crossEntropyTerm: LossTerm = {
+  compute: ({ studentLogits, labels, numClasses }) =>
+    tf.losses.softmaxCrossEntropy(tf.oneHot(labels, numClasses), studentLogits) as tf.Scalar,
+};
+
+/** Learning rate for `epoch` under `schedule`. */
+export function scheduledLr(base: number, epoch: number, schedule?: StepSchedule): number {
+  if (!schedule) return base;
+  const steps = schedule.milestones
+    ? schedule.milestones.filter((m) => epoch >= m).length
+    : schedule.stepSize
+    ? Math.floor(epoch / schedule.stepSize)
+    : 0;
+  return base * schedule.gamma ** steps;
+}
+
+function createOptimizer(o: OptimizerOptions): { opt: tf.Optimizer; setLr(lr: number): void } {
+  if (o.type === "adam") {
+    const opt = tf.train.adam(o.lr);
+    // Adam reads its learning rate on every step.
+    return { opt, setLr: (lr) => ((opt as unknown as { learningRate: number }).learningRate = lr) };
+  }
+  const opt = o.momentum ? tf.train.momentum(o.lr, o.momentum, o.nesterov ?? false) : tf.train.sgd(o.lr);
+  return { opt, setLr: (lr) => opt.setLearningRate(lr) };
+}
+
+function batchOf(table: FeatureTable, idx: Int32Array, start: number, end: number): tf.Tensor2D {
+  const out = new Float32Array((end - start) * table.dim);
+  for (let b = start; b < end; b++) {
+    const j = idx[b];
+    out.set(table.values.subarray(j * table.dim, (j + 1) * table.dim), (b - start) * table.dim);
+  }
+  return tf.tensor2d(out, [end - start, table.dim]);
+}
+
+/**
+ * Trains `model` on `data` and returns the per-epoch history. Throws a KtError when the loss
+ * becomes NaN/Inf (with the epoch and step), so a sweep can mark the trial failed.
+ */
+export function trainModel(model: KtModel, data: Dataset, opts: TrainOptions): EpochRecord[] {
+  const term = opts.loss ?? crossEntropyTerm;
+  const needs = term.needs ?? {};
+  for (const [what, table] of [["features", opts.targets?.features], ["logits", opts.targets?.logits]] as const) {
+    if (table && table.size !== data.size) {
+      throw new KtError(
+        `teacher ${what} have ${table.size} rows but the training data has ${data.size} samples`,
+        { hint: "extract the teacher features from the same dataset node the student trains on" },
+      );
+    }
+  }
+  if (needs.teacher && !opts.targets?.features) {
+    throw new KtError("this loss needs teacher features but the training node has no targets", {
+      hint: "add `targets: <features node>` to the training node",
+    });
+  }
+  if (needs.teacherLogits && !opts.targets?.logits) {
+    throw new KtError("this loss needs teacher logits but the targets provide none", {
+      hint: "use a features node with `logits: true` (or layer: logits) as targets",
+    });
+  }
+  const extraLayers = needs.studentLayers ?? [];
+  const outputsModel = multiOutput(model, ["representation", "logits", ...extraLayers]);
+  const { opt, setLr } = createOptimizer(opts.optimizer);
+  const varList = opts.trainable ??
+    [...model.net.trainableWeights.map((w) => w.read() as tf.Variable), ...(term.variables ?? [])];
+  const decayed = opts.optimizer.weightDecay
+    ? model.net.trainableWeights.filter((w) => w.shape.length > 1).map((w) => w.read())
+    : [];
+  const rng = createRng(opts.seed);
+  const d = sampleSize(data);
+  const bs = Math.min(opts.batchSize, data.size);
+  const xBuf = new Float32Array(bs * d);
+  const yBuf = new Int32Array(bs);
+  const history: EpochRecord[] = [];
+  const progress = opts.progress === false ? undefined : createProgress({
+    label: opts.progress ?? "train",
+    epochs: opts.epochs,
+    samplesPerEpoch: data.size,
+  });
+  try {
+    for (let epoch = 0; epoch < opts.epochs; epoch++) {
+      const lr = scheduledLr(opts.optimizer.lr, epoch, opts.schedule);
+      setLr(lr);
+      const order = permutation(data.size, rng);
+      const t0 = performance.now();
+      let lossSum = 0;
+      let steps = 0;
+      for (let start = 0; start < data.size; start += bs) {
+        const end = Math.min(start + bs, data.size);
+        const n = end - start;
+        gatherBatch(data, order, start, end, xBuf, yBuf, data.augment, rng);
+        const cost = tf.tidy(() => {
+          const x = tf.tensor4d(xBuf.subarray(0, n * d), [n, ...data.shape]);
+          const labels = tf.tensor1d(yBuf.subarray(0, n), "int32");
+          const teacher = opts.targets?.features && needs.teacher !== false
+            ? batchOf(opts.targets.features, order, start, end)
+            : undefined;
+          const teacherLogits = opts.targets?.logits
+            ? batchOf(opts.targets.logits, order, start, end)
+            : undefined;
+          const teacherLayers: Record<string, tf.Tensor2D> = {};
+          for (const [name, table] of Object.entries(opts.targets?.layers ?? {})) {
+            teacherLayers[name] = batchOf(table, order, start, end);
+          }
+          return opt.minimize(() => {
+            const outs = outputsModel.apply(x, { training: true }) as tf.Tensor[];
+            const studentLayers: Record<string, tf.Tensor> = {};
+            extraLayers.forEach((name, i) => (studentLayers[name] = outs[2 + i]));
+            const inputs: LossInputs = {
+              student: tf.reshape(outs[0], [n, -1]) as tf.Tensor2D,
+              studentLogits: outs[1] as tf.Tensor2D,
+              teacher,
+              teacherLogits,
+              studentLayers,
+              teacherLayers,
+              labels,
+              numClasses: data.numClasses,
+              epoch,
+            };
+            let loss = term.compute(inputs);
+            if (decayed.length > 0) {
+              const l2 = tf.addN(decayed.map((w) => tf.sum(tf.square(w))));
+              loss = tf.add(loss, tf.mul(l2, opts.optimizer.weightDecay! / 2));
+            }
+            return loss;
+          }, true, varList)!;
+        });
+        const value = cost.dataSync()[0];
+        cost.dispose();
+        if (!Number.isFinite(value)) {
+          throw new KtError(`loss became ${value} at epoch ${epoch + 1}, step ${steps + 1}`, {
+            hint: "lower the learning rate or the loss weight, or check the input normalisation",
+          });
+        }
+        lossSum += value * n;
+        steps++;
+        progress?.step(epoch, end, lossSum / end);
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      const record = { epoch, loss: lossSum / data.size, samplesPerSecond: data.size / seconds, seconds, lr };
+      history.push(record);
+      progress?.epochEnd(epoch, record.loss, record.samplesPerSecond);
+      opts.onEpoch?.(record);
+    }
+  } finally {
+    progress?.close();
+    opt.dispose();
+  }
+  return history;
+}

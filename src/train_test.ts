@@ -1,0 +1,139 @@
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import { useBackend } from "./backend.ts";
+import { scheduledLr, trainModel } from "./train.ts";
+import { extractFeatures, loadModel, predictLogits, saveModel } from "./model.ts";
+import type { Dataset } from "./data.ts";
+import { createRng } from "./rng.ts";
+import { KtError } from "./errors.ts";
+import mlp from "../plugins/models/mlp.ts";
+import cnn from "../plugins/models/cnn.ts";
+
+await useBackend("wasm");
+
+/** Two Gaussian blobs per class in 8×8×1 "images": easily separable. */
+function blobs(n: number, classes: number, seed: number): Dataset {
+  const rng = createRng(seed);
+  const d = 64;
+  const centers = Array.from({ length: classes }, () => Array.from({ length: d }, () => rng.normal()));
+  const x = new Float32Array(n * d);
+  const y = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    y[i] = i % classes;
+    for (let k = 0; k < d; k++) x[i * d + k] = centers[y[i]][k] + 0.5 * rng.normal();
+  }
+  return { name: "blobs", x, y, shape: [8, 8, 1], size: n, numClasses: classes };
+}
+
+function accuracyOf(logits: Float32Array, labels: Int32Array, classes: number): number {
+  let correct = 0;
+  for (let i = 0; i < labels.length; i++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (logits[i * classes + c] > logits[i * classes + best]) best = c;
+    if (best === labels[i]) correct++;
+  }
+  return correct / labels.length;
+}
+
+const build = (seed: number) =>
+  mlp.build(mlp.options.parse({ hidden: [32, 16] }), { inputShape: [8, 8, 1], numClasses: 4, seed });
+
+Deno.test("trainModel() learns a separable problem and the loss falls", () => {
+  const data = blobs(512, 4, 1);
+  const model = build(1);
+  const history = trainModel(model, data, {
+    epochs: 4,
+    batchSize: 32,
+    optimizer: { type: "adam", lr: 3e-3 },
+    seed: 0,
+    progress: false,
+  });
+  assert.ok(history[3].loss < history[0].loss * 0.5, `loss ${history.map((h) => h.loss)}`);
+  const acc = accuracyOf(predictLogits(model, data).values, data.y, 4);
+  assert.ok(acc > 0.95, `accuracy ${acc}`);
+  model.net.dispose();
+});
+
+Deno.test("trainModel() repeats exactly for the same seed and differs for another", () => {
+  const data = blobs(256, 4, 2);
+  const run = (seed: number) => {
+    const model = build(7);
+    const h = trainModel(model, data, {
+      epochs: 2,
+      batchSize: 32,
+      optimizer: { type: "sgd", lr: 0.05, momentum: 0.9, weightDecay: 1e-4 },
+      seed,
+      progress: false,
+    });
+    const w = Array.from(model.net.getWeights()[0].dataSync());
+    model.net.dispose();
+    return { losses: h.map((r) => r.loss), w };
+  };
+  const a = run(3);
+  const b = run(3);
+  const c = run(4);
+  assert.deepEqual(a.losses, b.losses);
+  assert.deepEqual(a.w, b.w);
+  assert.notDeepEqual(a.losses, c.losses);
+});
+
+Deno.test("trainModel() does not grow tf.memory() across steps and epochs", () => {
+  const data = blobs(128, 4, 3);
+  const model = cnn.build(cnn.options.parse({ filters: [4, 8], batchNorm: true, dense: [16] }), {
+    inputShape: [8, 8, 1],
+    numClasses: 4,
+    seed: 1,
+  });
+  const counts: number[] = [];
+  trainModel(model, data, {
+    epochs: 4,
+    batchSize: 16,
+    optimizer: { type: "adam", lr: 1e-3 },
+    seed: 0,
+    progress: false,
+    onEpoch: () => counts.push(tf.memory().numTensors),
+  });
+  assert.equal(counts[1], counts[3], `tensor counts per epoch ${counts}`);
+  assert.equal(counts[2], counts[3]);
+  model.net.dispose();
+});
+
+Deno.test("trainModel() stops with a KtError when the loss becomes NaN", () => {
+  const data = blobs(64, 4, 4);
+  data.x[5] = NaN;
+  const model = build(1);
+  assert.throws(
+    () => trainModel(model, data, { epochs: 1, batchSize: 64, optimizer: { type: "adam", lr: 1e-3 }, seed: 0, progress: false }),
+    (e: unknown) => e instanceof KtError && /loss became NaN at epoch 1, step 1/.test(e.message),
+  );
+  model.net.dispose();
+});
+
+Deno.test("scheduledLr() steps the learning rate by gamma", () => {
+  assert.equal(scheduledLr(0.1, 0, { gamma: 0.1, stepSize: 10 }), 0.1);
+  assert.ok(Math.abs(scheduledLr(0.1, 10, { gamma: 0.1, stepSize: 10 }) - 0.01) < 1e-12);
+  assert.ok(Math.abs(scheduledLr(0.1, 25, { gamma: 0.5, milestones: [5, 20, 30] }) - 0.025) < 1e-12);
+  assert.equal(scheduledLr(0.1, 99), 0.1);
+});
+
+Deno.test("saveModel()/loadModel() round-trip gives identical outputs and representation", async () => {
+  const data = blobs(40, 4, 5);
+  const model = cnn.build(cnn.options.parse({ filters: [4], batchNorm: true, dense: [8] }), {
+    inputShape: [8, 8, 1],
+    numClasses: 4,
+    seed: 2,
+  });
+  trainModel(model, data, { epochs: 1, batchSize: 8, optimizer: { type: "adam", lr: 1e-2 }, seed: 0, progress: false });
+  const dir = await Deno.makeTempDir();
+  try {
+    await saveModel(model, dir);
+    const loaded = await loadModel(dir);
+    assert.equal(loaded.representation, "fc1");
+    assert.deepEqual(extractFeatures(loaded, data).values, extractFeatures(model, data).values);
+    assert.deepEqual(predictLogits(loaded, data).values, predictLogits(model, data).values);
+    loaded.net.dispose();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    model.net.dispose();
+  }
+});
