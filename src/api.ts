@@ -181,8 +181,8 @@ export function defineTeacher<O>(p: Omit<TeacherPlugin<O>, "kind">): TeacherPlug
 
 /** Any plugin. */
 export type Plugin =
-  | DatasetPlugin<never>
-  | ModelPlugin<never>
-  | LossPlugin<never>
-  | MetricPlugin<never>
-  | TeacherPlugin<never>;
+  | DatasetPlugin<unknown>
+  | ModelPlugin<unknown>
+  | LossPlugin<unknown>
+  | MetricPlugin<unknown>
+  | TeacherPlugin<unknown>;
