@@ -92,7 +92,13 @@ export function trainingThroughput(
   const model = c.build();
   const warm = synthetic(batchSize * 2, c.shape, 1);
   const data = synthetic(batchSize * steps, c.shape, 2);
-  const opts = { batchSize, epochs: 1, optimizer: { type: "adam" as const, lr: 1e-3 }, seed: 0, progress: false as const };
+  const opts = {
+    batchSize,
+    epochs: 1,
+    optimizer: { type: "adam" as const, lr: 1e-3 },
+    seed: 0,
+    progress: false as const,
+  };
   trainModel(model, warm, opts);
   const t0 = performance.now();
   trainModel(model, data, opts);
@@ -124,7 +130,13 @@ for (const [i, backend] of backends.entries()) {
   for (const c of cases) {
     const sps = trainingThroughput(c, 128, steps);
     const ref = REFERENCE[c.key];
-    rows.push([choice.name, c.label, "128", sps.toFixed(0), `${(sps / ref.value).toFixed(2)}× ${ref.what} (${ref.value})`]);
+    rows.push([
+      choice.name,
+      c.label,
+      "128",
+      sps.toFixed(0),
+      `${(sps / ref.value).toFixed(2)}× ${ref.what} (${ref.value})`,
+    ]);
     if (i === 0) json[c.key] = Math.round(sps);
   }
   const gflops = matmulGflops(512, args.quick ? 3 : 20);

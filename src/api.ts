@@ -35,6 +35,11 @@ export interface PluginBase<O> {
   version?: string;
   /** Option schema; unknown keys should be rejected (`.strict()`). */
   options: z.ZodType<O>;
+  /**
+   * What a node of this plugin can stand in for when another node references it, besides its
+   * kind (e.g. a training executor `provides: ["model"]`). See {@linkcode ref}.
+   */
+  provides?: string[];
 }
 
 /** Services the engine hands to plugins. */
@@ -117,7 +122,12 @@ export interface LossTerm {
   /** Extra trainable variables (e.g. a learned projection); trained with the student. */
   variables?: tf.Variable[];
   /** What the term needs from the student and teacher beyond the defaults. */
-  needs?: { teacher?: boolean; teacherLogits?: boolean; studentLayers?: string[]; teacherLayers?: string[] };
+  needs?: {
+    teacher?: boolean;
+    teacherLogits?: boolean;
+    studentLayers?: string[];
+    teacherLayers?: string[];
+  };
   /** Free resources (variables) when training ends. */
   dispose?(): void;
 }
@@ -179,10 +189,94 @@ export function defineTeacher<O>(p: Omit<TeacherPlugin<O>, "kind">): TeacherPlug
   return { kind: "teacher", ...p };
 }
 
+// ---------------------------------------------------------------- executors
+
+/** What an executor gets besides its options: the outputs of the nodes it references. */
+export interface ExecutorContext extends PluginContext {
+  /** Output of every node this node references, by node name. */
+  inputs: Record<string, unknown>;
+}
+
+/** An executor is an engine step of the graph (extract features, train, transfer, evaluate). */
+export interface ExecutorPlugin<O = unknown> extends PluginBase<O> {
+  kind: "executor";
+  run(options: O, ctx: ExecutorContext): Promise<unknown>;
+}
+
+/** Declares an executor plugin. */
+export function defineExecutor<O>(p: Omit<ExecutorPlugin<O>, "kind">): ExecutorPlugin<O> {
+  return { kind: "executor", ...p };
+}
+
+// ---------------------------------------------------------------- graph references
+
+/** Metadata key under which {@linkcode ref} marks a schema (in `z.globalRegistry`). */
+export const REF_META = "ktRef";
+/** Metadata key under which {@linkcode pluginSpec} marks a schema (in `z.globalRegistry`). */
+export const PLUGIN_SPEC_META = "ktPlugin";
+
+/**
+ * An option that names another node of the graph, e.g. `data: train`. `accepts` lists the
+ * plugin kinds (or `provides` tags) the referenced node may have; none = any node. The value
+ * stays the node's name; the engine hands the node's output to the plugin.
+ *
+ * @example
+ * ```ts
+ * import { ref, z } from "./api.ts";
+ * const options = z.object({ data: ref("dataset"), model: ref("model", "teacher") }).strict();
+ * ```
+ */
+export function ref(...accepts: string[]): z.ZodString {
+  return z.string().meta({ [REF_META]: accepts });
+}
+
+/** An inline plugin after validation: its name, kind, version and options with defaults. */
+export interface PluginSpec<K extends PluginKind = PluginKind> {
+  use: string;
+  kind: K;
+  version: string;
+  options: Record<string, unknown>;
+}
+
+/**
+ * An option holding an inline plugin of `kind`, e.g. `model: { use: cnn, filters: [8, 16] }` or
+ * the shorthand `loss: pkt`. The validator checks the inner options against that plugin's schema
+ * and the value becomes a {@linkcode PluginSpec} with defaults applied.
+ *
+ * @example
+ * ```ts
+ * import { pluginSpec, z } from "./api.ts";
+ * const options = z.object({ loss: pluginSpec("loss"), epochs: z.number().int().min(1) }).strict();
+ * ```
+ */
+export function pluginSpec<K extends PluginKind>(
+  kind: K,
+): z.ZodType<PluginSpec<K>, string | { use: string; [option: string]: unknown }> {
+  return z
+    .union([z.string(), z.looseObject({ use: z.string() })])
+    .transform((v): PluginSpec<K> => {
+      if (typeof v === "string") return { use: v, kind, version: "", options: {} };
+      const { use, ...options } = v;
+      return { use, kind, version: "", options };
+    })
+    .meta({ [PLUGIN_SPEC_META]: kind });
+}
+
 /** Any plugin. */
 export type Plugin =
   | DatasetPlugin<unknown>
   | ModelPlugin<unknown>
   | LossPlugin<unknown>
   | MetricPlugin<unknown>
-  | TeacherPlugin<unknown>;
+  | TeacherPlugin<unknown>
+  | ExecutorPlugin<unknown>;
+
+/** Every plugin kind, in the order `kt plugins` lists them. */
+export const PLUGIN_KINDS: readonly PluginKind[] = [
+  "dataset",
+  "model",
+  "teacher",
+  "loss",
+  "metric",
+  "executor",
+];

@@ -61,10 +61,13 @@ async function loadNode(backend: "tensorflow" | "tensorflow-gpu"): Promise<void>
     await import(spec);
   } catch (err) {
     const detail = err instanceof Error ? err.message.split("\n")[0] : String(err);
-    throw new KtError(`backend "${backend}" is unavailable: ${pkg} could not be loaded (${detail})`, {
-      hint: `install it with its native library: ${installCommand(backend)}`,
-      cause: err,
-    });
+    throw new KtError(
+      `backend "${backend}" is unavailable: ${pkg} could not be loaded (${detail})`,
+      {
+        hint: `install it with its native library: ${installCommand(backend)}`,
+        cause: err,
+      },
+    );
   }
   await tf.setBackend("tensorflow");
   await tf.ready();
@@ -90,13 +93,13 @@ async function loadCpu(): Promise<void> {
 async function loadWebgpu(): Promise<void> {
   // deno-lint-ignore no-explicit-any
   if (!(globalThis.navigator as any)?.gpu) {
-    throw new KtError("backend \"webgpu\" is unavailable: this runtime exposes no navigator.gpu", {
+    throw new KtError('backend "webgpu" is unavailable: this runtime exposes no navigator.gpu', {
       hint: "run with Deno on a machine with a WebGPU adapter, or use backend: wasm",
     });
   }
   await import("@tensorflow/tfjs-backend-webgpu");
   if (!(await tf.setBackend("webgpu"))) {
-    throw new KtError("backend \"webgpu\" failed to initialise (no adapter found)", {
+    throw new KtError('backend "webgpu" failed to initialise (no adapter found)', {
       hint: "use backend: wasm",
     });
   }
@@ -145,7 +148,10 @@ export async function useBackend(name: string): Promise<BackendChoice> {
         }
       }
       await loadWasm();
-      return { name: "wasm", reason: `auto: ${skipped.join(", ")}; using the embedded wasm backend` };
+      return {
+        name: "wasm",
+        reason: `auto: ${skipped.join(", ")}; using the embedded wasm backend`,
+      };
     }
   }
 }

@@ -59,7 +59,9 @@ export function fromBytes(
   const size = labels.length;
   if (bytes.length !== size * d) {
     throw new KtError(
-      `${name}: ${bytes.length} pixel bytes do not match ${size} labels of shape ${shape.join("×")}`,
+      `${name}: ${bytes.length} pixel bytes do not match ${size} labels of shape ${
+        shape.join("×")
+      }`,
       { hint: "the dataset files are inconsistent; delete them so they are fetched again" },
     );
   }

@@ -126,9 +126,12 @@ export async function loadModel(dir: string): Promise<KtModel> {
   try {
     json = JSON.parse(await Deno.readTextFile(`${dir}/model.json`));
   } catch (err) {
-    throw new KtError(`cannot read a tfjs model from ${dir}/model.json: ${(err as Error).message}`, {
-      hint: "point to a directory holding model.json and its weight files (tfjs layers format)",
-    });
+    throw new KtError(
+      `cannot read a tfjs model from ${dir}/model.json: ${(err as Error).message}`,
+      {
+        hint: "point to a directory holding model.json and its weight files (tfjs layers format)",
+      },
+    );
   }
   const specs = json.weightsManifest.flatMap((g) => g.weights);
   const shards = await Promise.all(

@@ -89,7 +89,9 @@ function createOptimizer(o: OptimizerOptions): { opt: tf.Optimizer; setLr(lr: nu
     // Adam reads its learning rate on every step.
     return { opt, setLr: (lr) => ((opt as unknown as { learningRate: number }).learningRate = lr) };
   }
-  const opt = o.momentum ? tf.train.momentum(o.lr, o.momentum, o.nesterov ?? false) : tf.train.sgd(o.lr);
+  const opt = o.momentum
+    ? tf.train.momentum(o.lr, o.momentum, o.nesterov ?? false)
+    : tf.train.sgd(o.lr);
   return { opt, setLr: (lr) => opt.setLearningRate(lr) };
 }
 
@@ -109,7 +111,12 @@ function batchOf(table: FeatureTable, idx: Int32Array, start: number, end: numbe
 export function trainModel(model: KtModel, data: Dataset, opts: TrainOptions): EpochRecord[] {
   const term = opts.loss ?? crossEntropyTerm;
   const needs = term.needs ?? {};
-  for (const [what, table] of [["features", opts.targets?.features], ["logits", opts.targets?.logits]] as const) {
+  for (
+    const [what, table] of [["features", opts.targets?.features], [
+      "logits",
+      opts.targets?.logits,
+    ]] as const
+  ) {
     if (table && table.size !== data.size) {
       throw new KtError(
         `teacher ${what} have ${table.size} rows but the training data has ${data.size} samples`,
@@ -171,28 +178,32 @@ export function trainModel(model: KtModel, data: Dataset, opts: TrainOptions): E
           for (const [name, table] of Object.entries(opts.targets?.layers ?? {})) {
             teacherLayers[name] = batchOf(table, order, start, end);
           }
-          return opt.minimize(() => {
-            const outs = outputsModel.apply(x, { training: true }) as tf.Tensor[];
-            const studentLayers: Record<string, tf.Tensor> = {};
-            extraLayers.forEach((name, i) => (studentLayers[name] = outs[2 + i]));
-            const inputs: LossInputs = {
-              student: tf.reshape(outs[0], [n, -1]) as tf.Tensor2D,
-              studentLogits: outs[1] as tf.Tensor2D,
-              teacher,
-              teacherLogits,
-              studentLayers,
-              teacherLayers,
-              labels,
-              numClasses: data.numClasses,
-              epoch,
-            };
-            let loss = term.compute(inputs);
-            if (decayed.length > 0) {
-              const l2 = tf.addN(decayed.map((w) => tf.sum(tf.square(w))));
-              loss = tf.add(loss, tf.mul(l2, opts.optimizer.weightDecay! / 2));
-            }
-            return loss;
-          }, true, varList)!;
+          return opt.minimize(
+            () => {
+              const outs = outputsModel.apply(x, { training: true }) as tf.Tensor[];
+              const studentLayers: Record<string, tf.Tensor> = {};
+              extraLayers.forEach((name, i) => (studentLayers[name] = outs[2 + i]));
+              const inputs: LossInputs = {
+                student: tf.reshape(outs[0], [n, -1]) as tf.Tensor2D,
+                studentLogits: outs[1] as tf.Tensor2D,
+                teacher,
+                teacherLogits,
+                studentLayers,
+                teacherLayers,
+                labels,
+                numClasses: data.numClasses,
+                epoch,
+              };
+              let loss = term.compute(inputs);
+              if (decayed.length > 0) {
+                const l2 = tf.addN(decayed.map((w) => tf.sum(tf.square(w))));
+                loss = tf.add(loss, tf.mul(l2, opts.optimizer.weightDecay! / 2));
+              }
+              return loss;
+            },
+            true,
+            varList,
+          )!;
         });
         const value = cost.dataSync()[0];
         cost.dispose();
@@ -206,7 +217,13 @@ export function trainModel(model: KtModel, data: Dataset, opts: TrainOptions): E
         progress?.step(epoch, end, lossSum / end);
       }
       const seconds = (performance.now() - t0) / 1000;
-      const record = { epoch, loss: lossSum / data.size, samplesPerSecond: data.size / seconds, seconds, lr };
+      const record = {
+        epoch,
+        loss: lossSum / data.size,
+        samplesPerSecond: data.size / seconds,
+        seconds,
+        lr,
+      };
       history.push(record);
       progress?.epochEnd(epoch, record.loss, record.samplesPerSecond);
       opts.onEpoch?.(record);

@@ -15,7 +15,10 @@ await useBackend("wasm");
 function blobs(n: number, classes: number, seed: number): Dataset {
   const rng = createRng(seed);
   const d = 64;
-  const centers = Array.from({ length: classes }, () => Array.from({ length: d }, () => rng.normal()));
+  const centers = Array.from(
+    { length: classes },
+    () => Array.from({ length: d }, () => rng.normal()),
+  );
   const x = new Float32Array(n * d);
   const y = new Int32Array(n);
   for (let i = 0; i < n; i++) {
@@ -29,14 +32,20 @@ function accuracyOf(logits: Float32Array, labels: Int32Array, classes: number): 
   let correct = 0;
   for (let i = 0; i < labels.length; i++) {
     let best = 0;
-    for (let c = 1; c < classes; c++) if (logits[i * classes + c] > logits[i * classes + best]) best = c;
+    for (let c = 1; c < classes; c++) {
+      if (logits[i * classes + c] > logits[i * classes + best]) best = c;
+    }
     if (best === labels[i]) correct++;
   }
   return correct / labels.length;
 }
 
 const build = (seed: number) =>
-  mlp.build(mlp.options.parse({ hidden: [32, 16] }), { inputShape: [8, 8, 1], numClasses: 4, seed });
+  mlp.build(mlp.options.parse({ hidden: [32, 16] }), {
+    inputShape: [8, 8, 1],
+    numClasses: 4,
+    seed,
+  });
 
 Deno.test("trainModel() learns a separable problem and the loss falls", () => {
   const data = blobs(512, 4, 1);
@@ -103,7 +112,14 @@ Deno.test("trainModel() stops with a KtError when the loss becomes NaN", () => {
   data.x[5] = NaN;
   const model = build(1);
   assert.throws(
-    () => trainModel(model, data, { epochs: 1, batchSize: 64, optimizer: { type: "adam", lr: 1e-3 }, seed: 0, progress: false }),
+    () =>
+      trainModel(model, data, {
+        epochs: 1,
+        batchSize: 64,
+        optimizer: { type: "adam", lr: 1e-3 },
+        seed: 0,
+        progress: false,
+      }),
     (e: unknown) => e instanceof KtError && /loss became NaN at epoch 1, step 1/.test(e.message),
   );
   model.net.dispose();
@@ -112,7 +128,9 @@ Deno.test("trainModel() stops with a KtError when the loss becomes NaN", () => {
 Deno.test("scheduledLr() steps the learning rate by gamma", () => {
   assert.equal(scheduledLr(0.1, 0, { gamma: 0.1, stepSize: 10 }), 0.1);
   assert.ok(Math.abs(scheduledLr(0.1, 10, { gamma: 0.1, stepSize: 10 }) - 0.01) < 1e-12);
-  assert.ok(Math.abs(scheduledLr(0.1, 25, { gamma: 0.5, milestones: [5, 20, 30] }) - 0.025) < 1e-12);
+  assert.ok(
+    Math.abs(scheduledLr(0.1, 25, { gamma: 0.5, milestones: [5, 20, 30] }) - 0.025) < 1e-12,
+  );
   assert.equal(scheduledLr(0.1, 99), 0.1);
 });
 
@@ -123,7 +141,13 @@ Deno.test("saveModel()/loadModel() round-trip gives identical outputs and repres
     numClasses: 4,
     seed: 2,
   });
-  trainModel(model, data, { epochs: 1, batchSize: 8, optimizer: { type: "adam", lr: 1e-2 }, seed: 0, progress: false });
+  trainModel(model, data, {
+    epochs: 1,
+    batchSize: 8,
+    optimizer: { type: "adam", lr: 1e-2 },
+    seed: 0,
+    progress: false,
+  });
   const dir = await Deno.makeTempDir();
   try {
     await saveModel(model, dir);

@@ -10,7 +10,9 @@ import { defineModel, z } from "../../src/api.ts";
 import { seededInitializers } from "../../src/model.ts";
 
 const options = z.object({
-  filters: z.array(z.number().int().positive()).default([16, 32]).describe("filters per conv block"),
+  filters: z.array(z.number().int().positive()).default([16, 32]).describe(
+    "filters per conv block",
+  ),
   kernelSize: z.number().int().positive().default(3),
   batchNorm: z.boolean().default(false).describe("batch-norm after each conv"),
   pool: z.number().int().min(0).default(2).describe("max-pool size after each block (0: none)"),
@@ -41,7 +43,9 @@ export default defineModel({
       if (opts.batchNorm) {
         x = tfl.layers.batchNormalization({ name: `bn${n}`, momentum: 0.9, epsilon: 1e-5 })
           .apply(x) as tfl.SymbolicTensor;
-        x = tfl.layers.activation({ name: `relu${n}`, activation: "relu" }).apply(x) as tfl.SymbolicTensor;
+        x = tfl.layers.activation({ name: `relu${n}`, activation: "relu" }).apply(
+          x,
+        ) as tfl.SymbolicTensor;
       }
       if (opts.pool > 0 && x.shape[1]! >= opts.pool) {
         x = tfl.layers.maxPooling2d({ name: `pool${n}`, poolSize: opts.pool, strides: opts.pool })

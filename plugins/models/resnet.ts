@@ -64,6 +64,9 @@ export default defineModel({
       units: ctx.numClasses,
       kernelInitializer: init.glorot(),
     }).apply(x) as T;
-    return { net: tfl.model({ inputs: input, outputs: logits, name: "resnet" }), representation: "pool" };
+    return {
+      net: tfl.model({ inputs: input, outputs: logits, name: "resnet" }),
+      representation: "pool",
+    };
   },
 });
