@@ -23,7 +23,14 @@ export type { Augmentation, Dataset, Normalization } from "./data.ts";
 export { KtError } from "./errors.ts";
 
 /** The plugin kinds the registry knows. */
-export type PluginKind = "dataset" | "model" | "teacher" | "loss" | "metric" | "executor";
+export type PluginKind =
+  | "dataset"
+  | "model"
+  | "teacher"
+  | "loss"
+  | "metric"
+  | "step"
+  | "executor";
 
 /** What every plugin has. */
 export interface PluginBase<O> {
@@ -128,14 +135,32 @@ export interface LossTerm {
     studentLayers?: string[];
     teacherLayers?: string[];
   };
+  /**
+   * Called once with the first batch, outside any gradient tape, before training reads
+   * `variables`: terms whose variables depend on feature shapes (a learned projection, the
+   * FitNets regressor) create them here. Terms also create them lazily on the first `compute`
+   * when a trainer skips this call, but then `variables` is empty until that first step.
+   */
+  init?(inputs: LossInputs): void;
   /** Free resources (variables) when training ends. */
   dispose?(): void;
+}
+
+/** What a loss plugin's `create` gets besides its options. */
+export interface LossContext {
+  /** Seed for the term's random choices (projections, initialisation). */
+  seed: number;
+  /**
+   * Resolves a validated inline loss (an option declared with `pluginSpec("loss")`) to its
+   * plugin, for combinators such as `sum` that build child terms.
+   */
+  plugin?(spec: PluginSpec<"loss">): LossPlugin<unknown>;
 }
 
 /** A loss plugin turns validated options into a {@linkcode LossTerm}. */
 export interface LossPlugin<O = unknown> extends PluginBase<O> {
   kind: "loss";
-  create(options: O, ctx: { seed: number }): LossTerm;
+  create(options: O, ctx: LossContext): LossTerm;
 }
 
 /** Declares a loss plugin. */
@@ -189,18 +214,113 @@ export function defineTeacher<O>(p: Omit<TeacherPlugin<O>, "kind">): TeacherPlug
   return { kind: "teacher", ...p };
 }
 
-// ---------------------------------------------------------------- executors
+// ---------------------------------------------------------------- steps
 
-/** What an executor gets besides its options: the outputs of the nodes it references. */
-export interface ExecutorContext extends PluginContext {
-  /** Output of every node this node references, by node name. */
+/** What a step node produces; the engine caches each kind of output in its own format. */
+export type StepOutput = "model" | "features" | "metrics";
+
+/** Outputs of the nodes a step references, by option name, plus engine services. */
+export interface StepContext extends PluginContext {
+  /** Output of each referenced node, keyed by the option name that references it. */
   inputs: Record<string, unknown>;
+  /** Resolves an inline plugin spec (e.g. `model: { use: cnn }`) to its plugin. */
+  plugin<K extends PluginKind>(spec: PluginSpec<K>): Extract<Plugin, { kind: K }>;
+  /** Records a per-epoch training curve point for the report. */
+  curve(point: { epoch: number; loss: number; samplesPerSecond: number; phase?: string }): void;
 }
 
-/** An executor is an engine step of the graph (extract features, train, transfer, evaluate). */
+/** A trained network plus its training history, as a step producing `model` returns it. */
+export interface TrainedModel {
+  model: KtModel;
+  history: { epoch: number; loss: number; samplesPerSecond: number; phase?: string }[];
+}
+
+/** Teacher features (and optional logits) aligned with a dataset, as `features` steps return. */
+export interface Features {
+  features: FeatureTable;
+  logits?: FeatureTable;
+  layers?: Record<string, FeatureTable>;
+}
+
+/**
+ * A step is an engine node of the graph: train a network, extract features, transfer, evaluate.
+ * Its options reference other nodes with {@linkcode ref}; the engine passes their outputs in
+ * `ctx.inputs` and caches what `run` returns according to `output`.
+ */
+export interface StepPlugin<O = unknown> extends PluginBase<O> {
+  kind: "step";
+  /** The kind of output (decides how it is cached). */
+  output: StepOutput;
+  /** Whether the trial seed feeds this node (students: yes; a shared teacher: no). */
+  seeded?: boolean;
+  run(options: O, ctx: StepContext): Promise<TrainedModel | Features | Record<string, number>>;
+}
+
+/** Declares a step plugin; it `provides` its output kind to references (e.g. `ref("model")`). */
+export function defineStep<O>(p: Omit<StepPlugin<O>, "kind">): StepPlugin<O> {
+  return { kind: "step", ...p, provides: p.provides ?? [p.output] };
+}
+
+// ---------------------------------------------------------------- executors
+
+/** One unit of work an executor runs: computing one step node of one trial into the cache. */
+export interface JobSpec {
+  /** Cache key of the node's output. */
+  key: string;
+  /** Node name and trial label, for messages. */
+  node: string;
+  trialId: string;
+  label: string;
+  /** Keys of the jobs that must finish first. */
+  after: string[];
+  /** The experiment file (absolute) and the directories of this run. */
+  file: string;
+  cacheDir: string;
+  runDir: string;
+  /** Hosts the job may reach (dataset downloads); empty = no network. */
+  netHosts: string[];
+}
+
+/** Events a running job reports back. */
+export interface JobEvents {
+  curve(point: { epoch: number; loss: number; samplesPerSecond: number; phase?: string }): void;
+  log(line: string): void;
+}
+
+/** How a job ended. */
+export type JobResult = { ok: true } | { ok: false; reason: string };
+
+/** The command that computes one job in a fresh process (`deno run ... main.ts worker`). */
+export interface WorkerCommand {
+  command: string;
+  args: string[];
+  /** JSON the worker reads on stdin. */
+  stdin: string;
+}
+
+/** What the engine gives an executor. */
+export interface ExecutorEnv {
+  /** Default parallelism (`--jobs`). */
+  jobs: number;
+  /** How to start a worker process for a job. */
+  workerCommand(job: JobSpec): WorkerCommand;
+  /** Computes a job inside this process (no isolation; for debugging and small runs). */
+  runInProcess(job: JobSpec, events: JobEvents): Promise<JobResult>;
+  log(line: string): void;
+}
+
+/** A running executor: runs jobs (concurrently up to `concurrency`). */
+export interface Executor {
+  concurrency: number;
+  run(job: JobSpec, events: JobEvents): Promise<JobResult>;
+  /** Stop everything submitted (Ctrl-C). */
+  cancel?(): Promise<void>;
+}
+
+/** An executor plugin decides where jobs run (local worker processes, a Slurm cluster, ...). */
 export interface ExecutorPlugin<O = unknown> extends PluginBase<O> {
   kind: "executor";
-  run(options: O, ctx: ExecutorContext): Promise<unknown>;
+  create(options: O, env: ExecutorEnv): Executor;
 }
 
 /** Declares an executor plugin. */
@@ -269,6 +389,7 @@ export type Plugin =
   | LossPlugin<unknown>
   | MetricPlugin<unknown>
   | TeacherPlugin<unknown>
+  | StepPlugin<unknown>
   | ExecutorPlugin<unknown>;
 
 /** Every plugin kind, in the order `kt plugins` lists them. */
@@ -278,5 +399,6 @@ export const PLUGIN_KINDS: readonly PluginKind[] = [
   "teacher",
   "loss",
   "metric",
+  "step",
   "executor",
 ];

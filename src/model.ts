@@ -98,11 +98,16 @@ export function predictLogits(model: KtModel, data: Dataset, batchSize = 256): F
 
 // ---------------------------------------------------------------- save / load (tfjs format)
 
-/** Saves a model as `model.json` + `weights.bin` (tfjs layers format) into `dir`. */
-export async function saveModel(model: KtModel, dir: string): Promise<void> {
-  await Deno.mkdir(dir, { recursive: true });
-  await model.net.save(tf.io.withSaveHandler(async (artifacts) => {
-    const weights = new Uint8Array(artifacts.weightData as ArrayBuffer);
+/** A model as the two files of the tfjs layers format. */
+export interface ModelFiles {
+  "model.json": Uint8Array;
+  "weights.bin": Uint8Array;
+}
+
+/** Serialises a model to `model.json` + `weights.bin` bytes (tfjs layers format, one shard). */
+export async function modelToFiles(model: KtModel): Promise<ModelFiles> {
+  let files: ModelFiles | undefined;
+  await model.net.save(tf.io.withSaveHandler((artifacts) => {
     const json = {
       format: "layers-model",
       generatedBy: "kt",
@@ -110,35 +115,37 @@ export async function saveModel(model: KtModel, dir: string): Promise<void> {
       weightsManifest: [{ paths: ["weights.bin"], weights: artifacts.weightSpecs }],
       userDefinedMetadata: { representation: model.representation },
     };
-    await Deno.writeFile(`${dir}/weights.bin`, weights);
-    await Deno.writeTextFile(`${dir}/model.json`, JSON.stringify(json));
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } };
+    files = {
+      "model.json": new TextEncoder().encode(JSON.stringify(json)),
+      "weights.bin": new Uint8Array(artifacts.weightData as ArrayBuffer),
+    };
+    return Promise.resolve({ modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } });
   }));
+  return files!;
 }
 
-/** Loads a model saved by {@linkcode saveModel} (or any tfjs layers model.json with one shard). */
-export async function loadModel(dir: string): Promise<KtModel> {
+/** Rebuilds a model from `model.json` text and its weight shards (read by `readShard`). */
+export async function modelFromFiles(
+  modelJson: string,
+  readShard: (path: string) => Promise<Uint8Array>,
+  where: string,
+): Promise<KtModel> {
   let json: {
     modelTopology: object;
     weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
     userDefinedMetadata?: { representation?: string };
   };
   try {
-    json = JSON.parse(await Deno.readTextFile(`${dir}/model.json`));
+    json = JSON.parse(modelJson);
+    if (!json.modelTopology || !Array.isArray(json.weightsManifest)) throw new Error("not a layers model");
   } catch (err) {
-    throw new KtError(
-      `cannot read a tfjs model from ${dir}/model.json: ${(err as Error).message}`,
-      {
-        hint: "point to a directory holding model.json and its weight files (tfjs layers format)",
-      },
-    );
+    throw new KtError(`${where} is not a tfjs layers model.json: ${(err as Error).message}`, {
+      hint: "point to a directory holding model.json and its weight files (tfjs layers format)",
+    });
   }
   const specs = json.weightsManifest.flatMap((g) => g.weights);
-  const shards = await Promise.all(
-    json.weightsManifest.flatMap((g) => g.paths).map((p) => Deno.readFile(`${dir}/${p}`)),
-  );
-  const total = shards.reduce((n, s) => n + s.length, 0);
-  const weightData = new Uint8Array(total);
+  const shards = await Promise.all(json.weightsManifest.flatMap((g) => g.paths).map(readShard));
+  const weightData = new Uint8Array(shards.reduce((n, s) => n + s.length, 0));
   let offset = 0;
   for (const s of shards) {
     weightData.set(s, offset);
@@ -153,4 +160,25 @@ export async function loadModel(dir: string): Promise<KtModel> {
   const representation = json.userDefinedMetadata?.representation ??
     layers[Math.max(0, layers.length - 2)];
   return { net, representation };
+}
+
+/** Saves a model as `model.json` + `weights.bin` (tfjs layers format) into `dir`. */
+export async function saveModel(model: KtModel, dir: string): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  const files = await modelToFiles(model);
+  await Deno.writeFile(`${dir}/weights.bin`, files["weights.bin"]);
+  await Deno.writeFile(`${dir}/model.json`, files["model.json"]);
+}
+
+/** Loads a model saved by {@linkcode saveModel} (or any tfjs layers model.json). */
+export async function loadModel(dir: string): Promise<KtModel> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(`${dir}/model.json`);
+  } catch (err) {
+    throw new KtError(`cannot read ${dir}/model.json: ${(err as Error).message}`, {
+      hint: "point to a directory holding model.json and its weight files (tfjs layers format)",
+    });
+  }
+  return modelFromFiles(text, (p) => Deno.readFile(`${dir}/${p}`), `${dir}/model.json`);
 }

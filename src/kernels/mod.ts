@@ -1,9 +1,111 @@
 /**
- * Kernels kt registers on the wasm backend so it can train (see DESIGN.md §3).
+ * Kernels kt registers on the wasm backend so it can train (see DESIGN.md §3): the gradients
+ * stock `@tensorflow/tfjs-backend-wasm` 4.22 lacks, and faster versions of slow ones. Every
+ * kernel is built from the backend's own kernels (or a JS loop over the wasm heap).
  * @module
  */
+import * as tf from "@tensorflow/tfjs-core";
+import { KtError } from "../errors.ts";
+import { type KernelArgs, originalKernels } from "./_scope.ts";
+import {
+  conv2DBackpropFilter,
+  conv2DBackpropInput,
+  depthwiseConv2dNativeBackpropFilter,
+  depthwiseConv2dNativeBackpropInput,
+} from "./conv.ts";
+import { untransposedMatMul } from "./matmul.ts";
+import { maxPoolGrad } from "./pool.ts";
+import { unsortedSegmentSum } from "./segment.ts";
 
-/** Registers the training kernels the wasm backend lacks or runs slowly. Idempotent. */
+export {
+  conv2DBackpropFilter,
+  conv2DBackpropInput,
+  depthwiseConv2dNativeBackpropFilter,
+  depthwiseConv2dNativeBackpropInput,
+  maxPoolGrad,
+  unsortedSegmentSum,
+  untransposedMatMul,
+};
+
+/** Marks kernel functions registered by kt, so registering twice changes nothing. */
+const KT_KERNEL = Symbol.for("kt.wasmKernel");
+
+type Tagged = tf.KernelFunc & { [KT_KERNEL]?: true };
+
+/** What kt registers: name → kernel function. `replaces` marks kernels stock wasm already has. */
+const KERNELS: Array<
+  { name: string; func: (args: KernelArgs) => tf.TensorInfo; replaces: boolean }
+> = [
+  { name: tf.Conv2DBackpropFilter, func: conv2DBackpropFilter, replaces: false },
+  {
+    name: tf.DepthwiseConv2dNativeBackpropFilter,
+    func: depthwiseConv2dNativeBackpropFilter,
+    replaces: false,
+  },
+  {
+    name: tf.DepthwiseConv2dNativeBackpropInput,
+    func: depthwiseConv2dNativeBackpropInput,
+    replaces: false,
+  },
+  { name: tf.UnsortedSegmentSum, func: unsortedSegmentSum, replaces: false },
+  {
+    name: tf.BatchMatMul,
+    func: untransposedMatMul(tf.BatchMatMul) as (a: KernelArgs) => tf.TensorInfo,
+    replaces: true,
+  },
+  {
+    name: tf._FusedMatMul,
+    func: untransposedMatMul(tf._FusedMatMul) as (a: KernelArgs) => tf.TensorInfo,
+    replaces: true,
+  },
+  { name: tf.MaxPoolGrad, func: maxPoolGrad, replaces: true },
+  { name: tf.Conv2DBackpropInput, func: conv2DBackpropInput, replaces: true },
+];
+
+/** Names of the kernels {@linkcode registerWasmTrainingKernels} registers for backend "wasm". */
+export const WASM_TRAINING_KERNELS: readonly string[] = KERNELS.map((k) => k.name);
+
+/**
+ * Registers, for backend "wasm", the training kernels the stock wasm backend lacks
+ * (`Conv2DBackpropFilter`, `DepthwiseConv2dNativeBackpropFilter/Input`, `UnsortedSegmentSum`)
+ * and faster replacements (`BatchMatMul`/`_FusedMatMul` with transposes, `MaxPoolGrad`,
+ * `Conv2DBackpropInput`; measured in `bench/kernels_bench.ts`). Idempotent; call after the wasm backend is imported.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-wasm";
+ * import { registerWasmTrainingKernels } from "./mod.ts";
+ * await tf.setBackend("wasm");
+ * registerWasmTrainingKernels();
+ * registerWasmTrainingKernels(); // no-op
+ * console.log(tf.getKernel("Conv2DBackpropFilter", "wasm") !== undefined); // true
+ * ```
+ */
 export function registerWasmTrainingKernels(): void {
-  // filled in by the kernels work
+  if (!tf.getKernel(tf.Conv2D, "wasm")) {
+    throw new KtError("cannot register kt's wasm kernels: the wasm backend is not loaded", {
+      hint: 'import "@tensorflow/tfjs-backend-wasm" first (useBackend("wasm") does)',
+      where: "registerWasmTrainingKernels()",
+    });
+  }
+  for (const { name, func, replaces } of KERNELS) {
+    const current = tf.getKernel(name, "wasm");
+    if ((current?.kernelFunc as Tagged | undefined)?.[KT_KERNEL]) continue;
+    if (current && !replaces) continue; // a future tfjs-backend-wasm ships its own
+    if (!current && replaces) continue; // nothing to speed up (and nothing to delegate to)
+    if (current) {
+      originalKernels.set(name, current.kernelFunc);
+      tf.unregisterKernel(name, "wasm");
+    }
+    const tagged = ((args: KernelArgs) => func(args)) as Tagged;
+    tagged[KT_KERNEL] = true;
+    tf.registerKernel({
+      kernelName: name,
+      backendName: "wasm",
+      kernelFunc: tagged as tf.KernelFunc,
+      // The stock setup (cwrap of the C++ entry) must still run if a new wasm backend starts.
+      setupFunc: current?.setupFunc,
+    });
+  }
 }

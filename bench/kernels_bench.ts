@@ -1,0 +1,207 @@
+/**
+ * Stock wasm kernels vs kt's registered ones, on the shapes of a small MNIST CNN
+ * (batch 128, 28×28×1 → conv3x3 16 "same" → maxPool 2 → conv3x3 32 "same" → maxPool 2 → fc 64
+ * → fc 10). Run: `deno run -A bench/kernels_bench.ts`. Prints milliseconds per kernel call
+ * (median; kernel functions called directly, stock and kt alternating per case).
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-layers"; // registers the gradient functions
+import "@tensorflow/tfjs-backend-wasm";
+import { registerWasmTrainingKernels } from "../src/kernels/mod.ts";
+
+await tf.setBackend("wasm");
+await tf.ready();
+
+const B = 128;
+type Attrs = Record<string, unknown>;
+interface Case {
+  label: string;
+  kernel: string;
+  inputs: () => Record<string, tf.Tensor>;
+  attrs: Attrs;
+}
+
+const r = (shape: number[]) => tf.randomNormal(shape, 0, 1, "float32", 7);
+
+function conv(label: string, x: number[], f: number[], strides = 1): Case[] {
+  const info = tf.backend_util.computeConv2DInfo(
+    x as [number, number, number, number],
+    f as [number, number, number, number],
+    strides,
+    1,
+    "same",
+  );
+  const base = { strides, pad: "same", dataFormat: "NHWC" };
+  return [
+    {
+      label: `${label} dW`,
+      kernel: tf.Conv2DBackpropFilter,
+      inputs: () => ({ x: r(x), dy: r(info.outShape) }),
+      attrs: { ...base, filterShape: f },
+    },
+    {
+      label: `${label} dx`,
+      kernel: tf.Conv2DBackpropInput,
+      inputs: () => ({ dy: r(info.outShape), filter: r(f) }),
+      attrs: { ...base, inputShape: x },
+    },
+  ];
+}
+
+function pool(label: string, x: number[]): Case {
+  const out = [x[0], x[1] / 2, x[2] / 2, x[3]];
+  return {
+    label,
+    kernel: tf.MaxPoolGrad,
+    inputs: () => {
+      const input = r(x) as tf.Tensor4D;
+      return { dy: r(out), input, output: tf.maxPool(input, 2, 2, "valid") };
+    },
+    attrs: { filterSize: 2, strides: 2, pad: "valid" },
+  };
+}
+
+function matmul(label: string, a: number[], b: number[], tA: boolean, tB: boolean): Case {
+  return {
+    label,
+    kernel: tf.BatchMatMul,
+    inputs: () => ({ a: r(a), b: r(b) }),
+    attrs: { transposeA: tA, transposeB: tB },
+  };
+}
+
+function depthwise(label: string, x: number[], f: number[]): Case[] {
+  const base = { strides: 1, dilations: 1, pad: "same" };
+  const out = [x[0], x[1], x[2], f[2] * f[3]];
+  return [
+    {
+      label: `${label} dW`,
+      kernel: tf.DepthwiseConv2dNativeBackpropFilter,
+      inputs: () => ({ x: r(x), dy: r(out) }),
+      attrs: { ...base, filterShape: f },
+    },
+    {
+      label: `${label} dx`,
+      kernel: tf.DepthwiseConv2dNativeBackpropInput,
+      inputs: () => ({ dy: r(out), filter: r(f) }),
+      attrs: { ...base, inputShape: x },
+    },
+  ];
+}
+
+const CASES: Case[] = [
+  ...conv("conv1 28×28 1→16", [B, 28, 28, 1], [3, 3, 1, 16]),
+  ...conv("conv2 14×14 16→32", [B, 14, 14, 16], [3, 3, 16, 32]),
+  ...conv("conv2 stride 2", [B, 14, 14, 16], [3, 3, 16, 32], 2),
+  pool("maxPool1 28→14 ×16", [B, 28, 28, 16]),
+  pool("maxPool2 14→7 ×32", [B, 14, 14, 32]),
+  matmul("fc1 dW = xᵀ·dy (1568×128·128×64)", [B, 1568], [B, 64], true, false),
+  matmul("fc1 dx = dy·Wᵀ (128×64·64×1568)", [B, 64], [1568, 64], false, true),
+  matmul("fc2 dW = xᵀ·dy (64×128·128×10)", [B, 64], [B, 10], true, false),
+  matmul("fc1 forward, no transpose", [B, 1568], [1568, 64], false, false),
+  ...depthwise("depthwise 14×14×16 k3", [B, 14, 14, 16], [3, 3, 16, 1]),
+  {
+    label: "unsortedSegmentSum 1000×64 → 10",
+    kernel: tf.UnsortedSegmentSum,
+    inputs: () => ({ x: r([1000, 64]), segmentIds: tf.randomUniformInt([1000], 0, 10, 3) }),
+    attrs: { numSegments: 10 },
+  },
+];
+
+/** Median milliseconds per call of `func` (null when missing), called as the engine would. */
+function time(c: Case, func: tf.KernelFunc | undefined, minMs = 250): number | null {
+  if (!func) return null;
+  const inputs = c.inputs();
+  const backend = tf.engine().backend;
+  const once = () => {
+    const t0 = performance.now();
+    const out = func({ inputs, attrs: c.attrs as tf.NamedAttrMap, backend }) as tf.TensorInfo;
+    const ms = performance.now() - t0;
+    backend.disposeData(out.dataId);
+    return ms;
+  };
+  once();
+  once();
+  const samples: number[] = [];
+  const start = performance.now();
+  while (samples.length < 5 || (performance.now() - start < minMs && samples.length < 200)) {
+    samples.push(once());
+  }
+  tf.dispose(Object.values(inputs));
+  samples.sort((a, b) => a - b);
+  return samples[Math.floor(samples.length / 2)];
+}
+
+/** One training step of the CNN (forward + variableGrads), ms, or the error message. */
+function trainStep(): number | string {
+  const vars = [
+    tf.variable(r([3, 3, 1, 16])),
+    tf.variable(r([3, 3, 16, 32])),
+    tf.variable(tf.mul(r([1568, 64]), 0.03)),
+    tf.variable(tf.mul(r([64, 10]), 0.1)),
+  ];
+  const xs = r([B, 28, 28, 1]) as tf.Tensor4D;
+  const ys = tf.oneHot(tf.randomUniformInt([B], 0, 10, 5), 10);
+  const step = () => {
+    const t0 = performance.now();
+    tf.tidy(() => {
+      const { grads } = tf.variableGrads(() => {
+        let h = tf.maxPool(
+          tf.relu(tf.conv2d(xs, vars[0] as tf.Tensor4D, 1, "same")),
+          2,
+          2,
+          "valid",
+        );
+        h = tf.maxPool(tf.relu(tf.conv2d(h, vars[1] as tf.Tensor4D, 1, "same")), 2, 2, "valid");
+        const f = tf.relu(tf.matMul(tf.reshape(h, [B, -1]), vars[2]));
+        return tf.losses.softmaxCrossEntropy(ys, tf.matMul(f, vars[3])) as tf.Scalar;
+      }, vars);
+      return grads;
+    });
+    return performance.now() - t0;
+  };
+  try {
+    step();
+    const samples = [step(), step(), step(), step(), step()].sort((a, b) => a - b);
+    return samples[2];
+  } catch (err) {
+    return `fails: ${(err as Error).message.split("\n")[0].slice(0, 60)}`;
+  } finally {
+    tf.dispose([...vars, xs, ys]);
+  }
+}
+
+const fmt = (ms: number | null) => (ms === null ? "missing" : ms.toFixed(2));
+const stockKernels = CASES.map((c) => tf.getKernel(c.kernel, "wasm")?.kernelFunc);
+const stockStep = trainStep();
+registerWasmTrainingKernels();
+const ktKernels = CASES.map((c) => tf.getKernel(c.kernel, "wasm")?.kernelFunc);
+// Stock and kt alternate per case, so load changes on a shared machine hit both alike.
+const stock: Array<number | null> = [];
+const kt: Array<number | null> = [];
+CASES.forEach((c, i) => {
+  stock.push(time(c, stockKernels[i]));
+  kt.push(time(c, ktKernels[i]));
+});
+const ktStep = trainStep();
+
+console.log(`wasm backend, batch ${B}; ms per call (median)`);
+console.log(
+  `${"kernel / shape".padEnd(44)} ${"stock".padStart(9)} ${"kt".padStart(9)} ${
+    "speed-up".padStart(9)
+  }`,
+);
+CASES.forEach((c, i) => {
+  const s = stock[i];
+  const k = kt[i];
+  const gain = s !== null && k !== null ? `${(s / k).toFixed(1)}×` : "";
+  console.log(
+    `${c.label.padEnd(44)} ${fmt(s).padStart(9)} ${fmt(k).padStart(9)} ${gain.padStart(9)}`,
+  );
+});
+const stepText = (v: number | string) => (typeof v === "number" ? `${v.toFixed(1)} ms` : v);
+console.log(
+  `CNN train step (batch ${B}): stock ${stepText(stockStep)}; kt ${stepText(ktStep)}` +
+    (typeof ktStep === "number" ? ` (${(B / ktStep * 1000).toFixed(0)} samples/s)` : ""),
+);

@@ -1,0 +1,57 @@
+/**
+ * `local` executor (default): each job runs in its own `deno` worker process, up to `jobs` at a
+ * time, so a crash or out-of-memory in one trial does not take the sweep down. Small models gain
+ * more from one process per core than from threads.
+ * @module
+ */
+import { defineExecutor, type JobEvents, type JobResult, type JobSpec, z } from "../../src/api.ts";
+import { readWorkerStream } from "../../src/engine/worker_protocol.ts";
+
+export default defineExecutor({
+  name: "local",
+  description: "run jobs in worker processes on this machine (default)",
+  version: "1",
+  options: z.object({
+    jobs: z.number().int().min(1).optional().describe("parallel worker processes (default --jobs)"),
+  }).strict(),
+  create(opts, env) {
+    const running = new Set<Deno.ChildProcess>();
+    return {
+      concurrency: opts.jobs ?? env.jobs,
+      async run(job: JobSpec, events: JobEvents): Promise<JobResult> {
+        const cmd = env.workerCommand(job);
+        const child = new Deno.Command(cmd.command, {
+          args: cmd.args,
+          stdin: "piped",
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn();
+        running.add(child);
+        try {
+          const writer = child.stdin.getWriter();
+          await writer.write(new TextEncoder().encode(cmd.stdin));
+          await writer.close();
+          const [outcome, stderr, status] = await Promise.all([
+            readWorkerStream(child.stdout, events),
+            new Response(child.stderr).text(),
+            child.status,
+          ]);
+          if (outcome) return outcome;
+          const tail = stderr.trim().split("\n").filter((l) => l.trim()).slice(-3).join(" | ");
+          const how = status.signal ? `killed by ${status.signal}` : `exited with code ${status.code}`;
+          return { ok: false, reason: `worker ${how}${tail ? `: ${tail}` : ""}` };
+        } finally {
+          running.delete(child);
+        }
+      },
+      cancel() {
+        for (const child of running) {
+          try {
+            child.kill("SIGTERM");
+          } catch { /* already gone */ }
+        }
+        return Promise.resolve();
+      },
+    };
+  },
+});

@@ -1,0 +1,51 @@
+/**
+ * `evaluate`: the paper's protocol — representation of the test split (queries) against the
+ * train split (database, no augmentation), scored by metric plugins (retrieval mAP / P@k,
+ * accuracy of the model's head, k-NN accuracy, QMI).
+ * @module
+ */
+import { defineStep, KtError, type MetricInputs, pluginSpec, ref, z } from "../../src/api.ts";
+import { datasetInput, featureSourceInput } from "../../src/steps.ts";
+
+export default defineStep({
+  name: "evaluate",
+  description: "score a model's (or teacher's) representation: retrieval, accuracy, QMI, ...",
+  version: "1",
+  output: "metrics",
+  seeded: false,
+  options: z.object({
+    model: ref("model", "teacher"),
+    queries: ref("dataset").describe("query split (test)"),
+    database: ref("dataset").describe("database split (train)"),
+    layer: z.string().default("representation"),
+    metrics: z.array(pluginSpec("metric")).min(1).default([
+      { use: "retrieval", kind: "metric", version: "", options: {} },
+    ]),
+  }).strict(),
+  async run(opts, ctx) {
+    const source = featureSourceInput(ctx.inputs, "model");
+    const queries = datasetInput(ctx.inputs, "queries");
+    const database = { ...datasetInput(ctx.inputs, "database") };
+    database.augment = undefined;
+    const q = await source.extract(queries, opts.layer, true);
+    const db = await source.extract(database, opts.layer, false);
+    const inputs: MetricInputs = {
+      queries: { features: q.features.values, dim: q.features.dim, labels: queries.y },
+      database: { features: db.features.values, dim: db.features.dim, labels: database.y },
+      queryLogits: q.logits ? { values: q.logits.values, dim: q.logits.dim } : undefined,
+    };
+    const out: Record<string, number> = {};
+    for (const spec of opts.metrics) {
+      const metric = ctx.plugin(spec);
+      // Defaults listed in this schema bypass the validator: parse them here (idempotent).
+      const values = await metric.compute(metric.options.parse(spec.options), inputs);
+      for (const [name, value] of Object.entries(values)) {
+        if (name in out) {
+          throw new KtError(`metric "${name}" is produced twice`, { hint: "list each metric once" });
+        }
+        out[name] = value;
+      }
+    }
+    return out;
+  },
+});

@@ -1,0 +1,26 @@
+/**
+ * `features`: runs a teacher (a trained model node, or a teacher plugin node such as `hog` or
+ * `precomputed`) over a dataset once and caches the result as raw float32, so every student of a
+ * sweep reads the same targets from disk.
+ * @module
+ */
+import { defineStep, ref, z } from "../../src/api.ts";
+import { datasetInput, featureSourceInput } from "../../src/steps.ts";
+
+export default defineStep({
+  name: "features",
+  description: "extract a teacher's features (any layer, optionally logits) for every sample",
+  version: "1",
+  output: "features",
+  seeded: false,
+  options: z.object({
+    model: ref("model", "teacher").describe("teacher node"),
+    data: ref("dataset"),
+    layer: z.string().default("representation").describe("layer name or `representation`"),
+    logits: z.boolean().default(false).describe("also extract logits (for Hinton KD)"),
+  }).strict(),
+  run(opts, ctx) {
+    const source = featureSourceInput(ctx.inputs, "model");
+    return source.extract(datasetInput(ctx.inputs, "data"), opts.layer, opts.logits);
+  },
+});

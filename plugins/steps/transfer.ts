@@ -1,0 +1,67 @@
+/**
+ * `transfer`: trains a student network with any loss (PKT, Hinton, hints, plain cross-entropy),
+ * optionally against cached teacher targets and optionally initialised from another trained
+ * model node (the paper's protocol starts the student from its cross-entropy baseline).
+ * The trial seed feeds it unless `seed` is given.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { defineStep, KtError, pluginSpec, ref, z } from "../../src/api.ts";
+import type { LossTerm } from "../../src/api.ts";
+import { datasetInput, featuresInput, modelInput, toTrainOptions, trainingOptions } from "../../src/steps.ts";
+import { crossEntropyTerm, trainModel } from "../../src/train.ts";
+
+export default defineStep({
+  name: "transfer",
+  description: "train a student with a (knowledge-transfer) loss, from scratch or from a trained model",
+  version: "1",
+  output: "model",
+  seeded: true,
+  options: z.object({
+    data: ref("dataset").describe("training data node"),
+    targets: ref("features").optional().describe("teacher features node (aligned with data)"),
+    model: pluginSpec("model"),
+    loss: pluginSpec("loss").optional().describe("default: cross-entropy"),
+    init: ref("model").optional().describe("start from this trained model's weights (same architecture)"),
+    ...trainingOptions,
+  }).strict(),
+  run(opts, ctx) {
+    const data = datasetInput(ctx.inputs, "data");
+    const seed = opts.seed ?? ctx.seed;
+    const model = ctx.plugin(opts.model).build(opts.model.options, {
+      inputShape: data.shape,
+      numClasses: data.numClasses,
+      seed,
+    });
+    if (opts.init) {
+      const base = modelInput(ctx.inputs, "init");
+      const from = base.net.getWeights();
+      const to = model.net.getWeights();
+      const same = from.length === to.length &&
+        from.every((w, i) => w.shape.join() === to[i].shape.join());
+      if (!same) {
+        throw new KtError(`init: node "${opts.init}" has a different architecture than this student`, {
+          hint: "initialise from a node that trained the same model options",
+        });
+      }
+      model.net.setWeights(from);
+    }
+    const targets = opts.targets ? featuresInput(ctx.inputs, "targets") : undefined;
+    let term: LossTerm = crossEntropyTerm;
+    if (opts.loss) {
+      term = ctx.plugin(opts.loss).create(opts.loss.options, { seed });
+    }
+    try {
+      const history = trainModel(model, data, {
+        ...toTrainOptions(opts, seed, `student ${opts.loss?.use ?? "cross-entropy"}`),
+        loss: term,
+        targets,
+        onEpoch: (r) => ctx.curve({ epoch: r.epoch, loss: r.loss, samplesPerSecond: r.samplesPerSecond }),
+      });
+      return Promise.resolve({ model, history });
+    } finally {
+      term.dispose?.();
+      if (term.variables) tf.dispose(term.variables);
+    }
+  },
+});

@@ -1,0 +1,24 @@
+/**
+ * `saved` teacher: a tfjs layers model from disk (`model.json` + weight files), e.g. one trained
+ * elsewhere and converted with the tfjs converter, or saved by `kt train --save`.
+ * @module
+ */
+import { defineStep, z } from "../../src/api.ts";
+import { loadModel } from "../../src/model.ts";
+
+export default defineStep({
+  name: "saved",
+  description: "a tfjs layers model loaded from a directory (model.json + weights)",
+  version: "1",
+  output: "model",
+  seeded: false,
+  options: z.object({
+    path: z.string().min(1).describe("directory holding model.json"),
+    representation: z.string().optional().describe("layer exposed for transfer"),
+  }).strict(),
+  async run(opts) {
+    const model = await loadModel(opts.path);
+    if (opts.representation) model.representation = opts.representation;
+    return { model, history: [] };
+  },
+});

@@ -1,0 +1,171 @@
+/**
+ * Running nodes: cache keys of every node of a trial, and materialising a node's output —
+ * a cache hit costs a file read, a miss runs the plugin (inputs first) and stores the result.
+ * Shared by the in-process executor and the worker processes of the local executor.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { Plugin, PluginContext, PluginKind, PluginSpec, StepContext, StepPlugin } from "../api.ts";
+import { type Cache, cacheKey } from "../cache.ts";
+import type { ResolvedNode, Trial } from "../config/mod.ts";
+import { KtError } from "../errors.ts";
+import type { Registry } from "../registry.ts";
+import { outputFromArtifact, outputToFiles, teacherSource } from "./outputs.ts";
+
+/** What running one node needs. */
+export interface NodeRuntime {
+  cache: Cache;
+  registry: Registry;
+  /** Downloads and other plugin caches. */
+  cacheDir: string;
+  log(message: string): void;
+  /** A training curve point of node `node`. */
+  onCurve?(node: string, point: { epoch: number; loss: number; samplesPerSecond: number; phase?: string }): void;
+  /** A step plugin ran (not a cache hit). */
+  onExecuted?(node: string, plugin: string): void;
+}
+
+/** The key and seed of one node of a trial. */
+export interface NodePlan {
+  name: string;
+  key: string;
+  seed: number;
+  node: ResolvedNode;
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split(".");
+  let cur = target as Record<string, unknown>;
+  for (const p of parts.slice(0, -1)) {
+    const next = cur[p];
+    if (typeof next !== "object" || next === null) return;
+    cur = next as Record<string, unknown>;
+  }
+  cur[parts[parts.length - 1]] = value;
+}
+
+function isStep(node: ResolvedNode): node is ResolvedNode & { plugin: StepPlugin<unknown> } {
+  return node.kind === "step";
+}
+
+/** The seed a node runs with: its own `seed` option, else the trial seed for seeded steps, else 0. */
+export function nodeSeed(node: ResolvedNode, trial: Trial): number {
+  const own = node.options.seed;
+  if (typeof own === "number") return own;
+  return isStep(node) && node.plugin.seeded ? trial.seed : 0;
+}
+
+/**
+ * Cache keys of every node of a trial: hash(plugin + version + options with references replaced
+ * by the referenced nodes' keys + the node's seed). Node names never enter a key, so identical
+ * nodes of different trials (or renamed nodes) share one artifact.
+ */
+export function planTrial(trial: Trial): Map<string, NodePlan> {
+  const plans = new Map<string, NodePlan>();
+  for (const name of trial.graph.order) {
+    const node = trial.graph.nodes[name];
+    const options = structuredClone(node.options);
+    for (const r of node.refs) setPath(options, r.option, { $node: plans.get(r.node)!.key });
+    const seed = nodeSeed(node, trial);
+    const key = cacheKey({
+      plugin: `${node.kind}:${node.use}`,
+      version: node.version,
+      options: { ...options, $seed: seed },
+      inputs: {},
+    });
+    plans.set(name, { name, key, seed, node });
+  }
+  return plans;
+}
+
+/** Names of the step nodes a node depends on, looking through dataset and teacher nodes. */
+export function stepDependencies(trial: Trial, name: string): string[] {
+  const out = new Set<string>();
+  const visit = (n: string) => {
+    for (const input of trial.graph.nodes[n].inputs) {
+      if (trial.graph.nodes[input].kind === "step") out.add(input);
+      else visit(input);
+    }
+  };
+  visit(name);
+  return [...out];
+}
+
+function pluginResolver(registry: Registry) {
+  return <K extends PluginKind>(spec: PluginSpec<K>) =>
+    registry.get(spec.kind, spec.use) as unknown as Extract<Plugin, { kind: K }>;
+}
+
+/**
+ * The output of node `name` of `trial`: from the cache when present and intact, else computed
+ * (inputs first, recursively) and stored. `memo` shares outputs within one process.
+ */
+export async function materialize(
+  trial: Trial,
+  plans: Map<string, NodePlan>,
+  name: string,
+  rt: NodeRuntime,
+  memo: Map<string, Promise<unknown>> = new Map(),
+): Promise<unknown> {
+  const plan = plans.get(name);
+  if (!plan) throw new KtError(`no node "${name}" in trial ${trial.label}`);
+  const existing = memo.get(plan.key);
+  if (existing) return await existing;
+  const promise = compute(trial, plans, plan, rt, memo);
+  memo.set(plan.key, promise);
+  return await promise;
+}
+
+async function compute(
+  trial: Trial,
+  plans: Map<string, NodePlan>,
+  plan: NodePlan,
+  rt: NodeRuntime,
+  memo: Map<string, Promise<unknown>>,
+): Promise<unknown> {
+  const { node } = plan;
+  const ctx: PluginContext = { cacheDir: rt.cacheDir, seed: plan.seed, log: rt.log };
+  if (node.kind === "dataset") {
+    return await (node.plugin as Extract<Plugin, { kind: "dataset" }>).load(node.options, ctx);
+  }
+  if (node.kind === "teacher") {
+    return teacherSource(node.plugin as Extract<Plugin, { kind: "teacher" }>, node.options, ctx);
+  }
+  if (!isStep(node)) {
+    throw new KtError(
+      `node "${node.name}" uses ${node.kind} plugin "${node.use}", which cannot stand alone as a node`,
+      { where: node.where, hint: `put it inside a step, e.g. model: { use: ${node.use} }` },
+    );
+  }
+  const step = node.plugin;
+  const found = await rt.cache.lookup(plan.key);
+  if (found.status === "hit") return await outputFromArtifact(step.output, found.artifact);
+  if (found.status === "corrupt") rt.log(`${node.name}: cached output was corrupt (${found.reason}); recomputing`);
+  const inputs: Record<string, unknown> = {};
+  for (const r of node.refs) inputs[r.option] = await materialize(trial, plans, r.node, rt, memo);
+  const stepCtx: StepContext = {
+    ...ctx,
+    inputs,
+    plugin: pluginResolver(rt.registry),
+    curve: (point) => rt.onCurve?.(node.name, point),
+  };
+  let value: unknown;
+  try {
+    value = await step.run(node.options, stepCtx);
+  } catch (err) {
+    if (err instanceof KtError && !err.where) {
+      throw new KtError(err.message, { where: node.where, hint: err.hint, cause: err });
+    }
+    throw err;
+  }
+  rt.onExecuted?.(node.name, node.use);
+  const { files, info } = await outputToFiles(step.output, value);
+  await rt.cache.put(plan.key, files, { plugin: `${node.kind}:${node.use}`, version: node.version, info });
+  return value;
+}
+
+/** Frees the tensors of trained models held in `memo` (in-process runs between jobs). */
+export function releaseMemo(memo: Map<string, Promise<unknown>>): void {
+  memo.clear();
+  tf.disposeVariables();
+}

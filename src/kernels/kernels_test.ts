@@ -1,0 +1,509 @@
+/**
+ * Every kernel kt registers on wasm is compared with the cpu backend's own implementation on
+ * random inputs. Error measure throughout: max |wasm − cpu| / max(max |cpu|, 1e-6) ≤ 1e-4.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+// tfjs-layers registers the gradient functions of all core ops (as in training).
+import "@tensorflow/tfjs-layers";
+import "@tensorflow/tfjs-backend-cpu";
+import "@tensorflow/tfjs-backend-wasm";
+import assert from "node:assert/strict";
+import { createRng, type Rng } from "../rng.ts";
+import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from "./mod.ts";
+
+await tf.setBackend("wasm");
+registerWasmTrainingKernels();
+
+const TOL = 1e-4;
+type Backend = "wasm" | "cpu";
+/** Plain data that can become a tensor on either backend. */
+interface Data {
+  shape: number[];
+  values: Float32Array | Int32Array;
+}
+
+function randn(rng: Rng, shape: number[]): Data {
+  const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < values.length; i++) values[i] = rng.normal();
+  return { shape, values };
+}
+
+function t(d: Data): tf.Tensor {
+  return tf.tensor(d.values, d.shape, d.values instanceof Int32Array ? "int32" : "float32");
+}
+
+/** Runs `build` on wasm and on cpu; returns each output's values per backend. */
+async function onBoth(
+  build: () => tf.Tensor | tf.Tensor[],
+): Promise<Record<Backend, { shape: number[]; values: Float32Array }[]>> {
+  const result = {} as Record<Backend, { shape: number[]; values: Float32Array }[]>;
+  for (const backend of ["wasm", "cpu"] as const) {
+    await tf.setBackend(backend);
+    const outs = tf.tidy(build);
+    const list = Array.isArray(outs) ? outs : [outs];
+    result[backend] = list.map((o) => ({ shape: o.shape, values: o.dataSync() as Float32Array }));
+    tf.dispose(list);
+  }
+  await tf.setBackend("wasm");
+  return result;
+}
+
+/** Runs kernel `name` directly on the active backend. */
+function kernel(name: string, inputs: Record<string, tf.Tensor>, attrs: object): tf.Tensor {
+  return tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as tf.Tensor;
+}
+
+function sumSq(v: tf.Tensor): tf.Scalar {
+  return tf.sum(tf.square(v));
+}
+
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let diff = 0;
+  let scale = 1e-6;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return diff / scale;
+}
+
+async function assertSameOnBoth(label: string, build: () => tf.Tensor | tf.Tensor[]) {
+  const r = await onBoth(build);
+  r.cpu.forEach((ref, i) => {
+    const got = r.wasm[i];
+    assert.deepEqual(got.shape, ref.shape, `${label}: output ${i} shape`);
+    assert.ok(
+      Number.isFinite(relErr(got.values, ref.values)),
+      `${label}: non-finite output`,
+    );
+    const err = relErr(got.values, ref.values);
+    assert.ok(err <= TOL, `${label}: output ${i} relative error ${err.toExponential(2)}`);
+  });
+}
+
+type Pad = "same" | "valid" | tf.backend_util.ExplicitPadding;
+const PADS: Pad[] = ["same", "valid", [[0, 0], [1, 2], [2, 0], [0, 0]]];
+const STRIDES: Array<number | [number, number]> = [1, 2, [2, 3]];
+const KSIZES = [1, 3, 5];
+
+/** All kernel size × stride × padding combinations, with batch and channels varied along. */
+function convCases() {
+  const cases = [];
+  let i = 0;
+  for (const k of KSIZES) {
+    for (const strides of STRIDES) {
+      for (const pad of PADS) {
+        const batch = i % 2 === 0 ? 1 : 3;
+        const inC = i % 3 === 0 ? 1 : 3;
+        const outC = i % 4 === 0 ? 1 : 4;
+        const h = 7 + (i % 4);
+        const w = 8 + (i % 3);
+        cases.push({ k, strides, pad, batch, inC, outC, h, w, label: "" });
+        cases[cases.length - 1].label = `k${k} s${strides} ${JSON.stringify(pad)} ` +
+          `n${batch} c${inC}→${outC} ${h}×${w}`;
+        i++;
+      }
+    }
+  }
+  return cases;
+}
+
+function convOutShape(
+  x: number[],
+  f: number[],
+  strides: number | [number, number],
+  dil: number | [number, number],
+  pad: Pad,
+  depthwise: boolean,
+) {
+  return tf.backend_util.computeConv2DInfo(
+    x as [number, number, number, number],
+    f as [number, number, number, number],
+    strides,
+    dil,
+    pad,
+    undefined,
+    depthwise,
+  ).outShape;
+}
+
+Deno.test("registerWasmTrainingKernels() is idempotent and registers every kernel on wasm", () => {
+  const before = WASM_TRAINING_KERNELS.map((n) => tf.getKernel(n, "wasm")?.kernelFunc);
+  registerWasmTrainingKernels();
+  const after = WASM_TRAINING_KERNELS.map((n) => tf.getKernel(n, "wasm")?.kernelFunc);
+  assert.ok(before.every((f) => f !== undefined));
+  assert.deepEqual(after, before);
+});
+
+Deno.test("Conv2DBackpropFilter and Conv2DBackpropInput on wasm match cpu", async () => {
+  const rng = createRng(1);
+  for (const c of convCases()) {
+    const xShape = [c.batch, c.h, c.w, c.inC];
+    const fShape = [c.k, c.k, c.inC, c.outC];
+    const x = randn(rng, xShape);
+    const f = randn(rng, fShape);
+    const dy = randn(rng, convOutShape(xShape, fShape, c.strides, 1, c.pad, false));
+    await assertSameOnBoth(
+      `Conv2DBackpropFilter ${c.label}`,
+      () =>
+        kernel(tf.Conv2DBackpropFilter, { x: t(x), dy: t(dy) }, {
+          strides: c.strides,
+          pad: c.pad,
+          dataFormat: "NHWC",
+          filterShape: fShape,
+        }),
+    );
+    await assertSameOnBoth(
+      `Conv2DBackpropInput ${c.label}`,
+      () =>
+        kernel(tf.Conv2DBackpropInput, { dy: t(dy), filter: t(f) }, {
+          strides: c.strides,
+          pad: c.pad,
+          dataFormat: "NHWC",
+          inputShape: xShape,
+        }),
+    );
+  }
+});
+
+Deno.test("Conv2DBackpropFilter and Conv2DBackpropInput accept NCHW data on wasm", async () => {
+  const rng = createRng(10);
+  const xShape = [2, 3, 9, 8]; // N, C, H, W
+  const fShape = [3, 3, 3, 4];
+  const x = randn(rng, xShape);
+  const f = randn(rng, fShape);
+  const dy = randn(rng, [2, 4, 5, 4]); // stride 2, same: 9×8 → 5×4
+  const attrs = { strides: 2, pad: "same", dataFormat: "NCHW" };
+  await assertSameOnBoth(
+    "Conv2DBackpropFilter NCHW",
+    () =>
+      kernel(tf.Conv2DBackpropFilter, { x: t(x), dy: t(dy) }, {
+        ...attrs,
+        filterShape: fShape,
+      }),
+  );
+  await assertSameOnBoth(
+    "Conv2DBackpropInput NCHW",
+    () =>
+      kernel(tf.Conv2DBackpropInput, { dy: t(dy), filter: t(f) }, {
+        ...attrs,
+        inputShape: xShape,
+      }),
+  );
+});
+
+Deno.test("depthwise conv backprop kernels on wasm match cpu (multiplier 1 and 2)", async () => {
+  const rng = createRng(2);
+  const cases = convCases().map((c, i) => ({
+    ...c,
+    mult: i % 2 === 0 ? 1 : 2,
+    dilations: 1 as number | [number, number],
+  }));
+  for (const c of cases) {
+    const xShape = [c.batch, c.h + 4, c.w + 4, c.inC];
+    const fShape = [c.k, c.k, c.inC, c.mult];
+    const x = randn(rng, xShape);
+    const f = randn(rng, fShape);
+    const dy = randn(rng, convOutShape(xShape, fShape, c.strides, c.dilations, c.pad, true));
+    const attrs = { strides: c.strides, dilations: c.dilations, pad: c.pad };
+    const label = `${c.label} m${c.mult}`;
+    await assertSameOnBoth(
+      `DepthwiseConv2dNativeBackpropFilter ${label}`,
+      () =>
+        kernel(tf.DepthwiseConv2dNativeBackpropFilter, { x: t(x), dy: t(dy) }, {
+          ...attrs,
+          filterShape: fShape,
+        }),
+    );
+    await assertSameOnBoth(
+      `DepthwiseConv2dNativeBackpropInput ${label}`,
+      () =>
+        kernel(tf.DepthwiseConv2dNativeBackpropInput, { dy: t(dy), filter: t(f) }, {
+          ...attrs,
+          inputShape: xShape,
+        }),
+    );
+  }
+});
+
+/**
+ * Plain-loop depthwise backprop from the forward definition
+ * y[n,i,j,c·m+q] = Σ_{a,b} x[n, i·sh + a·dh − top, j·sw + b·dw − left, c] · W[a,b,c,q].
+ * (The cpu backend's depthwise backprop kernels ignore dilations, so they cannot serve here.)
+ */
+function naiveDepthwiseBackprop(
+  x: Data,
+  w: Data,
+  dy: Data,
+  info: tf.backend_util.Conv2DInfo,
+): { dx: Float32Array; dw: Float32Array } {
+  const [n, h, wd, c] = x.shape;
+  const [fh, fw, , m] = w.shape;
+  const [, ho, wo] = dy.shape;
+  const dx = new Float32Array(x.values.length);
+  const dw = new Float32Array(w.values.length);
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < ho; i++) {
+      for (let j = 0; j < wo; j++) {
+        for (let a = 0; a < fh; a++) {
+          for (let e = 0; e < fw; e++) {
+            const r = i * info.strideHeight + a * info.dilationHeight - info.padInfo.top;
+            const s = j * info.strideWidth + e * info.dilationWidth - info.padInfo.left;
+            if (r < 0 || r >= h || s < 0 || s >= wd) continue;
+            for (let k = 0; k < c; k++) {
+              for (let q = 0; q < m; q++) {
+                const g = dy.values[((b * ho + i) * wo + j) * c * m + k * m + q];
+                const xi = ((b * h + r) * wd + s) * c + k;
+                const wi = ((a * fw + e) * c + k) * m + q;
+                dw[wi] += x.values[xi] * g;
+                dx[xi] += w.values[wi] * g;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return { dx, dw };
+}
+
+Deno.test("depthwise conv backprop kernels with dilations on wasm match a plain loop", async () => {
+  const rng = createRng(9);
+  const cases: Array<[number, number | [number, number], Pad, number]> = [
+    [3, 2, "same", 1],
+    [3, [2, 1], "valid", 2],
+    [5, [1, 2], [[0, 0], [1, 2], [2, 0], [0, 0]], 1],
+    [3, [3, 2], "same", 2],
+  ];
+  for (const [k, dilations, pad, m] of cases) {
+    const xShape = [2, 13, 12, 3];
+    const fShape = [k, k, 3, m];
+    const x = randn(rng, xShape);
+    const w = randn(rng, fShape);
+    const info = tf.backend_util.computeConv2DInfo(
+      xShape as [number, number, number, number],
+      fShape as [number, number, number, number],
+      1,
+      dilations,
+      pad,
+      undefined,
+      true,
+    );
+    const dy = randn(rng, info.outShape);
+    const ref = naiveDepthwiseBackprop(x, w, dy, info);
+    const attrs = { strides: 1, dilations, pad };
+    const label = `k${k} dil${dilations} ${JSON.stringify(pad)} m${m}`;
+    const [dw, dx] = tf.tidy(() => [
+      kernel(tf.DepthwiseConv2dNativeBackpropFilter, { x: t(x), dy: t(dy) }, {
+        ...attrs,
+        filterShape: fShape,
+      }),
+      kernel(tf.DepthwiseConv2dNativeBackpropInput, { dy: t(dy), filter: t(w) }, {
+        ...attrs,
+        inputShape: xShape,
+      }),
+    ]);
+    const errW = relErr(await dw.data() as Float32Array, ref.dw);
+    const errX = relErr(await dx.data() as Float32Array, ref.dx);
+    tf.dispose([dw, dx]);
+    assert.ok(errW <= TOL, `filter grad ${label}: relative error ${errW.toExponential(2)}`);
+    assert.ok(errX <= TOL, `input grad ${label}: relative error ${errX.toExponential(2)}`);
+  }
+});
+
+Deno.test("MaxPoolGrad on wasm matches cpu, ties included (one winner per window)", async () => {
+  const rng = createRng(3);
+  const configs: Array<
+    [number | [number, number], number | [number, number], "same" | "valid" | number]
+  > = [
+    [2, 2, "valid"],
+    [2, 2, "same"],
+    [3, 1, "same"],
+    [3, 2, "valid"],
+    [[2, 3], [2, 3], "same"],
+    [3, 2, 1],
+  ];
+  for (const [filterSize, strides, pad] of configs) {
+    for (const ties of [false, true]) {
+      const shape = [ties ? 2 : 1, 9, 10, ties ? 1 : 3];
+      const x = randn(rng, shape);
+      // Few distinct values make equal maxima inside a window common.
+      if (ties) x.values.forEach((v, i) => (x.values[i] = Math.round(v)));
+      const label = `MaxPoolGrad f${filterSize} s${strides} ${pad} ties=${ties}`;
+      await assertSameOnBoth(label, () => {
+        const xt = t(x) as tf.Tensor4D;
+        const y = tf.maxPool(xt, filterSize, strides, pad);
+        const dy = tf.add(tf.reshape(tf.range(0, y.size), y.shape), 1);
+        return kernel(tf.MaxPoolGrad, { dy, input: xt, output: y }, {
+          filterSize,
+          strides,
+          pad,
+        });
+      });
+    }
+  }
+});
+
+Deno.test("BatchMatMul and fused matMul with transposes on wasm match cpu", async () => {
+  const rng = createRng(4);
+  const shapes: Array<[number[], number[]]> = [
+    [[5, 7], [7, 3]],
+    [[1, 4, 6], [1, 6, 2]],
+    [[3, 4, 6], [3, 6, 5]],
+    [[3, 4, 6], [1, 6, 5]], // broadcast batch
+    [[2, 2, 3, 4], [2, 2, 4, 3]],
+  ];
+  for (const [sa, sb] of shapes) {
+    for (const transposeA of [false, true]) {
+      for (const transposeB of [false, true]) {
+        const r = sa.length;
+        const swap = (s: number[], on: boolean) =>
+          on ? [...s.slice(0, -2), s[s.length - 1], s[s.length - 2]] : s;
+        const a = randn(rng, swap(sa, transposeA));
+        const b = randn(rng, swap(sb, transposeB));
+        const label = `${sa}×${sb} tA=${transposeA} tB=${transposeB}`;
+        await assertSameOnBoth(
+          `matMul ${label}`,
+          () => tf.matMul(t(a), t(b), transposeA, transposeB),
+        );
+        if (r !== 2) continue;
+        const bias = randn(rng, [sb[1]]);
+        await assertSameOnBoth(`fused.matMul ${label}`, () =>
+          tf.fused.matMul({
+            a: t(a) as tf.Tensor2D,
+            b: t(b) as tf.Tensor2D,
+            transposeA,
+            transposeB,
+            bias: t(bias),
+            activation: "relu",
+          }));
+      }
+    }
+  }
+});
+
+Deno.test("UnsortedSegmentSum on wasm matches cpu (float and int)", async () => {
+  const rng = createRng(5);
+  const x = randn(rng, [6, 3, 2]);
+  const xi: Data = {
+    shape: [6, 3, 2],
+    values: Int32Array.from(x.values, (v) => Math.round(v * 5)),
+  };
+  const ids: Data = { shape: [6], values: Int32Array.from([2, 0, 2, 3, 0, 2]) };
+  await assertSameOnBoth(
+    "segment sum float",
+    () => tf.unsortedSegmentSum(t(x), t(ids) as tf.Tensor1D, 5),
+  );
+  await assertSameOnBoth(
+    "segment sum int",
+    () => tf.unsortedSegmentSum(t(xi), t(ids) as tf.Tensor1D, 4),
+  );
+});
+
+Deno.test("tf.grads of conv2d, depthwiseConv2d, maxPool and matMul on wasm match cpu", async () => {
+  const rng = createRng(6);
+  const x = randn(rng, [3, 10, 9, 4]);
+  const w = randn(rng, [3, 3, 4, 5]);
+  const dw = randn(rng, [3, 3, 4, 2]);
+  const a = randn(rng, [6, 8]);
+  const b = randn(rng, [5, 8]);
+  const configs: Array<[number | [number, number], "same" | "valid"]> = [
+    [1, "same"],
+    [2, "valid"],
+    [[2, 3], "same"],
+  ];
+  for (const [strides, pad] of configs) {
+    const label = `s${strides} ${pad}`;
+    await assertSameOnBoth(
+      `grad conv2d ${label}`,
+      () =>
+        tf.grads((xv: tf.Tensor, wv: tf.Tensor) =>
+          sumSq(tf.conv2d(xv as tf.Tensor4D, wv as tf.Tensor4D, strides, pad))
+        )([t(x), t(w)]),
+    );
+    await assertSameOnBoth(
+      `grad depthwiseConv2d ${label}`,
+      () =>
+        tf.grads((xv: tf.Tensor, wv: tf.Tensor) =>
+          sumSq(tf.depthwiseConv2d(xv as tf.Tensor4D, wv as tf.Tensor4D, strides, pad))
+        )([t(x), t(dw)]),
+    );
+  }
+  await assertSameOnBoth(
+    "grad maxPool",
+    () => tf.grad((xv: tf.Tensor) => sumSq(tf.maxPool(xv as tf.Tensor4D, 2, 2, "valid")))(t(x)),
+  );
+  await assertSameOnBoth(
+    "grad matMul (a·bᵀ)",
+    () =>
+      tf.grads((av: tf.Tensor, bv: tf.Tensor) => sumSq(tf.matMul(av, bv, false, true)))([
+        t(a),
+        t(b),
+      ]),
+  );
+});
+
+Deno.test("kt wasm kernels leave no tensors or wasm buffers behind when run repeatedly", () => {
+  const rng = createRng(7);
+  const x = t(randn(rng, [2, 8, 8, 3])) as tf.Tensor4D;
+  const w = t(randn(rng, [3, 3, 3, 4])) as tf.Tensor4D;
+  const dw = t(randn(rng, [3, 3, 3, 2])) as tf.Tensor4D;
+  const a = t(randn(rng, [4, 6]));
+  const ids = tf.tensor1d([0, 1], "int32");
+  const loss = (xv: tf.Tensor4D, wv: tf.Tensor4D, dwv: tf.Tensor4D) =>
+    tf.addN([
+      sumSq(tf.conv2d(xv, wv, 2, "same")),
+      sumSq(tf.conv2d(xv, wv, 1, "same")),
+      sumSq(tf.depthwiseConv2d(xv, dwv, 1, "same")),
+      tf.sum(tf.maxPool(xv, 2, 2, "valid")),
+      tf.sum(tf.matMul(a, a, true, false)),
+      tf.sum(tf.unsortedSegmentSum(xv, ids, 3)),
+    ]) as tf.Scalar;
+  const step = () =>
+    tf.tidy(() =>
+      tf.grads((xv, wv, dwv) => loss(xv as tf.Tensor4D, wv as tf.Tensor4D, dwv as tf.Tensor4D))([
+        x,
+        w,
+        dw,
+      ])
+    );
+  tf.dispose(step()); // warm-up
+  // Intermediates live only in the wasm backend, so count its buffers too.
+  const buffers = () => tf.engine().backend.numDataIds();
+  const [tensorsBefore, buffersBefore] = [tf.memory().numTensors, buffers()];
+  for (let i = 0; i < 3; i++) tf.dispose(step());
+  assert.equal(tf.memory().numTensors, tensorsBefore);
+  assert.equal(buffers(), buffersBefore);
+  tf.dispose([x, w, dw, a, ids]);
+});
+
+Deno.test("a 2-conv CNN gradient step with tf.variableGrads on wasm matches cpu", async () => {
+  const rng = createRng(8);
+  const init = {
+    w1: randn(rng, [3, 3, 1, 4]),
+    b1: randn(rng, [4]),
+    w2: randn(rng, [3, 3, 4, 8]),
+    b2: randn(rng, [8]),
+    wd: randn(rng, [3 * 3 * 8, 10]),
+  };
+  const xs = randn(rng, [5, 12, 12, 1]);
+  const labels = Int32Array.from({ length: 5 }, (_, i) => (i * 3) % 10);
+  await assertSameOnBoth("CNN variableGrads", () => {
+    const vars = Object.fromEntries(
+      Object.entries(init).map(([k, v]) => [k, tf.variable(t(v), true, `kt_e2e_${k}`)]),
+    );
+    const { grads } = tf.variableGrads(() => {
+      const conv = (x: tf.Tensor4D, w: tf.Variable, b: tf.Variable) =>
+        tf.relu(tf.add(tf.conv2d(x, w as tf.Tensor4D, 1, "same"), b)) as tf.Tensor4D;
+      let h = tf.maxPool(conv(t(xs) as tf.Tensor4D, vars.w1, vars.b1), 2, 2, "valid");
+      h = tf.maxPool(conv(h, vars.w2, vars.b2), 2, 2, "valid");
+      const logits = tf.matMul(tf.reshape(h, [5, -1]), vars.wd);
+      const onehot = tf.oneHot(tf.tensor1d(labels, "int32"), 10);
+      return tf.losses.softmaxCrossEntropy(onehot, logits) as tf.Scalar;
+    }, Object.values(vars));
+    const out = Object.keys(init).map((k) => grads[`kt_e2e_${k}`].clone());
+    tf.dispose(Object.values(grads));
+    tf.dispose(Object.values(vars));
+    return out;
+  });
+});

@@ -1,0 +1,439 @@
+/**
+ * The results database of a run directory: `<runDir>/results.sqlite`, an embedded SQLite file
+ * (`node:sqlite`) holding runs, trials, their metrics and per-epoch training curves.
+ *
+ * Several processes (the scheduler and its workers) may write at once: the file uses WAL mode,
+ * every multi-statement write is one `BEGIN IMMEDIATE` transaction, and a busy timeout makes a
+ * writer wait for the lock instead of failing with `SQLITE_BUSY`.
+ *
+ * Times are ISO-8601 strings. NaN metric values (SQLite has no NaN) are stored as NULL and read
+ * back as NaN.
+ *
+ * ```ts
+ * import { openResults } from "./results.ts";
+ * const dir = await Deno.makeTempDir();
+ * const db = openResults(dir);
+ * const run = db.startRun({ experiment: "quickstart" });
+ * const trial = db.addTrial(run, { label: "pkt/seed=0", params: { method: "pkt" }, seed: 0 });
+ * db.setTrialStatus(trial, "done");
+ * db.recordMetrics(trial, { mAP: 0.51 });
+ * db.trials(run)[0].metrics; // { mAP: 0.51 }
+ * db.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ * @module
+ */
+import { DatabaseSync, type SQLInputValue, type SQLOutputValue } from "node:sqlite";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { JsonValue } from "./canonical.ts";
+import { KtError } from "./errors.ts";
+
+/** Life cycle of a trial. `cached` = every node came from the cache. */
+export type TrialStatus = "queued" | "running" | "done" | "failed" | "cached";
+
+/** The statuses, in life-cycle order. */
+export const TRIAL_STATUSES: readonly TrialStatus[] = [
+  "queued",
+  "running",
+  "done",
+  "failed",
+  "cached",
+];
+
+/** What {@linkcode ResultsDb.startRun} records. */
+export interface NewRun {
+  experiment: string;
+  /** The experiment YAML file. */
+  file?: string;
+  ktVersion?: string;
+  ktCommit?: string;
+  started?: Date;
+}
+
+/** One run (one invocation of a sweep). */
+export interface RunRow {
+  id: number;
+  experiment: string;
+  file: string | null;
+  started: string;
+  finished: string | null;
+  ktVersion: string | null;
+  ktCommit: string | null;
+}
+
+/** What {@linkcode ResultsDb.addTrial} records. */
+export interface NewTrial {
+  /** Unique within the run, e.g. `method=pkt,seed=1`. */
+  label: string;
+  /** The sweep parameters of this trial (axis path → value). */
+  params: Record<string, JsonValue>;
+  seed: number;
+  status?: TrialStatus;
+  /** The fully resolved experiment config of this trial. */
+  config?: JsonValue;
+}
+
+/** One trial with its metrics. */
+export interface TrialRow {
+  id: number;
+  runId: number;
+  label: string;
+  params: Record<string, JsonValue>;
+  seed: number;
+  status: TrialStatus;
+  /** Why it failed (or other note). */
+  reason: string | null;
+  started: string | null;
+  finished: string | null;
+  config: JsonValue | null;
+  metrics: Record<string, number>;
+}
+
+/** One epoch of one training node of a trial. */
+export interface EpochPoint {
+  node: string;
+  /** Training phase within the node (e.g. `ce` then `transfer`); omitted when there is one. */
+  phase?: string;
+  epoch: number;
+  loss: number;
+  samplesPerSecond: number;
+}
+
+/** Options of {@linkcode openResults}. */
+export interface ResultsOptions {
+  /** How long a writer waits for another process's lock before failing. Default 30 s. */
+  busyTimeoutMs?: number;
+}
+
+const SCHEMA_VERSION = 1;
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  experiment TEXT NOT NULL,
+  file TEXT,
+  started TEXT NOT NULL,
+  finished TEXT,
+  kt_version TEXT,
+  kt_commit TEXT
+);
+CREATE TABLE IF NOT EXISTS trials (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  label TEXT NOT NULL,
+  params TEXT NOT NULL,
+  seed INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('queued','running','done','failed','cached')),
+  reason TEXT,
+  started TEXT,
+  finished TEXT,
+  config TEXT,
+  UNIQUE (run_id, label)
+);
+CREATE TABLE IF NOT EXISTS metrics (
+  trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  value REAL,
+  PRIMARY KEY (trial_id, name)
+);
+CREATE TABLE IF NOT EXISTS curves (
+  trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+  node TEXT NOT NULL,
+  phase TEXT NOT NULL DEFAULT '',
+  epoch INTEGER NOT NULL,
+  loss REAL,
+  samples_per_s REAL,
+  PRIMARY KEY (trial_id, node, phase, epoch)
+);
+`;
+
+/**
+ * Opens (creating if needed) `<runDir>/results.sqlite`. Throws {@linkcode KtError} with the path
+ * and a fix when it cannot be created or opened.
+ */
+export function openResults(runDir: string, options: ResultsOptions = {}): ResultsDb {
+  const path = join(runDir, "results.sqlite");
+  let db: DatabaseSync;
+  try {
+    mkdirSync(runDir, { recursive: true });
+    db = new DatabaseSync(path, {
+      timeout: options.busyTimeoutMs ?? 30_000,
+      enableForeignKeyConstraints: true,
+    });
+  } catch (e) {
+    throw new KtError(`cannot open the results database: ${(e as Error).message}`, {
+      where: path,
+      hint: e instanceof Deno.errors.NotCapable
+        ? "run with --allow-read --allow-write for the run directory"
+        : "check that the run directory is writable, or choose another one",
+      cause: e,
+    });
+  }
+  return new ResultsDb(db, path);
+}
+
+/** An open results database. Create it with {@linkcode openResults}; `close()` it when done. */
+export class ResultsDb {
+  /** Path of the SQLite file. */
+  readonly path: string;
+  #db: DatabaseSync;
+
+  /** Use {@linkcode openResults}. */
+  constructor(db: DatabaseSync, path: string) {
+    this.#db = db;
+    this.path = path;
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec("PRAGMA synchronous = NORMAL");
+    this.#tx(() => {
+      const version = Number(this.#one("PRAGMA user_version")?.user_version ?? 0);
+      if (version > SCHEMA_VERSION) {
+        throw new KtError(
+          `results database has schema ${version}; this kt knows ${SCHEMA_VERSION}`,
+          {
+            where: path,
+            hint: "open it with a newer kt, or use a fresh run directory",
+          },
+        );
+      }
+      db.exec(SCHEMA);
+      db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    });
+  }
+
+  /** Records a new run and returns its id. */
+  startRun(run: NewRun): number {
+    return this.#insert(
+      "INSERT INTO runs (experiment, file, started, kt_version, kt_commit) VALUES (?, ?, ?, ?, ?)",
+      run.experiment,
+      run.file ?? null,
+      (run.started ?? new Date()).toISOString(),
+      run.ktVersion ?? null,
+      run.ktCommit ?? null,
+    );
+  }
+
+  /** Marks a run finished. */
+  finishRun(runId: number, finished: Date = new Date()): void {
+    this.#run("UPDATE runs SET finished = ? WHERE id = ?", finished.toISOString(), runId);
+  }
+
+  /** Records one trial (status `queued` unless given) and returns its id. */
+  addTrial(runId: number, trial: NewTrial): number {
+    return this.addTrials(runId, [trial])[0];
+  }
+
+  /** Records several trials in one transaction; returns their ids in order. */
+  addTrials(runId: number, trials: readonly NewTrial[]): number[] {
+    return this.#tx(() =>
+      trials.map((t) =>
+        this.#insert(
+          "INSERT INTO trials (run_id, label, params, seed, status, config) VALUES (?, ?, ?, ?, ?, ?)",
+          runId,
+          t.label,
+          JSON.stringify(t.params),
+          t.seed,
+          checkStatus(t.status ?? "queued"),
+          t.config === undefined ? null : JSON.stringify(t.config),
+        )
+      )
+    );
+  }
+
+  /**
+   * Sets a trial's status. `running` stamps `started`; `done`, `failed` and `cached` stamp
+   * `finished` (and `started`, if it was never set). `reason` says why a trial failed.
+   */
+  setTrialStatus(
+    trialId: number,
+    status: TrialStatus,
+    options: { reason?: string; at?: Date } = {},
+  ): void {
+    checkStatus(status);
+    const at = (options.at ?? new Date()).toISOString();
+    const reason = options.reason ?? null;
+    if (status === "queued") {
+      this.#run(
+        "UPDATE trials SET status = ?, reason = ?, started = NULL, finished = NULL WHERE id = ?",
+        status,
+        reason,
+        trialId,
+      );
+    } else if (status === "running") {
+      this.#run(
+        "UPDATE trials SET status = ?, reason = ?, started = ?, finished = NULL WHERE id = ?",
+        status,
+        reason,
+        at,
+        trialId,
+      );
+    } else {
+      this.#run(
+        "UPDATE trials SET status = ?, reason = ?, started = COALESCE(started, ?), finished = ? " +
+          "WHERE id = ?",
+        status,
+        reason,
+        at,
+        at,
+        trialId,
+      );
+    }
+  }
+
+  /** Stores (or replaces) named metric values of a trial, in one transaction. */
+  recordMetrics(trialId: number, metrics: Record<string, number>): void {
+    this.#tx(() => {
+      for (const [name, value] of Object.entries(metrics)) {
+        this.#run(
+          "INSERT OR REPLACE INTO metrics (trial_id, name, value) VALUES (?, ?, ?)",
+          trialId,
+          name,
+          real(value),
+        );
+      }
+    });
+  }
+
+  /** Stores (or replaces) one epoch of a training curve. */
+  recordEpoch(trialId: number, point: EpochPoint): void {
+    this.#run(
+      "INSERT OR REPLACE INTO curves (trial_id, node, phase, epoch, loss, samples_per_s) " +
+        "VALUES (?, ?, ?, ?, ?, ?)",
+      trialId,
+      point.node,
+      point.phase ?? "",
+      point.epoch,
+      real(point.loss),
+      real(point.samplesPerSecond),
+    );
+  }
+
+  /** All runs, oldest first. */
+  runs(): RunRow[] {
+    return this.#all("SELECT * FROM runs ORDER BY id").map(toRun);
+  }
+
+  /** The most recent run, if any. */
+  latestRun(): RunRow | undefined {
+    const row = this.#one("SELECT * FROM runs ORDER BY id DESC LIMIT 1");
+    return row ? toRun(row) : undefined;
+  }
+
+  /** The trials of a run in insertion order, each with its metrics. */
+  trials(runId: number): TrialRow[] {
+    const metrics = new Map<number, Record<string, number>>();
+    for (
+      const m of this.#all(
+        "SELECT m.trial_id, m.name, m.value FROM metrics m JOIN trials t ON t.id = m.trial_id " +
+          "WHERE t.run_id = ? ORDER BY m.rowid",
+        runId,
+      )
+    ) {
+      const id = Number(m.trial_id);
+      const record = metrics.get(id) ?? {};
+      record[String(m.name)] = num(m.value);
+      metrics.set(id, record);
+    }
+    return this.#all("SELECT * FROM trials WHERE run_id = ? ORDER BY id", runId).map((r) => ({
+      id: Number(r.id),
+      runId: Number(r.run_id),
+      label: String(r.label),
+      params: JSON.parse(String(r.params)) as Record<string, JsonValue>,
+      seed: Number(r.seed),
+      status: String(r.status) as TrialStatus,
+      reason: str(r.reason),
+      started: str(r.started),
+      finished: str(r.finished),
+      config: r.config === null ? null : JSON.parse(String(r.config)) as JsonValue,
+      metrics: metrics.get(Number(r.id)) ?? {},
+    }));
+  }
+
+  /**
+   * The training curve of a trial: by node, then phases in the order they were first recorded,
+   * then epoch.
+   */
+  curves(trialId: number): EpochPoint[] {
+    return this.#all(
+      "SELECT c.node, c.phase, c.epoch, c.loss, c.samples_per_s FROM curves c " +
+        "JOIN (SELECT node, phase, MIN(rowid) AS first FROM curves WHERE trial_id = ? " +
+        "GROUP BY node, phase) p ON p.node = c.node AND p.phase = c.phase " +
+        "WHERE c.trial_id = ? ORDER BY c.node, p.first, c.epoch",
+      trialId,
+      trialId,
+    ).map((r) => ({
+      node: String(r.node),
+      ...(r.phase ? { phase: String(r.phase) } : {}),
+      epoch: Number(r.epoch),
+      loss: num(r.loss),
+      samplesPerSecond: num(r.samples_per_s),
+    }));
+  }
+
+  /** Closes the connection. */
+  close(): void {
+    this.#db.close();
+  }
+
+  #run(sql: string, ...params: SQLInputValue[]): void {
+    this.#db.prepare(sql).run(...params);
+  }
+
+  #insert(sql: string, ...params: SQLInputValue[]): number {
+    return Number(this.#db.prepare(sql).run(...params).lastInsertRowid);
+  }
+
+  #all(sql: string, ...params: SQLInputValue[]): Record<string, SQLOutputValue>[] {
+    return this.#db.prepare(sql).all(...params);
+  }
+
+  #one(sql: string, ...params: SQLInputValue[]): Record<string, SQLOutputValue> | undefined {
+    return this.#db.prepare(sql).get(...params);
+  }
+
+  /** Runs `fn` in a write transaction taken up front, so concurrent writers queue on the lock. */
+  #tx<T>(fn: () => T): T {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const result = fn();
+      this.#db.exec("COMMIT");
+      return result;
+    } catch (e) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      throw e;
+    }
+  }
+}
+
+function checkStatus(status: TrialStatus): TrialStatus {
+  if (!TRIAL_STATUSES.includes(status)) {
+    throw new KtError(`unknown trial status "${status}"`, {
+      hint: `use one of ${TRIAL_STATUSES.join(", ")}`,
+    });
+  }
+  return status;
+}
+
+function toRun(r: Record<string, SQLOutputValue>): RunRow {
+  return {
+    id: Number(r.id),
+    experiment: String(r.experiment),
+    file: str(r.file),
+    started: String(r.started),
+    finished: str(r.finished),
+    ktVersion: str(r.kt_version),
+    ktCommit: str(r.kt_commit),
+  };
+}
+
+/** SQLite stores NaN as NULL; keep that explicit. */
+function real(value: number): number | null {
+  return Number.isNaN(value) ? null : value;
+}
+
+function num(value: SQLOutputValue): number {
+  return value === null ? NaN : Number(value);
+}
+
+function str(value: SQLOutputValue): string | null {
+  return value === null ? null : String(value);
+}

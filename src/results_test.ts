@@ -1,0 +1,195 @@
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { join } from "node:path";
+import { openResults } from "./results.ts";
+import { KtError } from "./errors.ts";
+
+async function withDir(fn: (dir: string) => Promise<void> | void): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "kt-results-test-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("what one connection writes another connection reads back", async () => {
+  await withDir((dir) => {
+    const writer = openResults(dir);
+    const reader = openResults(dir);
+    try {
+      const started = new Date(Date.UTC(2026, 10, 1, 12, 0, 0));
+      const run = writer.startRun({
+        experiment: "pkt-vs-baselines",
+        file: "experiments/pkt.yaml",
+        ktVersion: "0.1.0",
+        ktCommit: "abc123",
+        started,
+      });
+      const [t0, t1] = writer.addTrials(run, [
+        { label: "method=pkt,seed=0", params: { method: "pkt" }, seed: 0, config: { epochs: 5 } },
+        { label: "method=pkt,seed=1", params: { method: "pkt" }, seed: 1 },
+      ]);
+      const t2 = writer.addTrial(run, {
+        label: "method=hinton,seed=0",
+        params: { method: "hinton", "loss.T": 4 },
+        seed: 0,
+        status: "cached",
+      });
+      const at = new Date(Date.UTC(2026, 10, 1, 12, 5, 0));
+      writer.setTrialStatus(t0, "running", { at });
+      writer.setTrialStatus(t0, "done", { at: new Date(Date.UTC(2026, 10, 1, 12, 9, 0)) });
+      writer.recordMetrics(t0, { mAP: 0.512, "P@10": 0.6, loss: NaN });
+      writer.setTrialStatus(t1, "failed", { reason: "out of memory", at });
+      writer.recordEpoch(t0, { node: "student", epoch: 1, loss: 0.5, samplesPerSecond: 800 });
+      writer.recordEpoch(t0, { node: "student", epoch: 0, loss: 0.9, samplesPerSecond: 750 });
+      writer.recordEpoch(t0, { node: "teacher", epoch: 0, loss: 1.2, samplesPerSecond: 300 });
+      // Two phases of one node keep their own epochs; phases in the order first recorded.
+      const point = (phase: string, epoch: number, loss: number) => ({
+        node: "two-phase",
+        phase,
+        epoch,
+        loss,
+        samplesPerSecond: 1,
+      });
+      writer.recordEpoch(t0, point("ce", 1, 2));
+      writer.recordEpoch(t0, point("ce", 0, 1));
+      writer.recordEpoch(t0, point("transfer", 0, 3));
+      writer.recordEpoch(t0, point("transfer", 1, NaN));
+      writer.recordEpoch(t0, point("transfer", 0, 4)); // replaces transfer epoch 0
+      writer.finishRun(run, new Date(Date.UTC(2026, 10, 1, 13, 0, 0)));
+
+      assert.deepEqual(reader.runs(), [{
+        id: run,
+        experiment: "pkt-vs-baselines",
+        file: "experiments/pkt.yaml",
+        started: "2026-11-01T12:00:00.000Z",
+        finished: "2026-11-01T13:00:00.000Z",
+        ktVersion: "0.1.0",
+        ktCommit: "abc123",
+      }]);
+      assert.equal(reader.latestRun()?.id, run);
+
+      const trials = reader.trials(run);
+      assert.deepEqual(trials.map((t) => [t.id, t.label, t.status]), [
+        [t0, "method=pkt,seed=0", "done"],
+        [t1, "method=pkt,seed=1", "failed"],
+        [t2, "method=hinton,seed=0", "cached"],
+      ]);
+      assert.equal(trials[0].started, "2026-11-01T12:05:00.000Z");
+      assert.equal(trials[0].finished, "2026-11-01T12:09:00.000Z");
+      assert.deepEqual(trials[0].config, { epochs: 5 });
+      assert.equal(trials[0].metrics.mAP, 0.512);
+      assert.equal(trials[0].metrics["P@10"], 0.6);
+      assert.ok(Number.isNaN(trials[0].metrics.loss), "NaN survives as NaN");
+      assert.equal(trials[1].reason, "out of memory");
+      assert.equal(
+        trials[1].started,
+        "2026-11-01T12:05:00.000Z",
+        "failed without running: started stamped",
+      );
+      assert.deepEqual(trials[1].metrics, {});
+      assert.deepEqual(trials[2].params, { method: "hinton", "loss.T": 4 });
+      assert.equal(trials[2].config, null);
+
+      assert.deepEqual(reader.curves(t0), [
+        { node: "student", epoch: 0, loss: 0.9, samplesPerSecond: 750 },
+        { node: "student", epoch: 1, loss: 0.5, samplesPerSecond: 800 },
+        { node: "teacher", epoch: 0, loss: 1.2, samplesPerSecond: 300 },
+        { node: "two-phase", phase: "ce", epoch: 0, loss: 1, samplesPerSecond: 1 },
+        { node: "two-phase", phase: "ce", epoch: 1, loss: 2, samplesPerSecond: 1 },
+        { node: "two-phase", phase: "transfer", epoch: 0, loss: 4, samplesPerSecond: 1 },
+        { node: "two-phase", phase: "transfer", epoch: 1, loss: NaN, samplesPerSecond: 1 },
+      ]);
+    } finally {
+      writer.close();
+      reader.close();
+    }
+  });
+});
+
+Deno.test("the results file is in WAL mode with the schema a plain SQLite client sees", async () => {
+  await withDir((dir) => {
+    openResults(dir).close();
+    const raw = new DatabaseSync(join(dir, "results.sqlite"));
+    try {
+      assert.equal(raw.prepare("PRAGMA journal_mode").get()?.journal_mode, "wal");
+      const tables = raw.prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+      )
+        .all().map((r) => r.name).filter((n) => n !== "sqlite_sequence");
+      assert.deepEqual(tables, ["curves", "metrics", "runs", "trials"]);
+    } finally {
+      raw.close();
+    }
+  });
+});
+
+Deno.test("recording a metric twice keeps the last value; duplicate labels are rejected", async () => {
+  await withDir((dir) => {
+    const db = openResults(dir);
+    try {
+      const run = db.startRun({ experiment: "e" });
+      const t = db.addTrial(run, { label: "a", params: {}, seed: 0 });
+      db.recordMetrics(t, { mAP: 0.1 });
+      db.recordMetrics(t, { mAP: 0.2 });
+      assert.deepEqual(db.trials(run)[0].metrics, { mAP: 0.2 });
+      assert.throws(() => db.addTrial(run, { label: "a", params: {}, seed: 1 }), /UNIQUE/);
+      // The failed batch insert left nothing behind (one transaction).
+      assert.throws(() =>
+        db.addTrials(run, [
+          { label: "b", params: {}, seed: 0 },
+          { label: "b", params: {}, seed: 1 },
+        ])
+      );
+      assert.deepEqual(db.trials(run).map((x) => x.label), ["a"]);
+      assert.throws(
+        () => db.setTrialStatus(t, "finished" as never),
+        (e) => e instanceof KtError && /queued, running/.test(e.hint!),
+      );
+    } finally {
+      db.close();
+    }
+  });
+});
+
+Deno.test("two processes writing at once both land every row", async () => {
+  await withDir(async (dir) => {
+    const db = openResults(dir);
+    const run = db.startRun({ experiment: "concurrent" });
+    const script = join(dir, "writer.ts");
+    await Deno.writeTextFile(
+      script,
+      `import { openResults } from ${JSON.stringify(import.meta.resolve("./results.ts"))};
+      const [dir, run, who] = Deno.args;
+      const db = openResults(dir, { busyTimeoutMs: 10000 });
+      for (let i = 0; i < 150; i++) {
+        const t = db.addTrial(Number(run), { label: who + i, params: { who }, seed: i });
+        db.setTrialStatus(t, "running");
+        db.recordMetrics(t, { mAP: i / 1000, "P@10": i });
+        db.recordEpoch(t, { node: "s", epoch: 0, loss: i, samplesPerSecond: 1 });
+        db.setTrialStatus(t, "done");
+      }
+      db.close();`,
+    );
+    const spawn = (who: string) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "--no-check", "--allow-read", "--allow-write", script, dir, String(run), who],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    const outs = await Promise.all([spawn("a"), spawn("b")]);
+    for (const o of outs) assert.equal(o.code, 0, new TextDecoder().decode(o.stderr));
+    const trials = db.trials(run);
+    db.close();
+    assert.equal(trials.length, 300);
+    assert.ok(trials.every((t) => t.status === "done" && Object.keys(t.metrics).length === 2));
+    for (const who of ["a", "b"]) {
+      const mine = trials.filter((t) => t.params.who === who);
+      assert.deepEqual(
+        mine.map((t) => t.metrics["P@10"]),
+        Array.from({ length: 150 }, (_, i) => i),
+      );
+    }
+  });
+});

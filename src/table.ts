@@ -1,0 +1,281 @@
+/**
+ * The comparison table of a sweep: one row per *method* (a trial's parameters minus its seed),
+ * each metric as mean ± sample standard deviation over the seeds.
+ *
+ * Conventions:
+ * - Trials count toward a row's `seeds` when their status is `done` or `cached`; `failed` ones
+ *   are counted in `failed`; `queued` and `running` ones are left out.
+ * - Seed parameters are the keys `seed` and any key ending in `.seed` (configurable).
+ * - std is the sample standard deviation (divisor n − 1). With one value it is undefined: `null`
+ *   in the data and JSON, `—` in markdown, an empty cell in CSV.
+ * - Columns: `mAP` first, then `P@k` by ascending k, then every other metric alphabetically
+ *   (by UTF-16 code units, so the order never depends on the locale).
+ * - Higher is better, except for metrics whose name contains a word from
+ *   {@linkcode LOWER_IS_BETTER} (`loss`, `train_loss`, `timeMs`, ...). The best mean of each
+ *   column is marked when at least two rows have a value for it; ties are all marked.
+ * - Rows keep the order in which their method first appears among the trials.
+ *
+ * ```ts
+ * import { comparisonTable, formatTable } from "./table.ts";
+ * const table = comparisonTable([
+ *   { params: { method: "pkt" }, seed: 0, status: "done", metrics: { mAP: 0.52 } },
+ *   { params: { method: "pkt" }, seed: 1, status: "done", metrics: { mAP: 0.50 } },
+ *   { params: { method: "hinton" }, seed: 0, status: "done", metrics: { mAP: 0.49 } },
+ * ]);
+ * console.log(formatTable(table, "markdown"));
+ * ```
+ * @module
+ */
+import { canonicalJson, type JsonValue } from "./canonical.ts";
+import { KtError } from "./errors.ts";
+
+/** What the table needs from a trial (a results-database `TrialRow` fits). */
+export interface TrialResult {
+  params: Record<string, JsonValue>;
+  seed?: number;
+  status: string;
+  metrics: Record<string, number>;
+}
+
+/** One metric of one method. */
+export interface MetricStats {
+  mean: number;
+  /** Sample std (n − 1); `null` when n < 2. */
+  std: number | null;
+  /** How many trials had this metric. */
+  n: number;
+  /** Best mean of its column. */
+  best: boolean;
+}
+
+/** One method (parameters minus seed) aggregated over its seeds. */
+export interface MethodRow {
+  /** `k=v, k=v` from the parameters, or `default` when there are none. */
+  method: string;
+  params: Record<string, JsonValue>;
+  /** Finished trials (`done` or `cached`). */
+  seeds: number;
+  failed: number;
+  metrics: Record<string, MetricStats>;
+}
+
+/** A comparison table ready to format. */
+export interface ComparisonTable {
+  /** Metric columns in display order. */
+  metrics: string[];
+  /** Those of `metrics` where lower is better. */
+  lowerIsBetter: string[];
+  rows: MethodRow[];
+}
+
+/** Options of {@linkcode comparisonTable}. */
+export interface TableOptions {
+  /** Is this parameter a seed? Default: `seed` or a path ending in `.seed`. */
+  isSeedParam?: (key: string) => boolean;
+  /** Words that make a metric lower-is-better. Default {@linkcode LOWER_IS_BETTER}. */
+  lowerIsBetter?: readonly string[];
+}
+
+/** Output formats of {@linkcode formatTable}. */
+export type TableFormat = "markdown" | "csv" | "json";
+
+/** Words marking a metric as lower-is-better when they appear in its name. */
+export const LOWER_IS_BETTER: readonly string[] = ["loss", "time", "seconds", "ms", "error", "err"];
+
+const FINISHED = new Set(["done", "cached"]);
+
+/**
+ * Groups trials by method and aggregates every metric over seeds.
+ *
+ * @example
+ * ```ts
+ * import { comparisonTable } from "./table.ts";
+ * const t = comparisonTable([
+ *   { params: { m: "a" }, seed: 0, status: "done", metrics: { mAP: 1 } },
+ *   { params: { m: "a" }, seed: 1, status: "done", metrics: { mAP: 3 } },
+ * ]);
+ * t.rows[0].metrics.mAP; // { mean: 2, std: 1.414..., n: 2, best: false }
+ * ```
+ */
+export function comparisonTable(
+  trials: readonly TrialResult[],
+  options: TableOptions = {},
+): ComparisonTable {
+  const isSeed = options.isSeedParam ?? ((k: string) => k === "seed" || k.endsWith(".seed"));
+  const lowerWords = options.lowerIsBetter ?? LOWER_IS_BETTER;
+  const groups = new Map<string, { params: Record<string, JsonValue>; trials: TrialResult[] }>();
+  const names = new Set<string>();
+  for (const trial of trials) {
+    const params = Object.fromEntries(Object.entries(trial.params).filter(([k]) => !isSeed(k)));
+    const id = canonicalJson(params);
+    const group = groups.get(id) ?? { params, trials: [] };
+    group.trials.push(trial);
+    groups.set(id, group);
+    if (FINISHED.has(trial.status)) { for (const m of Object.keys(trial.metrics)) names.add(m); }
+  }
+  const metrics = [...names].sort(compareMetricNames);
+  const rows: MethodRow[] = [...groups.values()].map(({ params, trials }) => {
+    const finished = trials.filter((t) => FINISHED.has(t.status));
+    const stats: Record<string, MetricStats> = {};
+    for (const m of metrics) {
+      const values = finished.map((t) => t.metrics[m]).filter((v) => v !== undefined);
+      if (values.length > 0) stats[m] = { ...meanStd(values), n: values.length, best: false };
+    }
+    return {
+      method: methodLabel(params),
+      params,
+      seeds: finished.length,
+      failed: trials.filter((t) => t.status === "failed").length,
+      metrics: stats,
+    };
+  });
+  const lowerIsBetter = metrics.filter((m) => isLowerBetter(m, lowerWords));
+  for (const m of metrics) {
+    const cells = rows.map((r) => r.metrics[m]).filter((c) => c && !Number.isNaN(c.mean));
+    if (cells.length < 2) continue;
+    const means = cells.map((c) => c.mean);
+    const best = lowerIsBetter.includes(m) ? Math.min(...means) : Math.max(...means);
+    for (const c of cells) c.best = c.mean === best;
+  }
+  return { metrics, lowerIsBetter, rows };
+}
+
+/**
+ * Mean and sample standard deviation (divisor n − 1; `null` for a single value).
+ *
+ * @example
+ * ```ts
+ * import { meanStd } from "./table.ts";
+ * meanStd([1, 2, 3]); // { mean: 2, std: 1 }
+ * ```
+ */
+export function meanStd(values: readonly number[]): { mean: number; std: number | null } {
+  if (values.length === 0) {
+    throw new KtError("meanStd() needs at least one value", { hint: "skip empty groups" });
+  }
+  const mean = values.reduce((s, v) => s + v, 0) / values.length;
+  if (values.length < 2) return { mean, std: null };
+  const ss = values.reduce((s, v) => s + (v - mean) ** 2, 0);
+  return { mean, std: Math.sqrt(ss / (values.length - 1)) };
+}
+
+/** Column order: `mAP`, then `P@k` by ascending k, then the rest by code units. */
+export function compareMetricNames(a: string, b: string): number {
+  const rank = (name: string): [number, number] => {
+    if (name === "mAP") return [0, 0];
+    const k = /^P@(\d+)$/.exec(name);
+    return k ? [1, Number(k[1])] : [2, 0];
+  };
+  const [ra, ka] = rank(a);
+  const [rb, kb] = rank(b);
+  if (ra !== rb) return ra - rb;
+  if (ka !== kb) return ka - kb;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Whether lower values of a metric are better: its name, split into words at `_`, `-`, `.`,
+ * `/`, spaces and camelCase boundaries, contains one of `words`.
+ *
+ * @example
+ * ```ts
+ * import { isLowerBetter } from "./table.ts";
+ * isLowerBetter("train_loss"); // true
+ * isLowerBetter("mAP"); // false
+ * ```
+ */
+export function isLowerBetter(name: string, words: readonly string[] = LOWER_IS_BETTER): boolean {
+  const parts = name.replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase().split(/[^a-z0-9]+/);
+  return parts.some((p) => words.includes(p));
+}
+
+/**
+ * Renders a table as markdown (best marked in bold), CSV (full precision; a `best` column lists
+ * the metrics where the row is best) or JSON (the table itself).
+ */
+export function formatTable(
+  table: ComparisonTable,
+  format: TableFormat,
+  options: { digits?: number } = {},
+): string {
+  switch (format) {
+    case "markdown":
+      return markdown(table, options.digits ?? 4);
+    case "csv":
+      return csv(table);
+    case "json":
+      return JSON.stringify(table, null, 2) + "\n";
+    default:
+      throw new KtError(`unknown table format "${format as string}"`, {
+        hint: "use markdown, csv or json",
+      });
+  }
+}
+
+function methodLabel(params: Record<string, JsonValue>): string {
+  const parts = Object.entries(params).map(([k, v]) =>
+    `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`
+  );
+  return parts.length > 0 ? parts.join(", ") : "default";
+}
+
+function markdown(table: ComparisonTable, digits: number): string {
+  const header = [
+    "method",
+    "seeds",
+    "failed",
+    ...table.metrics.map((m) => table.lowerIsBetter.includes(m) ? `${m} ↓` : m),
+  ];
+  const lines = [
+    row(header),
+    row(header.map((_, i) => (i === 0 ? "---" : "---:"))),
+    ...table.rows.map((r) =>
+      row([
+        r.method.replaceAll("|", "\\|"),
+        String(r.seeds),
+        String(r.failed),
+        ...table.metrics.map((m) => {
+          const c = r.metrics[m];
+          if (!c) return "n/a";
+          const std = c.std === null ? "—" : c.std.toFixed(digits);
+          const n = c.n === r.seeds ? "" : ` (n=${c.n})`;
+          const text = `${c.mean.toFixed(digits)} ± ${std}${n}`;
+          return c.best ? `**${text}**` : text;
+        }),
+      ])
+    ),
+  ];
+  return lines.join("\n") + "\n";
+}
+
+function row(cells: string[]): string {
+  return `| ${cells.join(" | ")} |`;
+}
+
+function csv(table: ComparisonTable): string {
+  const header = [
+    "method",
+    "seeds",
+    "failed",
+    ...table.metrics.flatMap((m) => [`${m}_mean`, `${m}_std`]),
+    "best",
+  ];
+  const lines = [
+    header,
+    ...table.rows.map((r) => [
+      r.method,
+      String(r.seeds),
+      String(r.failed),
+      ...table.metrics.flatMap((m) => {
+        const c = r.metrics[m];
+        return [c ? String(c.mean) : "", c?.std == null ? "" : String(c.std)];
+      }),
+      table.metrics.filter((m) => r.metrics[m]?.best).join(";"),
+    ]),
+  ];
+  return lines.map((cells) => cells.map(csvCell).join(",")).join("\n") + "\n";
+}
+
+function csvCell(text: string): string {
+  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}

@@ -1,0 +1,172 @@
+import assert from "node:assert/strict";
+import {
+  compareMetricNames,
+  comparisonTable,
+  formatTable,
+  isLowerBetter,
+  meanStd,
+  type TrialResult,
+} from "./table.ts";
+import { openResults } from "./results.ts";
+import { KtError } from "./errors.ts";
+
+// pkt: mAP 0.50, 0.52, 0.54 → mean 0.52, std √((0.02² + 0 + 0.02²)/2) = 0.02
+//      loss 0.3, 0.5, 0.4   → mean 0.4,  std √((0.01 + 0.01 + 0)/2)   = 0.1
+// hinton: mAP 0.49, 0.51   → mean 0.50, std √((0.01² + 0.01²)/1)      = 0.0141421356
+//         loss 0.2, 0.2    → mean 0.2,  std 0; plus one failed seed
+// none: mAP 0.40 (one seed) → std undefined; no loss
+const trials: TrialResult[] = [
+  { params: { method: "pkt", seed: 0 }, status: "done", metrics: { loss: 0.3, mAP: 0.5 } },
+  { params: { method: "hinton", seed: 0 }, status: "done", metrics: { mAP: 0.49, loss: 0.2 } },
+  { params: { method: "pkt", seed: 1 }, status: "cached", metrics: { mAP: 0.52, loss: 0.5 } },
+  { params: { method: "none", seed: 0 }, status: "done", metrics: { mAP: 0.4 } },
+  { params: { method: "pkt", seed: 2 }, status: "done", metrics: { mAP: 0.54, loss: 0.4 } },
+  { params: { method: "hinton", seed: 1 }, status: "done", metrics: { mAP: 0.51, loss: 0.2 } },
+  { params: { method: "hinton", seed: 2 }, status: "failed", metrics: {} },
+  { params: { method: "none", seed: 1 }, status: "queued", metrics: {} },
+];
+
+Deno.test("meanStd() uses the sample std (n − 1) and gives null for one value", () => {
+  const r = meanStd([2, 4, 4, 4, 5, 5, 7, 9]);
+  assert.equal(r.mean, 5);
+  // Σ(v − 5)² = 32, 32 / 7
+  assert.ok(Math.abs(r.std! - Math.sqrt(32 / 7)) < 1e-12);
+  assert.deepEqual(meanStd([3]), { mean: 3, std: null });
+});
+
+Deno.test("comparisonTable() groups by params minus seed and matches hand-computed mean ± std", () => {
+  const t = comparisonTable(trials);
+  assert.deepEqual(t.rows.map((r) => [r.method, r.seeds, r.failed]), [
+    ["method=pkt", 3, 0],
+    ["method=hinton", 2, 1],
+    ["method=none", 1, 0],
+  ]);
+  const close = (a: number | null, b: number) => assert.ok(Math.abs(a! - b) < 1e-9, `${a} vs ${b}`);
+  const [pkt, hinton, none] = t.rows;
+  close(pkt.metrics.mAP.mean, 0.52);
+  close(pkt.metrics.mAP.std, 0.02);
+  close(pkt.metrics.loss.mean, 0.4);
+  close(pkt.metrics.loss.std, 0.1);
+  close(hinton.metrics.mAP.mean, 0.5);
+  close(hinton.metrics.mAP.std, Math.SQRT2 * 0.01);
+  close(hinton.metrics.loss.std, 0);
+  close(none.metrics.mAP.mean, 0.4);
+  assert.equal(none.metrics.mAP.std, null);
+  assert.equal(none.metrics.loss, undefined);
+  assert.deepEqual(pkt.params, { method: "pkt" });
+});
+
+Deno.test("comparisonTable() marks the highest mAP and the lowest loss as best", () => {
+  const t = comparisonTable(trials);
+  assert.deepEqual(t.lowerIsBetter, ["loss"]);
+  assert.deepEqual(t.rows.map((r) => r.metrics.mAP.best), [true, false, false]);
+  assert.deepEqual(t.rows.map((r) => r.metrics.loss?.best), [false, true, undefined]);
+});
+
+Deno.test("comparisonTable() treats nested .seed params as seeds and can be told otherwise", () => {
+  const ts: TrialResult[] = [
+    { params: { lr: 1, "teacher.seed": 0 }, status: "done", metrics: { mAP: 1 } },
+    { params: { lr: 1, "teacher.seed": 1 }, status: "done", metrics: { mAP: 2 } },
+  ];
+  assert.equal(comparisonTable(ts).rows.length, 1);
+  assert.equal(comparisonTable(ts, { isSeedParam: (k) => k === "seed" }).rows.length, 2);
+  assert.equal(
+    comparisonTable([{ params: {}, status: "done", metrics: {} }]).rows[0].method,
+    "default",
+  );
+});
+
+Deno.test("metric columns: mAP, then P@k ascending, then the rest alphabetically", () => {
+  const names = ["zeta", "P@100", "acc", "P@10", "mAP", "loss", "P@5"];
+  assert.deepEqual(names.sort(compareMetricNames), [
+    "mAP",
+    "P@5",
+    "P@10",
+    "P@100",
+    "acc",
+    "loss",
+    "zeta",
+  ]);
+  const t = comparisonTable([{
+    params: {},
+    status: "done",
+    metrics: { zeta: 1, "P@100": 1, acc: 1, "P@10": 1, mAP: 1 },
+  }]);
+  assert.deepEqual(t.metrics, ["mAP", "P@10", "P@100", "acc", "zeta"]);
+});
+
+Deno.test("isLowerBetter() matches whole words of the metric name", () => {
+  assert.equal(isLowerBetter("loss"), true);
+  assert.equal(isLowerBetter("train_loss"), true);
+  assert.equal(isLowerBetter("evalTimeMs"), true);
+  assert.equal(isLowerBetter("top1-error"), true);
+  assert.equal(isLowerBetter("mAP"), false);
+  assert.equal(isLowerBetter("glossary"), false);
+  assert.equal(isLowerBetter("accuracy", ["accuracy"]), true);
+});
+
+Deno.test("formatTable() markdown shows mean ± std with best in bold", () => {
+  const md = formatTable(comparisonTable(trials), "markdown", { digits: 3 });
+  assert.equal(
+    md,
+    [
+      "| method | seeds | failed | mAP | loss ↓ |",
+      "| --- | ---: | ---: | ---: | ---: |",
+      "| method=pkt | 3 | 0 | **0.520 ± 0.020** | 0.400 ± 0.100 |",
+      "| method=hinton | 2 | 1 | 0.500 ± 0.014 | **0.200 ± 0.000** |",
+      "| method=none | 1 | 0 | 0.400 ± — | n/a |",
+      "",
+    ].join("\n"),
+  );
+});
+
+Deno.test("formatTable() csv has one mean and one std column per metric and quotes commas", () => {
+  const ts: TrialResult[] = [
+    { params: { a: 1, b: "x" }, status: "done", metrics: { mAP: 0.25 } },
+    { params: { a: 1, b: "x" }, status: "done", metrics: { mAP: 0.75 } },
+    { params: { a: 2, b: 'say "hi"' }, status: "done", metrics: { mAP: 0.5 } },
+  ];
+  const csv = formatTable(comparisonTable(ts), "csv");
+  // std of 0.25, 0.75: √((0.25² + 0.25²)/1) = √0.125; both means are 0.5, a tie: both marked best
+  assert.equal(
+    csv,
+    [
+      "method,seeds,failed,mAP_mean,mAP_std,best",
+      `"a=1, b=x",2,0,0.5,${Math.sqrt(0.125)},mAP`,
+      `"a=2, b=say ""hi""",1,0,0.5,,mAP`,
+      "",
+    ].join("\n"),
+  );
+});
+
+Deno.test("formatTable() json round-trips the table with null std for single seeds", () => {
+  const table = comparisonTable(trials);
+  const parsed = JSON.parse(formatTable(table, "json"));
+  assert.deepEqual(parsed.metrics, ["mAP", "loss"]);
+  assert.equal(parsed.rows[2].metrics.mAP.std, null);
+  assert.equal(parsed.rows[0].metrics.mAP.best, true);
+  assert.equal(parsed.rows[1].failed, 1);
+  assert.throws(
+    () => formatTable(table, "html" as never),
+    (e) => e instanceof KtError && /html/.test(e.message) && /markdown, csv or json/.test(e.hint!),
+  );
+});
+
+Deno.test("comparisonTable() accepts the trials of the results database", async () => {
+  const dir = await Deno.makeTempDir();
+  const db = openResults(dir);
+  try {
+    const run = db.startRun({ experiment: "e" });
+    for (const [i, v] of [0.1, 0.3].entries()) {
+      const id = db.addTrial(run, { label: `s${i}`, params: { m: "a", seed: i }, seed: i });
+      db.setTrialStatus(id, "done");
+      db.recordMetrics(id, { mAP: v });
+    }
+    const [row] = comparisonTable(db.trials(run)).rows;
+    assert.equal(row.seeds, 2);
+    assert.ok(Math.abs(row.metrics.mAP.mean - 0.2) < 1e-12);
+  } finally {
+    db.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
