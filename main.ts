@@ -7,5 +7,5 @@ import { runCli } from "./src/cli.ts";
 import { builtinPlugins } from "./plugins/mod.ts";
 
 if (import.meta.main) {
-  Deno.exit(await runCli(Deno.args, builtinPlugins));
+  Deno.exit(await runCli(Deno.args, builtinPlugins, { entry: import.meta.url }));
 }

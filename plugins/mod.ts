@@ -4,13 +4,57 @@
  * @module
  */
 import type { Plugin } from "../src/api.ts";
+import cifar10 from "./datasets/cifar10.ts";
+import fashionMnist from "./datasets/fashion_mnist.ts";
+import idx from "./datasets/idx.ts";
+import mnist from "./datasets/mnist.ts";
+import npy from "./datasets/npy.ts";
+import crossEntropyLoss from "./losses/cross_entropy.ts";
+import fitnetsLoss from "./losses/fitnets.ts";
+import hintOptimizedLoss from "./losses/hint_optimized.ts";
+import hintRandomLoss from "./losses/hint_random.ts";
+import hintonLoss from "./losses/hinton.ts";
+import multiPktLoss from "./losses/multi_pkt.ts";
+import noneLoss from "./losses/none.ts";
+import pktLoss from "./losses/pkt.ts";
+import spktLoss from "./losses/spkt.ts";
+import sumLoss from "./losses/sum.ts";
 import cnn from "./models/cnn.ts";
 import mlp from "./models/mlp.ts";
 import resnet from "./models/resnet.ts";
+import evaluate from "./steps/evaluate.ts";
+import features from "./steps/features.ts";
+import transfer from "./steps/transfer.ts";
+import trainedNetwork from "./teachers/trained_network.ts";
+import saved from "./teachers/saved.ts";
+import local from "./executors/local.ts";
+import inline from "./executors/inline.ts";
 
 /** Every built-in plugin, in registration order. */
 export const builtinPlugins: Plugin[] = [
+  mnist,
+  fashionMnist,
+  cifar10,
+  npy,
+  idx,
   cnn,
   mlp,
   resnet,
+  pktLoss,
+  spktLoss,
+  multiPktLoss,
+  hintonLoss,
+  hintRandomLoss,
+  hintOptimizedLoss,
+  fitnetsLoss,
+  crossEntropyLoss,
+  noneLoss,
+  sumLoss,
+  trainedNetwork,
+  saved,
+  features,
+  transfer,
+  evaluate,
+  local,
+  inline,
 ];

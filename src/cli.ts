@@ -4,11 +4,21 @@
  * @module
  */
 import { Command, CommanderError } from "commander";
-import type { DatasetPlugin, ModelPlugin, Plugin, PluginContext } from "./api.ts";
+import { isAbsolute, join, resolve } from "node:path";
+import type { DatasetPlugin, JobEvents, JobResult, JobSpec, ModelPlugin, Plugin, PluginContext } from "./api.ts";
 import { KtError, unknownNameMessage } from "./errors.ts";
 import { useBackend } from "./backend.ts";
 import { trainModel } from "./train.ts";
 import { predictLogits, saveModel } from "./model.ts";
+import { createRegistry, type Registry } from "./registry.ts";
+import { type LoadedExperiment, loadExperiment } from "./config/mod.ts";
+import { materialize, planTrial, releaseMemo } from "./engine/execute.ts";
+import { runSweep } from "./engine/sweep.ts";
+import { eventLine } from "./engine/worker_protocol.ts";
+import { openCache } from "./cache.ts";
+import { openResults } from "./results.ts";
+import { comparisonTable, formatTable, type TableFormat } from "./table.ts";
+import { describePlugins } from "./describe.ts";
 
 /** Finds a plugin of `kind` by name, with a "did you mean" error on a miss. */
 export function findPlugin<K extends Plugin["kind"]>(
@@ -66,7 +76,57 @@ function context(seed: number, cacheDir: string): PluginContext {
   return { cacheDir, seed, log: (m) => console.error(m) };
 }
 
-function buildProgram(plugins: Plugin[]): Command {
+/** Where the CLI runs from: the entry file workers are started with. */
+export interface CliEnv {
+  /** Absolute path or file URL of the entry point (main.ts). */
+  entry: string;
+}
+
+const DEFAULT_CACHE = ".kt/cache";
+
+function abs(path: string): string {
+  return isAbsolute(path) ? path : resolve(Deno.cwd(), path);
+}
+
+/** Cache and run directories of an experiment (CLI flags win over the file, then defaults). */
+function dirsOf(loaded: LoadedExperiment, o: { cacheDir?: string; runDir?: string }) {
+  return {
+    cacheDir: abs(o.cacheDir ?? loaded.experiment.cacheDir ?? DEFAULT_CACHE),
+    runDir: abs(o.runDir ?? loaded.experiment.runDir ?? join("runs", loaded.experiment.name)),
+  };
+}
+
+/** Runs one job in this process: materialise the node (inputs from the cache or computed). */
+async function runJobHere(
+  loaded: LoadedExperiment,
+  job: JobSpec,
+  events: JobEvents,
+  backend: { ready?: Promise<unknown> },
+): Promise<JobResult> {
+  backend.ready ??= useBackend(loaded.experiment.backend);
+  await backend.ready;
+  const trial = loaded.trials.find((t) => t.id === job.trialId);
+  if (!trial) return { ok: false, reason: `trial ${job.trialId} is not in ${job.file} any more` };
+  const cache = await openCache(job.cacheDir);
+  const memo = new Map<string, Promise<unknown>>();
+  try {
+    await materialize(trial, planTrial(trial), job.node, {
+      cache,
+      registry: loaded.experiment.registry,
+      cacheDir: join(job.cacheDir, "datasets"),
+      log: events.log,
+      onCurve: (_node, point) => events.curve(point),
+    }, memo);
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, reason: err instanceof KtError ? err.format() : String((err as Error)?.stack ?? err) };
+  } finally {
+    releaseMemo(memo);
+  }
+}
+
+function buildProgram(plugins: Plugin[], env: CliEnv): Command {
+  const registry: Registry = createRegistry(plugins);
   const program = new Command("kt")
     .description("kt — declarative knowledge-transfer experiments (PKT, Hinton KD, FitNets)")
     .exitOverride()
@@ -158,17 +218,188 @@ Example:
         console.log(`saved to ${o.save}`);
       }
     });
+  program.command("sweep")
+    .description("run (or resume) every trial of an experiment file and print the comparison table")
+    .argument("<file>", "experiment YAML")
+    .option("-j, --jobs <n>", "parallel jobs", String(navigator.hardwareConcurrency || 2))
+    .option("--executor <name>", "where jobs run: local (worker processes) | inline | slurm", "local")
+    .option("--executor-options <json>", "executor options (JSON)", "{}")
+    .option("--cache-dir <dir>", "artifact cache (default: the file's cacheDir or .kt/cache)")
+    .option("--run-dir <dir>", "run directory with results.sqlite (default: runs/<name>)")
+    .option("--format <format>", "table format: markdown | csv | json", "markdown")
+    .addHelpText("after", `
+Examples:
+  deno task sweep experiments/quickstart.yaml
+  deno task sweep experiments/mnist_pkt.yaml --jobs 2 --format csv`)
+    .action(async (file: string, o) => {
+      const loaded = await loadExperiment(file, registry);
+      const { cacheDir, runDir } = dirsOf(loaded, o);
+      const executor = findPlugin(plugins, "executor", o.executor);
+      const executorOptions = parseOptions(executor, o.executorOptions, "--executor-options");
+      const backend = {};
+      const report = await runSweep(loaded, {
+        cacheDir,
+        runDir,
+        jobs: Number(o.jobs),
+        executor,
+        executorOptions,
+        workerCommand: (job) => workerCommand(env, job),
+        runInProcess: (job, events) => runJobHere(loaded, job, events, backend),
+      });
+      const table = comparisonTable(report.trials);
+      console.log(formatTable(table, o.format as TableFormat));
+      const executed = Object.entries(report.executed).map(([k, v]) => `${k} ×${v}`).join(", ");
+      console.error(
+        `${report.trials.length} trials: ${report.trials.length - report.failed} finished, ` +
+          `${report.failed} failed · ran ${executed || "nothing (all cached)"} · ` +
+          `${report.cached} cached · ${report.seconds.toFixed(1)} s · results: ${runDir}/results.sqlite`,
+      );
+      for (const t of report.trials.filter((t) => t.status === "failed")) {
+        console.error(`  failed: ${t.label}: ${t.reason}`);
+      }
+      if (report.failed > 0) throw new ExitCode(1);
+    });
+
+  program.command("plan")
+    .description("print the expanded trials and which nodes are already cached, without running")
+    .argument("<file>", "experiment YAML")
+    .option("--cache-dir <dir>", "artifact cache")
+    .action(async (file: string, o) => {
+      const loaded = await loadExperiment(file, registry);
+      const { cacheDir } = dirsOf(loaded, o);
+      const cache = await openCache(cacheDir);
+      const seen = new Map<string, boolean>();
+      console.log(`${loaded.experiment.name}: ${loaded.trials.length} trial(s), backend ${loaded.experiment.backend}`);
+      for (const trial of loaded.trials) {
+        console.log(`trial ${trial.id} ${trial.label}`);
+        for (const plan of planTrial(trial).values()) {
+          if (plan.node.kind !== "step") continue;
+          const shared = seen.has(plan.key);
+          if (!shared) seen.set(plan.key, await cache.has(plan.key));
+          const state = seen.get(plan.key) ? "cached" : "to run";
+          console.log(
+            `  ${plan.name.padEnd(14)} ${plan.node.use.padEnd(16)} ${plan.key.slice(0, 12)} ${state}` +
+              (shared ? " (shared)" : ""),
+          );
+        }
+      }
+      const cached = [...seen.values()].filter(Boolean).length;
+      console.log(`${seen.size} distinct job(s): ${cached} cached, ${seen.size - cached} to run`);
+    });
+
+  program.command("results")
+    .description("print the comparison table (mean ± std over seeds) of a run")
+    .argument("<run>", "run directory (holding results.sqlite) or experiment YAML")
+    .option("--format <format>", "markdown | csv | json", "markdown")
+    .option("--run-id <n>", "which sweep invocation (default: the latest)")
+    .action(async (run: string, o) => {
+      let runDir = run;
+      if (/\.ya?ml$/.test(run)) runDir = dirsOf(await loadExperiment(run, registry), {}).runDir;
+      try {
+        Deno.statSync(join(runDir, "results.sqlite"));
+      } catch {
+        throw new KtError(`no results database in ${runDir}`, {
+          hint: "give the run directory printed by `sweep` (default runs/<name>) or the experiment file",
+        });
+      }
+      const db = openResults(runDir);
+      try {
+        const id = o.runId ? Number(o.runId) : db.latestRun()?.id;
+        if (id === undefined) throw new KtError(`${runDir} holds no runs yet`);
+        console.log(formatTable(comparisonTable(db.trials(id)), o.format as TableFormat));
+      } finally {
+        db.close();
+      }
+    });
+
+  program.command("plugins")
+    .description("list every plugin (built-in and listed in an experiment) with its options")
+    .option("--kind <kind>", "only this kind")
+    .option("--file <yaml>", "also load the plugin files this experiment lists")
+    .action(async (o) => {
+      const reg = o.file ? (await loadExperiment(o.file, registry)).experiment.registry : registry;
+      console.log(describePlugins(reg.list(), o.kind));
+    });
+
+  const cacheCmd = program.command("cache").description("inspect and clean the artifact cache");
+  cacheCmd.command("ls")
+    .option("--cache-dir <dir>", "artifact cache", DEFAULT_CACHE)
+    .action(async (o) => {
+      const cache = await openCache(abs(o.cacheDir));
+      const entries = await cache.list();
+      for (const e of entries) {
+        console.log(`${e.key.slice(0, 16)}  ${e.plugin.padEnd(24)} ${(e.bytes / 1e6).toFixed(2).padStart(9)} MB  ${e.created.toISOString()}`);
+      }
+      console.log(`${entries.length} artifact(s), ${(entries.reduce((n, e) => n + e.bytes, 0) / 1e6).toFixed(1)} MB`);
+    });
+  cacheCmd.command("verify")
+    .option("--cache-dir <dir>", "artifact cache", DEFAULT_CACHE)
+    .option("--remove", "delete corrupt artifacts")
+    .action(async (o) => {
+      const report = await (await openCache(abs(o.cacheDir))).verify({ remove: !!o.remove });
+      for (const c of report.corrupt) console.log(`corrupt ${c.key}: ${c.reason}`);
+      console.log(`${report.ok.length} ok, ${report.corrupt.length} corrupt, ${report.incomplete.length} incomplete`);
+      if (report.corrupt.length > 0 && !o.remove) throw new ExitCode(1);
+    });
+  cacheCmd.command("gc")
+    .option("--cache-dir <dir>", "artifact cache", DEFAULT_CACHE)
+    .option("--older-than <days>", "also remove artifacts unused for this many days")
+    .action(async (o) => {
+      const cache = await openCache(abs(o.cacheDir));
+      const report = await cache.gc(o.olderThan ? { olderThan: Number(o.olderThan) * 86_400_000 } : {});
+      console.log(`removed ${report.removed.length} artifact(s) and ${report.leftoversRemoved} leftover(s), freed ${(report.bytesFreed / 1e6).toFixed(1)} MB`);
+    });
+
+  program.command("worker", { hidden: true })
+    .description("internal: compute one job read as JSON from stdin (started by the local executor)")
+    .action(async () => {
+      const job = JSON.parse(await new Response(Deno.stdin.readable).text()) as JobSpec;
+      const emit = (text: string) => Deno.stdout.writeSync(new TextEncoder().encode(text));
+      const loaded = await loadExperiment(job.file, registry);
+      const result = await runJobHere(loaded, job, {
+        curve: (p) => emit(eventLine({ type: "curve", ...p })),
+        log: (line) => emit(eventLine({ type: "log", line })),
+      }, {});
+      emit(eventLine(result.ok ? { type: "done" } : { type: "error", reason: result.reason }));
+      if (!result.ok) throw new ExitCode(1);
+    });
   return program;
 }
 
+/** The command that starts a worker for `job`, with the narrowest permissions that work. */
+export function workerCommand(env: CliEnv, job: JobSpec): { command: string; args: string[]; stdin: string } {
+  const entry = env.entry.startsWith("file:") ? new URL(env.entry).pathname : env.entry;
+  const config = resolve(entry, "..", "deno.json");
+  const args = [
+    "run",
+    `--config=${config}`,
+    "--allow-read",
+    `--allow-write=${job.cacheDir},${job.runDir}`,
+    "--allow-env",
+    "--allow-sys",
+    ...(job.netHosts.length > 0 ? [`--allow-net=${job.netHosts.join(",")}`] : []),
+    entry,
+    "worker",
+  ];
+  return { command: Deno.execPath(), args, stdin: JSON.stringify(job) };
+}
+
+/** Thrown by commands to exit with a status without printing an error. */
+class ExitCode extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}
+
 /** Runs the CLI; returns the exit code. User errors print one line (no stack trace). */
-export async function runCli(args: string[], plugins: Plugin[]): Promise<number> {
-  const program = buildProgram(plugins);
+export async function runCli(args: string[], plugins: Plugin[], env: CliEnv): Promise<number> {
+  const program = buildProgram(plugins, env);
   try {
     await program.parseAsync(args, { from: "user" });
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof ExitCode) return err.code;
     if (err instanceof KtError) {
       console.error(`error: ${err.format()}`);
       return 1;

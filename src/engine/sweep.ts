@@ -36,7 +36,7 @@ export interface SweepOptions {
 export interface TrialOutcome {
   id: string;
   label: string;
-  params: Record<string, unknown>;
+  params: Record<string, JsonValue>;
   seed: number;
   status: "done" | "cached" | "failed";
   reason?: string;
@@ -287,7 +287,7 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
     return {
       id: t.id,
       label: t.label,
-      params: t.params,
+      params: t.params as Record<string, JsonValue>,
       seed: t.seed,
       status: row.status === "failed" ? "failed" : row.status === "cached" ? "cached" : "done",
       reason: row.reason ?? undefined,

@@ -1,0 +1,19 @@
+/**
+ * `cross-entropy`: sparse softmax cross-entropy of the student's logits, mean over the batch.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { defineLoss, z } from "../../src/api.ts";
+import { crossEntropy } from "../../src/losses/hinton.ts";
+import { scaled, weightOption } from "./_common.ts";
+
+export default defineLoss({
+  name: "cross-entropy",
+  description: "softmax cross-entropy on the labels",
+  version: "1",
+  options: z.object({ ...weightOption }).strict(),
+  create: (o) => ({
+    compute: (inputs) =>
+      tf.tidy(() => scaled(crossEntropy(inputs.studentLogits, inputs.labels), o.weight)),
+  }),
+});

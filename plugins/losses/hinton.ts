@@ -1,0 +1,37 @@
+/**
+ * `hinton`: knowledge distillation from the teacher's logits. `form: library` (default) is
+ * α·CE + (1−α)·T²·KL (T = 4, α = 0.1); `form: official` is the PKT repository's unsupervised
+ * −(1/B)ΣΣ softmax(z_t/T)·log_softmax(z_s/T) with T = 2.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { defineLoss, z } from "../../src/api.ts";
+import { HINTON_FORMS, hintonLoss } from "../../src/losses/hinton.ts";
+import { scaled, teacherLogits, weightOption } from "./_common.ts";
+
+export default defineLoss({
+  name: "hinton",
+  description: "Hinton knowledge distillation on softened logits",
+  version: "1",
+  options: z.object({
+    temperature: z.number().positive().optional().describe("default 4 (library), 2 (official)"),
+    alpha: z.number().min(0).max(1).default(0.1).describe("cross-entropy weight (library form)"),
+    form: z.enum(HINTON_FORMS).default("library"),
+    ...weightOption,
+  }).strict(),
+  create: (o) => ({
+    needs: { teacherLogits: true },
+    compute: (inputs) =>
+      tf.tidy(() =>
+        scaled(
+          hintonLoss(inputs.studentLogits, teacherLogits(inputs, "hinton"), {
+            temperature: o.temperature,
+            alpha: o.alpha,
+            form: o.form,
+            labels: o.form === "library" ? inputs.labels : undefined,
+          }),
+          o.weight,
+        )
+      ),
+  }),
+});

@@ -1,0 +1,423 @@
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-layers"; // registers tfjs-core's gradient functions
+import "@tensorflow/tfjs-backend-cpu";
+import assert from "node:assert/strict";
+import type { LossInputs, LossPlugin, LossTerm, PluginSpec } from "../../src/api.ts";
+import { KtError } from "../../src/errors.ts";
+import { createRegistry } from "../../src/registry.ts";
+import { parseYaml, Problems, type SourceMap } from "../../src/config/parse.ts";
+import { validateGraph } from "../../src/config/validate.ts";
+import { crossEntropy, hintonLoss } from "../../src/losses/hinton.ts";
+import { hintLoss, randomProjection } from "../../src/losses/hint.ts";
+import { pktLoss, supervisedPktLoss } from "../../src/losses/pkt.ts";
+import { createRng } from "../../src/rng.ts";
+import crossEntropyPlugin from "./cross_entropy.ts";
+import fitnets from "./fitnets.ts";
+import hinton from "./hinton.ts";
+import hintOptimized from "./hint_optimized.ts";
+import hintRandom from "./hint_random.ts";
+import multiPkt from "./multi_pkt.ts";
+import none from "./none.ts";
+import pkt from "./pkt.ts";
+import spkt from "./spkt.ts";
+import sum from "./sum.ts";
+
+await tf.setBackend("cpu");
+
+const ALL = [
+  pkt,
+  spkt,
+  multiPkt,
+  hinton,
+  hintRandom,
+  hintOptimized,
+  fitnets,
+  crossEntropyPlugin,
+  none,
+  sum,
+] as LossPlugin<unknown>[];
+const byName = new Map(ALL.map((p) => [p.name, p]));
+
+/** Validates options like the engine does and creates the term. */
+function make(name: string, options: Record<string, unknown> = {}, seed = 1): LossTerm {
+  const plugin = byName.get(name)!;
+  return plugin.create(plugin.options.parse(options), { seed, plugin: (s) => byName.get(s.use)! });
+}
+
+/** A `sum` over already validated child specs (as the validator leaves them in its options). */
+function makeSum(terms: PluginSpec<"loss">[], weight = 1): LossTerm {
+  return sum.create({ terms, weight }, { seed: 1, plugin: (s) => byName.get(s.use)! });
+}
+
+/** An inline loss as the config validator hands it over: options validated, defaults applied. */
+function spec(use: string, options: Record<string, unknown> = {}): PluginSpec<"loss"> {
+  const plugin = byName.get(use)!;
+  return {
+    use,
+    kind: "loss",
+    version: plugin.version ?? "",
+    options: plugin.options.parse(options) as Record<string, unknown>,
+  };
+}
+
+function matrix(rows: number, cols: number, seed: number): number[][] {
+  const rng = createRng(seed);
+  return Array.from({ length: rows }, () => Array.from({ length: cols }, () => rng.normal()));
+}
+
+/** A batch of B = 6 with every input a loss may ask for. */
+function batch(epoch = 0): LossInputs {
+  return {
+    student: tf.tensor2d(matrix(6, 4, 1)),
+    studentLogits: tf.tensor2d(matrix(6, 3, 2)),
+    teacher: tf.tensor2d(matrix(6, 5, 3)),
+    teacherLogits: tf.tensor2d(matrix(6, 3, 4)),
+    studentLayers: {
+      conv: tf.tensor4d(matrix(6, 2 * 2 * 3, 5).flat(), [6, 2, 2, 3]),
+      fc: tf.tensor2d(matrix(6, 4, 6)),
+    },
+    teacherLayers: { conv: tf.tensor2d(matrix(6, 2 * 2 * 5, 7)), fc: tf.tensor2d(matrix(6, 7, 8)) },
+    labels: tf.tensor1d([0, 1, 2, 0, 1, 0], "int32"),
+    numClasses: 3,
+    epoch,
+  };
+}
+
+function disposeBatch(b: LossInputs) {
+  tf.dispose([
+    b.student,
+    b.studentLogits,
+    b.teacher!,
+    b.teacherLogits!,
+    b.labels,
+    ...Object.values(b.studentLayers),
+    ...Object.values(b.teacherLayers),
+  ]);
+}
+
+function value(term: LossTerm, b: LossInputs): number {
+  return tf.tidy(() => term.compute(b).dataSync()[0]);
+}
+
+function close(actual: number, expected: number, tol = 1e-5, what = "") {
+  assert.ok(
+    Math.abs(actual - expected) <= tol * Math.max(1, Math.abs(expected)),
+    `${what}: ${actual} vs ${expected}`,
+  );
+}
+
+// ------------------------------------------------------------------------------ option schemas
+
+Deno.test("every loss plugin's options reject a misspelled option", () => {
+  const misspelled: Record<string, Record<string, unknown>> = {
+    pkt: { kernal: "rbf" },
+    spkt: { supervisedWieght: 2 },
+    "multi-pkt": { pairs: [{ student: "a", teacher: "b" }], decy: 0.9 },
+    hinton: { temprature: 3 },
+    "hint-random": { sed: 1 },
+    "hint-optimized": { wieght: 1 },
+    fitnets: { studentLayer: "a", teacherLayer: "b", hintWieght: 1 },
+    "cross-entropy": { wieght: 2 },
+    none: { weight: 1 },
+    sum: { terms: ["pkt"], term: [] },
+  };
+  for (const p of ALL) {
+    const bad = misspelled[p.name];
+    assert.ok(bad, `no misspelling case for ${p.name}`);
+    const r = p.options.safeParse(bad);
+    assert.equal(r.success, false, `${p.name} accepted ${JSON.stringify(bad)}`);
+  }
+});
+
+Deno.test("loss plugin options reject wrong enum values and wrong types", () => {
+  const bad: [string, Record<string, unknown>][] = [
+    ["pkt", { kernel: "cosin" }],
+    ["pkt", { divergence: "kll" }],
+    ["pkt", { sigma: 0 }],
+    ["spkt", { kernel: "gaussian" }],
+    ["multi-pkt", { pairs: [{ student: "a", teacher: "b" }], divergence: "L2" }],
+    ["multi-pkt", { pairs: [] }],
+    ["hinton", { form: "offical" }],
+    ["hinton", { alpha: 2 }],
+    ["hint-random", { seed: 1.5 }],
+    ["hint-optimized", { weight: "big" }],
+    ["fitnets", { studentLayer: "a", teacherLayer: "b", stage: "two-stage" }],
+    ["fitnets", { stage: "hint" }], // hint stage needs the layer names
+    ["cross-entropy", { weight: "x" }],
+    ["sum", { terms: [] }],
+  ];
+  for (const [name, options] of bad) {
+    const r = byName.get(name)!.options.safeParse(options);
+    assert.equal(r.success, false, `${name} accepted ${JSON.stringify(options)}`);
+  }
+  // and the defaults are what the docs say
+  assert.deepEqual(pkt.options.parse({}), {
+    kernel: "cosine",
+    divergence: "kl",
+    eps: 1e-7,
+    sigma: 1,
+    delta: 1,
+    weight: 1,
+  });
+});
+
+Deno.test("the config validator checks options nested inside sum, with positions", () => {
+  const registry = createRegistry(ALL);
+  const yaml = [
+    "loss:",
+    "  use: sum",
+    "  terms:",
+    "    - { use: cross-entropy, weight: 0.1 }",
+    "    - { use: pkt, kernel: rbff, weight: 30000 }",
+    "    - { use: pkt, kernal: rbf }",
+    "",
+  ].join("\n");
+  const { root } = parseYaml(yaml, "x.yaml");
+  const problems = new Problems("x.yaml");
+  const graph = validateGraph(root as SourceMap, registry, problems);
+  assert.equal(graph, undefined);
+  const text = problems.list.map((p) => `${p.line}: ${p.message}`).join("\n");
+  assert.match(text, /^5: .*kernel/m);
+  assert.match(text, /^6: .*kernal/m);
+
+  const ok = parseYaml(yaml.replace("rbff", "rbf").replace("kernal", "kernel"), "x.yaml");
+  const okProblems = new Problems("x.yaml");
+  const resolved = validateGraph(ok.root as SourceMap, registry, okProblems);
+  assert.deepEqual(okProblems.list, []);
+  const terms = (resolved!.nodes.loss.options as { terms: PluginSpec<"loss">[] }).terms;
+  assert.equal(terms[1].options.weight, 30000);
+  assert.equal(terms[1].options.divergence, "kl"); // child defaults applied
+});
+
+// ------------------------------------------------------------------------------ values
+
+Deno.test("pkt, cross-entropy and none plugins compute their functions times weight", () => {
+  const b = batch();
+  const ref = tf.tidy(() => pktLoss(b.student, b.teacher!).dataSync()[0]);
+  close(value(make("pkt"), b), ref, 1e-6, "pkt");
+  close(value(make("pkt", { weight: 30000 }), b), 30000 * ref, 1e-5, "pkt ×30000");
+  const rbf = tf.tidy(() =>
+    pktLoss(b.student, b.teacher!, { kernel: "rbf", sigma: 2 }).dataSync()[0]
+  );
+  close(value(make("pkt", { kernel: "rbf", sigma: 2 }), b), rbf, 1e-6, "pkt rbf");
+  const ce = tf.tidy(() => crossEntropy(b.studentLogits, b.labels).dataSync()[0]);
+  close(value(make("cross-entropy", { weight: 0.5 }), b), 0.5 * ce, 1e-6, "cross-entropy");
+  close(value(make("none"), b), ce, 1e-6, "none");
+  assert.deepEqual(make("pkt").needs, { teacher: true });
+  disposeBatch(b);
+});
+
+Deno.test("pkt plugin explains a missing teacher", () => {
+  const b = batch();
+  assert.throws(() => make("pkt").compute({ ...b, teacher: undefined }), /needs teacher features/);
+  disposeBatch(b);
+});
+
+Deno.test("spkt plugin is PKT plus supervisedWeight times S-PKT", () => {
+  const b = batch();
+  const [p, s] = tf.tidy(() => [
+    pktLoss(b.student, b.teacher!).dataSync()[0],
+    supervisedPktLoss(b.student, b.labels).dataSync()[0],
+  ]);
+  close(value(make("spkt", { supervisedWeight: 3 }), b), p + 3 * s, 1e-6, "spkt");
+  close(value(make("spkt", { teacher: false }), b), s, 1e-6, "spkt supervised only");
+  assert.equal(make("spkt", { teacher: false }).needs?.teacher, false);
+  disposeBatch(b);
+});
+
+Deno.test("multi-pkt plugin flattens layers and decays its weights per epoch", () => {
+  const b = batch(2);
+  const term = make("multi-pkt", {
+    pairs: [{ student: "conv", teacher: "conv", weight: 2 }, { student: "fc", teacher: "fc" }],
+    decay: 0.5,
+  });
+  assert.deepEqual(term.needs, { studentLayers: ["conv", "fc"], teacherLayers: ["conv", "fc"] });
+  const expected = tf.tidy(() => {
+    const conv = pktLoss(
+      tf.reshape(b.studentLayers.conv, [6, 12]) as tf.Tensor2D,
+      b.teacherLayers.conv,
+    );
+    const fc = pktLoss(b.studentLayers.fc as tf.Tensor2D, b.teacherLayers.fc);
+    return (2 * conv.dataSync()[0] + fc.dataSync()[0]) * 0.25; // decay^epoch = 0.5²
+  });
+  close(value(term, b), expected, 1e-6, "multi-pkt");
+  assert.throws(
+    () => make("multi-pkt", { pairs: [{ student: "nope", teacher: "fc" }] }).compute(b),
+    /no layer output "nope".*|available/,
+  );
+  disposeBatch(b);
+});
+
+Deno.test("hinton plugin uses labels in the library form and not in the official form", () => {
+  const b = batch();
+  const [lib, off] = tf.tidy(() => [
+    hintonLoss(b.studentLogits, b.teacherLogits!, { labels: b.labels }).dataSync()[0],
+    hintonLoss(b.studentLogits, b.teacherLogits!, { form: "official" }).dataSync()[0],
+  ]);
+  close(value(make("hinton"), b), lib, 1e-6, "library");
+  close(value(make("hinton", { form: "official" }), b), off, 1e-6, "official");
+  assert.deepEqual(make("hinton").needs, { teacherLogits: true });
+  assert.throws(() => make("hinton").compute({ ...b, teacherLogits: undefined }), KtError);
+  disposeBatch(b);
+});
+
+Deno.test("hint-random plugin uses a fixed projection seeded by its seed option", () => {
+  const b = batch();
+  const term = make("hint-random", { seed: 9 });
+  term.init!(b);
+  assert.deepEqual(term.variables ?? [], []); // nothing to train
+  const expected = tf.tidy(() => {
+    const r = randomProjection(5, 4, 9); // dt×ds
+    return hintLoss(b.student, b.teacher!, r, { mode: "random" }).dataSync()[0];
+  });
+  close(value(term, b), expected, 1e-6, "hint-random");
+  close(value(term, b), expected, 1e-6, "same projection on the next batch");
+  const other = make("hint-random", {}, 10);
+  assert.notEqual(value(other, b), expected);
+  term.dispose!();
+  other.dispose!();
+  disposeBatch(b);
+});
+
+Deno.test("hint-optimized plugin exposes its learned map and training lowers the loss", () => {
+  const b = batch();
+  const term = make("hint-optimized", { seed: 3 });
+  assert.equal(term.variables!.length, 0);
+  term.init!(b);
+  const [w] = term.variables!;
+  assert.deepEqual(w.shape, [4, 5]); // ds×dt
+  const expected = tf.tidy(() =>
+    hintLoss(b.student, b.teacher!, randomProjection(4, 5, 3), { mode: "optimized" }).dataSync()[0]
+  );
+  const before = value(term, b);
+  close(before, expected, 1e-6, "initial map = seeded projection");
+  const opt = tf.train.sgd(0.05);
+  for (let i = 0; i < 20; i++) {
+    tf.dispose(opt.minimize(() => term.compute(b), true, term.variables)!);
+  }
+  const after = value(term, b);
+  assert.ok(after < before * 0.8, `loss ${before} → ${after}`);
+  term.dispose!();
+  assert.ok(w.isDisposed);
+  opt.dispose();
+  disposeBatch(b);
+});
+
+Deno.test("hint-optimized plugin creates its map lazily when init is skipped", () => {
+  const b = batch();
+  const term = make("hint-optimized");
+  const v = value(term, b);
+  assert.ok(Number.isFinite(v));
+  assert.equal(term.variables!.length, 1);
+  term.dispose!();
+  disposeBatch(b);
+});
+
+Deno.test("fitnets plugin: one-stage is CE + 100·MSE through a 1×1 conv regressor", () => {
+  const b = batch();
+  const term = make("fitnets", { studentLayer: "conv", teacherLayer: "conv" });
+  assert.deepEqual(term.needs, { studentLayers: ["conv"], teacherLayers: ["conv"] });
+  term.init!(b);
+  const [kernel, bias] = term.variables!;
+  assert.deepEqual(kernel.shape, [3, 5]); // student channels → teacher channels (20 / (2·2))
+  assert.deepEqual(bias.shape, [5]);
+  // Independent reference: regress every pixel by hand in plain JS.
+  const hs = b.studentLayers.conv.arraySync() as number[][][][];
+  const ht = b.teacherLayers.conv.arraySync() as number[][];
+  const k = kernel.arraySync() as number[][];
+  let sq = 0;
+  for (let n = 0; n < 6; n++) {
+    let idx = 0;
+    for (let y = 0; y < 2; y++) {
+      for (let x = 0; x < 2; x++) {
+        for (let c = 0; c < 5; c++) {
+          let r = 0;
+          for (let ci = 0; ci < 3; ci++) r += hs[n][y][x][ci] * k[ci][c];
+          sq += (r - ht[n][idx++]) ** 2;
+        }
+      }
+    }
+  }
+  const mse = sq / (6 * 20);
+  const ce = tf.tidy(() => crossEntropy(b.studentLogits, b.labels).dataSync()[0]);
+  close(value(term, b), ce + 100 * mse, 1e-5, "one-stage");
+  const hintOnly = make("fitnets", { studentLayer: "conv", teacherLayer: "conv", stage: "hint" });
+  close(value(hintOnly, b), mse, 1e-5, "hint stage"); // same seed → same regressor
+  const kd = make("fitnets", { stage: "kd", temperature: 3, alpha: 0.2 });
+  const kdRef = tf.tidy(() =>
+    hintonLoss(b.studentLogits, b.teacherLogits!, { temperature: 3, alpha: 0.2, labels: b.labels })
+      .dataSync()[0]
+  );
+  close(value(kd, b), kdRef, 1e-6, "kd stage");
+  assert.deepEqual(kd.variables, []);
+  for (const t of [term, hintOnly, kd]) t.dispose!();
+  disposeBatch(b);
+});
+
+Deno.test("fitnets plugin rejects hint layers whose sizes cannot match", () => {
+  const b = batch();
+  const term = make("fitnets", { studentLayer: "conv", teacherLayer: "fc" }); // 7 values vs 4 pixels
+  assert.throws(() => term.init!(b), /not a multiple/);
+  disposeBatch(b);
+});
+
+Deno.test("sum plugin adds weighted child terms and merges their needs and variables", () => {
+  const b = batch();
+  const term = makeSum([
+    spec("cross-entropy", { weight: 0.1 }),
+    spec("pkt", { weight: 300 }),
+    spec("hint-optimized"),
+  ], 2);
+  assert.deepEqual(term.needs, {
+    teacher: true,
+    teacherLogits: false,
+    studentLayers: [],
+    teacherLayers: [],
+  });
+  term.init!(b);
+  assert.equal(term.variables!.length, 1);
+  const [ce, p] = tf.tidy(() => [
+    crossEntropy(b.studentLogits, b.labels).dataSync()[0],
+    pktLoss(b.student, b.teacher!).dataSync()[0],
+  ]);
+  const w = term.variables![0];
+  const hint = tf.tidy(() =>
+    hintLoss(b.student, b.teacher!, w as tf.Tensor as tf.Tensor2D, { mode: "optimized" })
+      .dataSync()[0]
+  );
+  close(value(term, b), 2 * (0.1 * ce + 300 * p + hint), 1e-5, "sum");
+  term.dispose!();
+  assert.ok(w.isDisposed);
+  disposeBatch(b);
+});
+
+Deno.test("sum plugin without a plugin resolver says how to create it", () => {
+  const o = sum.options.parse({ terms: ["pkt"] });
+  assert.throws(() => sum.create(o, { seed: 1 }), /plugin resolver/);
+});
+
+Deno.test("loss plugins leak no tensors across training steps", () => {
+  const b = batch();
+  const term = makeSum([
+    spec("fitnets", { studentLayer: "conv", teacherLayer: "conv" }),
+    spec("hint-random"),
+    spec("spkt", { kernel: "combined" }),
+    spec("hinton"),
+    spec("multi-pkt", { pairs: [{ student: "fc", teacher: "fc" }], kernel: "adaptive-rbf" }),
+  ]);
+  term.init!(b);
+  const student = tf.variable(b.student);
+  const opt = tf.train.adam(1e-3);
+  const step = () =>
+    tf.dispose(
+      opt.minimize(() => term.compute({ ...b, student }), true, [student, ...term.variables!])!,
+    );
+  step();
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 3; i++) step();
+  assert.equal(tf.memory().numTensors, before);
+  term.dispose!();
+  student.dispose();
+  opt.dispose();
+  disposeBatch(b);
+});

@@ -1,0 +1,21 @@
+/**
+ * `pkt`: Probabilistic Knowledge Transfer on the representation layer (Passalis & Tefas, ECCV
+ * 2018). Defaults are the official loss; `kernel`/`divergence` select the later variants.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { defineLoss, z } from "../../src/api.ts";
+import { pktLoss } from "../../src/losses/pkt.ts";
+import { pktOptions, scaled, teacherFeatures, weightOption } from "./_common.ts";
+
+export default defineLoss({
+  name: "pkt",
+  description: "probabilistic knowledge transfer: match the teacher's similarity distribution",
+  version: "1",
+  options: z.object({ ...pktOptions, ...weightOption }).strict(),
+  create: (o) => ({
+    needs: { teacher: true },
+    compute: (inputs) =>
+      tf.tidy(() => scaled(pktLoss(inputs.student, teacherFeatures(inputs, "pkt"), o), o.weight)),
+  }),
+});

@@ -1,0 +1,63 @@
+/**
+ * `sum`: a weighted sum of loss terms, e.g.
+ * `{ use: sum, terms: [{ use: cross-entropy, weight: 0.1 }, { use: pkt, weight: 30000 }] }`.
+ * Each term is an inline loss (`pluginSpec("loss")`), so the config validator checks its options
+ * against its own plugin, with YAML positions; `weight` is the option every built-in loss takes.
+ * The engine must hand `create` a `plugin` resolver in its context.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { defineLoss, KtError, type LossTerm, pluginSpec, z } from "../../src/api.ts";
+import { createRng } from "../../src/rng.ts";
+import { scaled, weightOption } from "./_common.ts";
+
+/** The union of the children's needs. */
+function mergeNeeds(children: LossTerm[]): NonNullable<LossTerm["needs"]> {
+  const union = (key: "studentLayers" | "teacherLayers") => [
+    ...new Set(children.flatMap((c) => c.needs?.[key] ?? [])),
+  ];
+  return {
+    teacher: children.some((c) => c.needs?.teacher === true),
+    teacherLogits: children.some((c) => c.needs?.teacherLogits === true),
+    studentLayers: union("studentLayers"),
+    teacherLayers: union("teacherLayers"),
+  };
+}
+
+export default defineLoss({
+  name: "sum",
+  description: "weighted sum of loss terms (each term takes `weight`)",
+  version: "1",
+  options: z.object({
+    terms: z.array(pluginSpec("loss")).min(1).describe("loss terms, e.g. { use: pkt, weight: 2 }"),
+    ...weightOption,
+  }).strict(),
+  create: (o, ctx) => {
+    const resolve = ctx.plugin;
+    if (!resolve) {
+      throw new KtError('loss "sum" was created without a plugin resolver', {
+        hint: "create losses with `{ seed, plugin: ctx.plugin }` so combinators can build terms",
+      });
+    }
+    const rng = createRng(ctx.seed);
+    const children: LossTerm[] = [];
+    try {
+      for (const spec of o.terms) {
+        children.push(resolve(spec).create(spec.options, { ...ctx, seed: rng.seed() }));
+      }
+    } catch (err) {
+      for (const c of children) c.dispose?.();
+      throw err;
+    }
+    return {
+      needs: mergeNeeds(children),
+      get variables() {
+        return children.flatMap((c) => c.variables ?? []);
+      },
+      init: (inputs) => children.forEach((c) => c.init?.(inputs)),
+      compute: (inputs) =>
+        tf.tidy(() => scaled(tf.addN(children.map((c) => c.compute(inputs))), o.weight)),
+      dispose: () => children.forEach((c) => c.dispose?.()),
+    };
+  },
+});

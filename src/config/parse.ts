@@ -1,0 +1,251 @@
+/**
+ * YAML → a tree of source values that remember where they came from (`line:col`), so every
+ * later check (types, references, sweeps) can point at the exact spot in the user's file.
+ * Syntax errors, duplicate keys, non-string keys and unknown tags are reported here.
+ * @module
+ */
+import {
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node as YamlNode,
+  parseDocument,
+} from "yaml";
+import { KtError } from "../errors.ts";
+
+/** A position in the YAML text: 1-based line and column, 0-based character offset. */
+export interface Loc {
+  line: number;
+  col: number;
+  offset: number;
+}
+
+/** A scalar (string, number, boolean or null) with its position. */
+export interface SourceScalar {
+  type: "scalar";
+  value: string | number | boolean | null;
+  loc: Loc;
+}
+
+/** One `key: value` of a map; `keyLoc` is where the key starts. */
+export interface SourceEntry {
+  key: string;
+  keyLoc: Loc;
+  value: SourceValue;
+}
+
+/** A map with its entries in file order (duplicate keys already reported and dropped). */
+export interface SourceMap {
+  type: "map";
+  entries: SourceEntry[];
+  loc: Loc;
+}
+
+/** A sequence with its items in file order. */
+export interface SourceSeq {
+  type: "seq";
+  items: SourceValue[];
+  loc: Loc;
+}
+
+/** Any YAML value with positions kept at every depth. */
+export type SourceValue = SourceScalar | SourceMap | SourceSeq;
+
+/** One problem found in an experiment file. */
+export interface Problem {
+  /** The file as the user named it. */
+  file: string;
+  line: number;
+  col: number;
+  message: string;
+}
+
+/** `file:line:col: message`. */
+export function formatProblem(p: Problem): string {
+  return `${p.file}:${p.line}:${p.col}: ${p.message}`;
+}
+
+/** Sorts problems by position and drops exact repeats (the same problem found in many trials). */
+export function sortProblems(problems: Problem[]): Problem[] {
+  const seen = new Set<string>();
+  return [...problems]
+    .sort((a, b) => a.line - b.line || a.col - b.col || a.message.localeCompare(b.message))
+    .filter((p) => {
+      const key = formatProblem(p);
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+}
+
+/**
+ * Everything wrong with an experiment file, one `file:line:col: message` per line, sorted by
+ * position. Thrown by `loadExperiment` before anything runs.
+ */
+export class ConfigError extends KtError {
+  /** The problems, sorted by position. */
+  readonly problems: Problem[];
+  constructor(problems: Problem[]) {
+    const sorted = sortProblems(problems);
+    const n = sorted.length;
+    super(
+      `${n} problem${n === 1 ? "" : "s"} in ${sorted[0]?.file ?? "experiment"}:\n` +
+        sorted.map(formatProblem).join("\n"),
+      { hint: "`kt plugins` lists every plugin with its options" },
+    );
+    this.name = "ConfigError";
+    this.problems = sorted;
+  }
+
+  /** The problems, one per line (the hint after them). */
+  override format(): string {
+    return `${this.message}\n(${this.hint})`;
+  }
+}
+
+/** Collects problems for one file. */
+export class Problems {
+  readonly list: Problem[] = [];
+  constructor(readonly file: string) {}
+  /** Records `message` at `loc`. */
+  add(loc: Loc, message: string): void {
+    this.list.push({ file: this.file, line: loc.line, col: loc.col, message });
+  }
+  /** `file:line:col` of `loc`, for messages that point elsewhere. */
+  where(loc: Loc): string {
+    return `${this.file}:${loc.line}:${loc.col}`;
+  }
+}
+
+/** Result of {@linkcode parseYaml}: the tree (absent when the text has syntax errors or is empty). */
+export interface ParsedYaml {
+  root?: SourceValue;
+  problems: Problem[];
+}
+
+/**
+ * Parses YAML text into a {@linkcode SourceValue} tree. Never throws for bad input: syntax errors,
+ * duplicate keys, non-scalar keys and unknown tags come back as problems with their positions.
+ *
+ * @example
+ * ```ts
+ * import { parseYaml } from "./parse.ts";
+ * const { root } = parseYaml("a: [1, 2]\n", "x.yaml");
+ * // root.type === "map", root.entries[0].value.loc.line === 1
+ * ```
+ */
+export function parseYaml(text: string, file: string): ParsedYaml {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    uniqueKeys: false,
+    keepSourceTokens: true,
+    prettyErrors: false,
+  });
+  const problems = new Problems(file);
+  const locAt = (offset: number): Loc => {
+    const { line, col } = lines.linePos(offset);
+    return { line, col, offset };
+  };
+  for (const e of [...doc.errors, ...doc.warnings]) {
+    const message = e.message.replace(/ at line \d+, column \d+[\s\S]*$/, "");
+    problems.add(locAt(e.pos[0]), `YAML syntax error: ${message}`);
+  }
+  if (doc.errors.length > 0) return { problems: problems.list };
+  if (doc.contents === null) return { problems: problems.list };
+
+  const convert = (node: YamlNode, path: string[], depth: number): SourceValue => {
+    if (depth > 64) throw new KtError("YAML nested deeper than 64 levels");
+    if (isAlias(node)) {
+      const target = node.resolve(doc);
+      if (target === undefined) {
+        problems.add(locAt(node.range?.[0] ?? 0), `unknown YAML alias "*${node.source}"`);
+        return { type: "scalar", value: null, loc: locAt(node.range?.[0] ?? 0) };
+      }
+      return convert(target, path, depth + 1);
+    }
+    const loc = locAt(node.range?.[0] ?? 0);
+    if (isMap(node)) {
+      const entries: SourceEntry[] = [];
+      const first = new Map<string, Loc>();
+      for (const pair of node.items) {
+        const keyNode = pair.key as YamlNode | null;
+        const keyLoc = locAt(keyNode?.range?.[0] ?? loc.offset);
+        if (!isScalar(keyNode) || keyNode.value === null || typeof keyNode.value === "object") {
+          problems.add(keyLoc, "map keys must be plain names (strings or numbers)");
+          continue;
+        }
+        const key = String(keyNode.value);
+        const earlier = first.get(key);
+        if (earlier) {
+          const what = path.length === 1 && path[0] === "nodes"
+            ? `duplicate node name "${key}"`
+            : `duplicate key "${key}"`;
+          problems.add(keyLoc, `${what} (first defined at ${earlier.line}:${earlier.col})`);
+          continue;
+        }
+        first.set(key, keyLoc);
+        const valueNode = pair.value as YamlNode | null;
+        const value: SourceValue = valueNode === null
+          ? { type: "scalar", value: null, loc: keyLoc }
+          : convert(valueNode, [...path, key], depth + 1);
+        entries.push({ key, keyLoc, value });
+      }
+      return { type: "map", entries, loc };
+    }
+    if (isSeq(node)) {
+      const items = node.items.map((item, i) =>
+        item === null
+          ? { type: "scalar" as const, value: null, loc }
+          : convert(item as YamlNode, [...path, String(i)], depth + 1)
+      );
+      return { type: "seq", items, loc };
+    }
+    if (isScalar(node)) {
+      const v = node.value;
+      if (
+        v === null || typeof v === "string" || typeof v === "number" || typeof v === "boolean"
+      ) {
+        return { type: "scalar", value: v, loc };
+      }
+      if (typeof v === "bigint") return { type: "scalar", value: Number(v), loc };
+      problems.add(loc, `unsupported YAML value (${node.tag ?? typeof v}); use plain data`);
+      return { type: "scalar", value: null, loc };
+    }
+    problems.add(loc, "unsupported YAML node");
+    return { type: "scalar", value: null, loc };
+  };
+  const root = convert(doc.contents as YamlNode, [], 0);
+  return { root, problems: problems.list };
+}
+
+/** The plain JS value of a source tree (maps → objects, seqs → arrays). */
+export function toPlain(v: SourceValue): unknown {
+  switch (v.type) {
+    case "scalar":
+      return v.value;
+    case "seq":
+      return v.items.map(toPlain);
+    case "map": {
+      const out: Record<string, unknown> = {};
+      for (const e of v.entries) out[e.key] = toPlain(e.value);
+      return out;
+    }
+  }
+}
+
+/** The entry `key` of a map, if any. */
+export function entryOf(map: SourceMap, key: string): SourceEntry | undefined {
+  return map.entries.find((e) => e.key === key);
+}
+
+/** A short description of a value's type for messages: `string "ten"`, `a map`, `a list`. */
+export function describeValue(v: unknown): string {
+  if (v === null || v === undefined) return "nothing";
+  if (Array.isArray(v)) return "a list";
+  if (typeof v === "object") return "a map";
+  if (typeof v === "string") return `string ${JSON.stringify(v)}`;
+  return `${typeof v} ${String(v)}`;
+}
