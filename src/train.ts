@@ -137,6 +137,43 @@ export function trainModel(model: KtModel, data: Dataset, opts: TrainOptions): E
   const extraLayers = needs.studentLayers ?? [];
   const outputsModel = multiOutput(model, ["representation", "logits", ...extraLayers]);
   const { opt, setLr } = createOptimizer(opts.optimizer);
+  /** Loss inputs for samples `order[start..end)` given the student model's outputs on them. */
+  const batchInputs = (
+    outs: tf.Tensor[],
+    labels: tf.Tensor1D,
+    order: Int32Array,
+    start: number,
+    end: number,
+    epoch: number,
+  ): LossInputs => {
+    const n = end - start;
+    const studentLayers: Record<string, tf.Tensor> = {};
+    extraLayers.forEach((name, i) => (studentLayers[name] = outs[2 + i]));
+    const t = opts.targets;
+    return {
+      student: tf.reshape(outs[0], [n, -1]) as tf.Tensor2D,
+      studentLogits: outs[1] as tf.Tensor2D,
+      teacher: t?.features ? batchOf(t.features, order, start, end) : undefined,
+      teacherLogits: t?.logits ? batchOf(t.logits, order, start, end) : undefined,
+      studentLayers,
+      teacherLayers: Object.fromEntries(
+        Object.entries(t?.layers ?? {}).map(([k, table]) => [k, batchOf(table, order, start, end)]),
+      ),
+      labels,
+      numClasses: data.numClasses,
+      epoch,
+    };
+  };
+  // Terms with shape-dependent variables (learned projections) create them from a first batch.
+  if (term.init) {
+    const n = Math.min(opts.batchSize, data.size);
+    const first = Int32Array.from({ length: n }, (_, i) => i);
+    tf.tidy(() => {
+      const x = tf.tensor4d(data.x.subarray(0, n * sampleSize(data)), [n, ...data.shape]);
+      const outs = outputsModel.apply(x, { training: false }) as tf.Tensor[];
+      term.init!(batchInputs(outs, tf.tensor1d(data.y.subarray(0, n), "int32"), first, 0, n, 0));
+    });
+  }
   const varList = opts.trainable ??
     [...model.net.trainableWeights.map((w) => w.read() as tf.Variable), ...(term.variables ?? [])];
   const decayed = opts.optimizer.weightDecay
@@ -168,32 +205,10 @@ export function trainModel(model: KtModel, data: Dataset, opts: TrainOptions): E
         const cost = tf.tidy(() => {
           const x = tf.tensor4d(xBuf.subarray(0, n * d), [n, ...data.shape]);
           const labels = tf.tensor1d(yBuf.subarray(0, n), "int32");
-          const teacher = opts.targets?.features && needs.teacher !== false
-            ? batchOf(opts.targets.features, order, start, end)
-            : undefined;
-          const teacherLogits = opts.targets?.logits
-            ? batchOf(opts.targets.logits, order, start, end)
-            : undefined;
-          const teacherLayers: Record<string, tf.Tensor2D> = {};
-          for (const [name, table] of Object.entries(opts.targets?.layers ?? {})) {
-            teacherLayers[name] = batchOf(table, order, start, end);
-          }
           return opt.minimize(
             () => {
               const outs = outputsModel.apply(x, { training: true }) as tf.Tensor[];
-              const studentLayers: Record<string, tf.Tensor> = {};
-              extraLayers.forEach((name, i) => (studentLayers[name] = outs[2 + i]));
-              const inputs: LossInputs = {
-                student: tf.reshape(outs[0], [n, -1]) as tf.Tensor2D,
-                studentLogits: outs[1] as tf.Tensor2D,
-                teacher,
-                teacherLogits,
-                studentLayers,
-                teacherLayers,
-                labels,
-                numClasses: data.numClasses,
-                epoch,
-              };
+              const inputs = batchInputs(outs, labels, order, start, end, epoch);
               let loss = term.compute(inputs);
               if (decayed.length > 0) {
                 const l2 = tf.addN(decayed.map((w) => tf.sum(tf.square(w))));

@@ -161,3 +161,42 @@ Deno.test("saveModel()/loadModel() round-trip gives identical outputs and repres
     model.net.dispose();
   }
 });
+
+Deno.test("trainModel() trains the variables a loss term creates in init()", async () => {
+  const { default: hintOptimized } = await import("../plugins/losses/hint_optimized.ts");
+  const data = blobs(64, 4, 6);
+  const model = build(3);
+  const rng = createRng(9);
+  const teacher = {
+    values: Float32Array.from({ length: 64 * 5 }, () => rng.normal()),
+    dim: 5,
+    size: 64,
+  };
+  const term = hintOptimized.create(hintOptimized.options.parse({}), { seed: 1 });
+  trainModel(model, data, {
+    epochs: 1,
+    batchSize: 64,
+    optimizer: { type: "adam", lr: 1e-2 },
+    seed: 0,
+    progress: false,
+    loss: term,
+    targets: { features: teacher },
+  });
+  assert.equal(term.variables?.length, 1);
+  const before = hintOptimized.create(hintOptimized.options.parse({}), { seed: 1 });
+  before.init!({
+    student: tf.zeros([2, 16]),
+    studentLogits: tf.zeros([2, 4]),
+    teacher: tf.zeros([2, 5]),
+    studentLayers: {},
+    teacherLayers: {},
+    labels: tf.tensor1d([0, 1], "int32"),
+    numClasses: 4,
+    epoch: 0,
+  });
+  const initial = before.variables![0].dataSync();
+  const trained = term.variables![0].dataSync();
+  assert.deepEqual(term.variables![0].shape, [16, 5]);
+  assert.ok(trained.some((v, i) => Math.abs(v - initial[i]) > 1e-4), "projection did not move");
+  model.net.dispose();
+});

@@ -8,12 +8,19 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { defineStep, KtError, pluginSpec, ref, z } from "../../src/api.ts";
 import type { LossTerm } from "../../src/api.ts";
-import { datasetInput, featuresInput, modelInput, toTrainOptions, trainingOptions } from "../../src/steps.ts";
+import {
+  datasetInput,
+  featuresInput,
+  modelInput,
+  toTrainOptions,
+  trainingOptions,
+} from "../../src/steps.ts";
 import { crossEntropyTerm, trainModel } from "../../src/train.ts";
 
 export default defineStep({
   name: "transfer",
-  description: "train a student with a (knowledge-transfer) loss, from scratch or from a trained model",
+  description:
+    "train a student with a (knowledge-transfer) loss, from scratch or from a trained model",
   version: "1",
   output: "model",
   seeded: true,
@@ -22,7 +29,9 @@ export default defineStep({
     targets: ref("features").optional().describe("teacher features node (aligned with data)"),
     model: pluginSpec("model"),
     loss: pluginSpec("loss").optional().describe("default: cross-entropy"),
-    init: ref("model").optional().describe("start from this trained model's weights (same architecture)"),
+    init: ref("model").optional().describe(
+      "start from this trained model's weights (same architecture)",
+    ),
     ...trainingOptions,
   }).strict(),
   run(opts, ctx) {
@@ -40,23 +49,30 @@ export default defineStep({
       const same = from.length === to.length &&
         from.every((w, i) => w.shape.join() === to[i].shape.join());
       if (!same) {
-        throw new KtError(`init: node "${opts.init}" has a different architecture than this student`, {
-          hint: "initialise from a node that trained the same model options",
-        });
+        throw new KtError(
+          `init: node "${opts.init}" has a different architecture than this student`,
+          {
+            hint: "initialise from a node that trained the same model options",
+          },
+        );
       }
       model.net.setWeights(from);
     }
     const targets = opts.targets ? featuresInput(ctx.inputs, "targets") : undefined;
     let term: LossTerm = crossEntropyTerm;
     if (opts.loss) {
-      term = ctx.plugin(opts.loss).create(opts.loss.options, { seed });
+      term = ctx.plugin(opts.loss).create(opts.loss.options, {
+        seed,
+        plugin: (s) => ctx.plugin(s),
+      });
     }
     try {
       const history = trainModel(model, data, {
         ...toTrainOptions(opts, seed, `student ${opts.loss?.use ?? "cross-entropy"}`),
         loss: term,
         targets,
-        onEpoch: (r) => ctx.curve({ epoch: r.epoch, loss: r.loss, samplesPerSecond: r.samplesPerSecond }),
+        onEpoch: (r) =>
+          ctx.curve({ epoch: r.epoch, loss: r.loss, samplesPerSecond: r.samplesPerSecond }),
       });
       return Promise.resolve({ model, history });
     } finally {
