@@ -69,18 +69,23 @@ export function featuresInput(inputs: Record<string, unknown>, option: string): 
 
 /** Something that yields features for a dataset: a trained model or a teacher plugin node. */
 export interface FeatureSource {
-  extract(data: Dataset, layer: string, withLogits: boolean): Promise<Features>;
+  /** Features of `layer`, optionally logits, and optionally more layers (for hint methods). */
+  extract(data: Dataset, layer: string, withLogits: boolean, layers?: string[]): Promise<Features>;
 }
 
 /** A trained model as a feature source (inference mode, any layer, optional logits). */
 export function modelSource(trained: TrainedModel): FeatureSource {
   return {
-    extract(data: Dataset, layer: string, withLogits: boolean): Promise<Features> {
+    extract(data: Dataset, layer: string, withLogits: boolean, layers: string[] = []) {
       const features = extractFeatures(trained.model, data, layer);
       const logits: FeatureTable | undefined = withLogits
         ? extractFeatures(trained.model, data, "logits")
         : undefined;
-      return Promise.resolve({ features, logits });
+      const out: Features = { features, logits };
+      if (layers.length > 0) {
+        out.layers = Object.fromEntries(layers.map((l) => [l, extractFeatures(trained.model, data, l)]));
+      }
+      return Promise.resolve(out);
     },
   };
 }

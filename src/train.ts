@@ -10,7 +10,7 @@ import type { Dataset } from "./data.ts";
 import { gatherBatch, sampleSize } from "./data.ts";
 import { createRng, permutation } from "./rng.ts";
 import { KtError } from "./errors.ts";
-import { multiOutput } from "./model.ts";
+import { multiOutput, resolveLayerName } from "./model.ts";
 import { createProgress } from "./progress.ts";
 
 /** Optimiser settings. */
@@ -49,8 +49,8 @@ export interface TrainOptions {
   /** The objective; default sparse softmax cross-entropy. */
   loss?: LossTerm;
   targets?: Targets;
-  /** Only train these variables (e.g. FitNets' hint stage); default all trainable weights. */
-  trainable?: tf.Variable[];
+  /** Only train the layers up to (and including) this one, plus the loss term's variables. */
+  trainUpTo?: string;
   /** Progress label; `false` disables progress output. */
   progress?: string | false;
   /** Called after each epoch. */
@@ -174,8 +174,15 @@ export function trainModel(model: KtModel, data: Dataset, opts: TrainOptions): E
       term.init!(batchInputs(outs, tf.tensor1d(data.y.subarray(0, n), "int32"), first, 0, n, 0));
     });
   }
-  const varList = opts.trainable ??
-    [...model.net.trainableWeights.map((w) => w.read() as tf.Variable), ...(term.variables ?? [])];
+  let layers = model.net.layers;
+  if (opts.trainUpTo) {
+    const last = layers.findIndex((l) => l.name === resolveLayerName(model, opts.trainUpTo!));
+    layers = layers.slice(0, last + 1);
+  }
+  const varList = [
+    ...layers.flatMap((l) => l.trainableWeights.map((w) => w.read() as tf.Variable)),
+    ...(term.variables ?? []),
+  ];
   const decayed = opts.optimizer.weightDecay
     ? model.net.trainableWeights.filter((w) => w.shape.length > 1).map((w) => w.read())
     : [];

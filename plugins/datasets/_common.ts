@@ -302,3 +302,17 @@ export function defineUserFileDataset(p: {
     },
   });
 }
+
+const inFlight = new Map<string, Promise<unknown>>();
+
+/**
+ * Runs `fn` once per `key` at a time: concurrent callers with the same key (e.g. the train and
+ * test nodes of one dataset loading in parallel) share one download or decode.
+ */
+export function sharedTask<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const running = inFlight.get(key);
+  if (running) return running as Promise<T>;
+  const task = fn().finally(() => inFlight.delete(key));
+  inFlight.set(key, task);
+  return task;
+}

@@ -18,7 +18,7 @@ import { defineDataset, KtError, type PluginContext, z } from "../../src/api.ts"
 import { cachedDownload, type Checksums, gunzip } from "../../src/download.ts";
 import { exists, readInputFile, removeQuietly, tempPathFor } from "../../src/io/_files.ts";
 import { readTar } from "../../src/io/tar.ts";
-import { checkSplit, commonOptions, type Split, toDataset } from "./_common.ts";
+import { checkSplit, commonOptions, sharedTask, type Split, toDataset } from "./_common.ts";
 
 /** The official tarball and its md5. */
 export const CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz";
@@ -126,8 +126,17 @@ async function ensureBatches(
         hint: "the url does not serve the CIFAR-10 binary version; use the default url",
       });
     }
-    await removeQuietly(unpacked);
-    await Deno.rename(tmp, unpacked);
+    try {
+      await Deno.rename(tmp, unpacked);
+    } catch {
+      // Another process unpacked it first (a non-empty folder cannot be renamed over); keep
+      // theirs when complete, else replace it.
+      const theirs = await Promise.all(ALL_BATCHES.map((f) => exists(`${unpacked}/${f}`)));
+      if (!theirs.every(Boolean)) {
+        await removeQuietly(unpacked);
+        await Deno.rename(tmp, unpacked);
+      } else await removeQuietly(tmp);
+    }
   } catch (e) {
     await removeQuietly(tmp);
     if (e instanceof KtError) throw e;
@@ -148,7 +157,7 @@ export default defineDataset({
   options: z.object({
     ...commonOptions,
     /** Where to download from (a mirror or a local server). */
-    url: z.string().url().default(CIFAR10_URL),
+    url: z.url().default(CIFAR10_URL),
     /** Expected md5 of the tarball; the official one unless `sha256` is given. */
     md5: hex(32).optional(),
     /** Expected sha256 of the tarball. */
@@ -163,7 +172,11 @@ export default defineDataset({
     const checksums: Checksums = opts.md5 === undefined && opts.sha256 === undefined
       ? { md5: CIFAR10_MD5 }
       : { md5: opts.md5, sha256: opts.sha256 };
-    const dir = await ensureBatches(opts.url, checksums, opts.cacheDir ?? ctx.cacheDir, ctx);
+    const root = opts.cacheDir ?? ctx.cacheDir;
+    const dir = await sharedTask(
+      `cifar10:${root}:${opts.url}:${checksums.md5}:${checksums.sha256}`,
+      () => ensureBatches(opts.url, checksums, root, ctx),
+    );
     const parts = await Promise.all(BATCHES[split].map(async (f) => {
       const path = `${dir}/${f}`;
       return decodeCifarRecords(await readInputFile(path), path);

@@ -182,3 +182,18 @@ Deno.test("cifar10 rejects an unknown split and a malformed checksum option", as
     /unknown split "validation"/,
   );
 });
+
+Deno.test("cifar10 train and test loading in parallel share one download", async () => {
+  const dir = await Deno.makeTempDir();
+  const server = serve(tarball);
+  try {
+    const [train, test] = await Promise.all([
+      cifar10.load(parse({ url: server.url, md5, split: "train" }), ctx(dir)),
+      cifar10.load(parse({ url: server.url, md5, split: "test" }), ctx(dir)),
+    ]);
+    assert.deepEqual([train.size, test.size, server.requests()], [15, 4, 1]);
+  } finally {
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

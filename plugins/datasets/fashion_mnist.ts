@@ -22,7 +22,14 @@
 import { defineDataset, KtError, type PluginContext, z } from "../../src/api.ts";
 import { readInputFile, removeQuietly, writeFileAtomic } from "../../src/io/_files.ts";
 import { createRng, permutation } from "../../src/rng.ts";
-import { checkSplit, commonOptions, packageDir, type Split, toDataset } from "./_common.ts";
+import {
+  checkSplit,
+  commonOptions,
+  packageDir,
+  sharedTask,
+  type Split,
+  toDataset,
+} from "./_common.ts";
 
 /** Seed of the fixed stratified train/test split. */
 export const SPLIT_SEED = 20180908;
@@ -223,17 +230,20 @@ async function loadSplit(split: Split, ctx: PluginContext): Promise<SplitBytes> 
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
-  const splits = await decodeSplits(dir, ctx.log);
-  try {
-    await Deno.mkdir(cacheDir, { recursive: true });
-    for (const s of ["train", "test"] as const) {
-      await writeFileAtomic(cachePath(s), encodeCache(splits[s]));
+  const splits = await sharedTask(`fashion-mnist:${cacheDir}:${version}`, async () => {
+    const decoded = await decodeSplits(dir, ctx.log);
+    try {
+      await Deno.mkdir(cacheDir, { recursive: true });
+      for (const s of ["train", "test"] as const) {
+        await writeFileAtomic(cachePath(s), encodeCache(decoded[s]));
+      }
+    } catch (e) {
+      ctx.log(
+        `fashion-mnist: could not cache decoded images in ${cacheDir}: ${(e as Error).message}`,
+      );
     }
-  } catch (e) {
-    ctx.log(
-      `fashion-mnist: could not cache decoded images in ${cacheDir}: ${(e as Error).message}`,
-    );
-  }
+    return decoded;
+  });
   return splits[split];
 }
 

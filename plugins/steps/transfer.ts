@@ -32,6 +32,9 @@ export default defineStep({
     init: ref("model").optional().describe(
       "start from this trained model's weights (same architecture)",
     ),
+    trainUpTo: z.string().optional().describe(
+      "train only the layers up to this one, plus the loss's own variables (FitNets hint stage)",
+    ),
     ...trainingOptions,
   }).strict(),
   run(opts, ctx) {
@@ -71,6 +74,7 @@ export default defineStep({
         ...toTrainOptions(opts, seed, `student ${opts.loss?.use ?? "cross-entropy"}`),
         loss: term,
         targets,
+        trainUpTo: opts.trainUpTo,
         onEpoch: (r) =>
           ctx.curve({ epoch: r.epoch, loss: r.loss, samplesPerSecond: r.samplesPerSecond }),
       });

@@ -18,6 +18,7 @@ import type { Registry } from "../registry.ts";
 import {
   describeValue,
   entryOf,
+  fromPlain,
   type Loc,
   Problems,
   type SourceEntry,
@@ -425,32 +426,10 @@ function drawRandom(spec: NonNullable<SweepSpec["random"]>): Assignment[][] {
         value = d.choice[k];
         loc = axis.valueLocs[k];
       }
-      return { axis, value: plainToSource(value, loc) };
+      return { axis, value: fromPlain(value, loc) };
     }));
   }
   return points;
-}
-
-function plainToSource(value: unknown, loc: Loc): SourceValue {
-  if (Array.isArray(value)) {
-    return {
-      type: "seq",
-      items: value.map((v) => plainToSource(v, loc)),
-      loc,
-    };
-  }
-  if (typeof value === "object" && value !== null) {
-    return {
-      type: "map",
-      entries: Object.entries(value).map(([key, v]) => ({
-        key,
-        keyLoc: loc,
-        value: plainToSource(v, loc),
-      })),
-      loc,
-    };
-  }
-  return { type: "scalar", value: value as SourceScalar["value"], loc };
 }
 
 /**

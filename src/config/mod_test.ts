@@ -84,7 +84,12 @@ Deno.test("schema defaults are applied at every depth, inline plugins included",
     options: { temperature: 4, alpha: 0.9 },
   });
   assert.deepEqual(hinton.graph.nodes.eval.options.metrics, [
-    { use: "retrieval", kind: "metric", version: "", options: { similarity: "cosine", k: [10, 100] } },
+    {
+      use: "retrieval",
+      kind: "metric",
+      version: "",
+      options: { similarity: "cosine", k: [10, 100] },
+    },
   ]);
   assert.deepEqual(hinton.graph.nodes.test.options, { split: "test" });
   assert.equal(hinton.graph.nodes.teacher.options.lr, 0.001);
@@ -123,7 +128,10 @@ Deno.test("grid × random × seeds: option paths are set, random draws repeat pe
 Deno.test("trial labels round random floats to 4 significant digits", async () => {
   const [t] = await trialsOf(SWEEP);
   const temp = t.params["student.loss.temperature"] as number;
-  assert.equal(t.label, `student.epochs=5 student.loss.temperature=${Number(temp.toPrecision(4))} seed=0`);
+  assert.equal(
+    t.label,
+    `student.epochs=5 student.loss.temperature=${Number(temp.toPrecision(4))} seed=0`,
+  );
 });
 
 Deno.test("a whole-string ${var} keeps the value's type; inside a string it is text", async () => {
@@ -199,11 +207,18 @@ Deno.test("a name used by two plugin kinds must be qualified as kind/name", asyn
     () => parseExperiment(yaml, "q.yaml", registry),
     (e: unknown) => {
       assert.ok(e instanceof ConfigError);
-      assert.match(e.message, /q\.yaml:3:13: plugin name "retrieval" is ambiguous; write use: metric\/retrieval or step\/retrieval/);
+      assert.match(
+        e.message,
+        /q\.yaml:3:13: plugin name "retrieval" is ambiguous; write use: metric\/retrieval or step\/retrieval/,
+      );
       return true;
     },
   );
-  const { trials } = await parseExperiment(yaml.replace("retrieval", "step/retrieval"), "q.yaml", registry);
+  const { trials } = await parseExperiment(
+    yaml.replace("retrieval", "step/retrieval"),
+    "q.yaml",
+    registry,
+  );
   assert.equal(trials[0].graph.nodes.e.plugin, clash);
 });
 

@@ -236,6 +236,24 @@ export function toPlain(v: SourceValue): unknown {
   }
 }
 
+/** A source value built from plain data (a schema default, a random draw), placed at `loc`. */
+export function fromPlain(value: unknown, loc: Loc): SourceValue {
+  if (Array.isArray(value)) return { type: "seq", items: value.map((v) => fromPlain(v, loc)), loc };
+  if (typeof value === "object" && value !== null) {
+    const entries = Object.entries(value).map(([key, v]) => ({
+      key,
+      keyLoc: loc,
+      value: fromPlain(v, loc),
+    }));
+    return { type: "map", entries, loc };
+  }
+  const scalar = typeof value === "string" || typeof value === "number" ||
+      typeof value === "boolean"
+    ? value
+    : null;
+  return { type: "scalar", value: scalar, loc };
+}
+
 /** The entry `key` of a map, if any. */
 export function entryOf(map: SourceMap, key: string): SourceEntry | undefined {
   return map.entries.find((e) => e.key === key);

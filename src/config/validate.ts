@@ -20,6 +20,7 @@ import type { Registry } from "../registry.ts";
 import {
   describeValue,
   entryOf,
+  fromPlain,
   type Loc,
   type Problem,
   Problems,
@@ -133,27 +134,6 @@ function objectKeysAt(schema: z.ZodType, path: PropertyKey[], depth = 0): string
 }
 
 // ------------------------------------------------------------------ source helpers
-
-/** A source value built from plain data (a schema default), placed at `loc`. */
-function fromPlain(value: unknown, loc: Loc): SourceValue {
-  if (Array.isArray(value)) return { type: "seq", items: value.map((v) => fromPlain(v, loc)), loc };
-  if (typeof value === "object" && value !== null) {
-    return {
-      type: "map",
-      entries: Object.entries(value).map(([key, v]) => ({
-        key,
-        keyLoc: loc,
-        value: fromPlain(v, loc),
-      })),
-      loc,
-    };
-  }
-  const scalar = typeof value === "string" || typeof value === "number" ||
-      typeof value === "boolean"
-    ? value
-    : null;
-  return { type: "scalar", value: scalar, loc };
-}
 
 /** Where an issue at `path` points: the deepest existing value (or key, for `keyOf`). */
 function locate(root: SourceValue, path: PropertyKey[], fallback: Loc): Loc {
@@ -380,7 +360,7 @@ class OptionChecker {
     }
     const plugin = this.registry.find(kind, name);
     if (!plugin) {
-      this.problems.add(useLoc, unknownNameMessage(kind, name, this.registry.names(kind)));
+      this.problems.add(useLoc, unknownPluginMessage(kind, name, this.registry.names(kind)));
       return { refs: [] };
     }
     const inner = this.check(plugin, options, [...prefix.map(String), "options"], depth + 1);
@@ -532,7 +512,7 @@ function nodePlugin(
     }
     const plugin = registry.find(kind as PluginKind, base);
     if (!plugin) {
-      return { message: unknownNameMessage(kind, base, registry.names(kind as PluginKind)) };
+      return { message: unknownPluginMessage(kind, base, registry.names(kind as PluginKind)) };
     }
     return { plugin };
   }
@@ -542,7 +522,13 @@ function nodePlugin(
     const choices = found.map((p) => `${p.kind}/${p.name}`).join(" or ");
     return { message: `plugin name "${name}" is ambiguous; write use: ${choices}` };
   }
-  return { message: unknownNameMessage("plugin", name, registry.names()) };
+  return { message: unknownPluginMessage("plugin", name, registry.names()) };
+}
+
+/** `unknown loss "pkt2"; did you mean "pkt"?`, or says that no plugin of the kind exists. */
+function unknownPluginMessage(kind: string, name: string, known: string[]): string {
+  if (known.length === 0) return `unknown ${kind} "${name}"; no ${kind} plugins are registered`;
+  return unknownNameMessage(kind, name, known);
 }
 
 /**

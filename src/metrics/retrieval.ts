@@ -278,41 +278,37 @@ export async function scoreBlocks(
  * Finds the exact 1-based ranks of one query's relevant items without sorting the database;
  * reuses its buffers across queries. Items are ordered by score (descending), then index.
  *
- * 1. The R relevant items are sorted by a stable radix sort on their scores' bits.
+ * 1. The R relevant items are sorted: a counting sort into about 4R value buckets spanning their
+ *    scores, then (small) buckets ordered by score and index. The map from score to bucket is
+ *    monotone, so any item in an earlier bucket has a strictly higher score.
  * 2. One pass over the database finds, for every item j, p(j) = the number of relevant items
- *    ordered before it, and counts items per p. A guide table of about R value buckets narrows
- *    the search to the relevant items whose score falls in j's bucket (the map from score to bucket
- *    is monotone, so other buckets are wholly before or after j).
+ *    ordered before it: the relevant items in earlier buckets, plus (only where j's bucket holds
+ *    relevant items) those of its own bucket that beat it. It counts the items per p.
  * 3. The i-th relevant item (0-based) has rank = #items with p ≤ i: the i+1 relevant items up to
  *    and including itself, plus every other item ordered before it.
  */
 class RelevantRanker {
   readonly #n: number;
-  #keys = new Uint32Array(0);
-  #keysTmp = new Uint32Array(0);
-  #index = new Int32Array(0);
-  #indexTmp = new Int32Array(0);
   #score = new Float32Array(0);
+  #index = new Int32Array(0);
+  #bucket = new Int32Array(0);
   #guide = new Int32Array(0);
   #perP = new Int32Array(0);
-  readonly #digitCount = new Int32Array(RADIX);
   /** After {@linkcode rank}: ranks of the relevant items, increasing. */
-  readonly ranks: Int32Array;
+  ranks = new Int32Array(0);
 
   constructor(n: number) {
     this.#n = n;
-    this.ranks = new Int32Array(n);
   }
 
   #reserve(r: number): void {
-    if (this.#keys.length >= r) return;
-    this.#keys = new Uint32Array(r);
-    this.#keysTmp = new Uint32Array(r);
-    this.#index = new Int32Array(r);
-    this.#indexTmp = new Int32Array(r);
+    if (this.#score.length >= r) return;
     this.#score = new Float32Array(r);
-    this.#guide = new Int32Array(r + 2);
+    this.#index = new Int32Array(r);
+    this.#bucket = new Int32Array(r);
+    this.#guide = new Int32Array(BUCKETS_PER_RELEVANT * r + 2);
     this.#perP = new Int32Array(r + 1);
+    this.ranks = new Int32Array(r);
   }
 
   /**
@@ -322,103 +318,101 @@ class RelevantRanker {
   rank(s: Float32Array, relevant: Int32Array): void {
     const n = this.#n, r = relevant.length;
     this.#reserve(r);
-    const score = this.#score, index = this.#index, guide = this.#guide, perP = this.#perP;
-    this.#sortRelevant(s, relevant);
-    const hi = score[0], lo = score[r - 1];
-    const nb = r;
+    const score = this.#score, index = this.#index, bucket = this.#bucket;
+    const guide = this.#guide, perP = this.#perP, ranks = this.ranks;
+    let lo = Infinity, hi = -Infinity;
+    for (let t = 0; t < r; t++) {
+      const v = s[relevant[t]];
+      lo = v < lo ? v : lo;
+      hi = v > hi ? v : hi;
+    }
+    const nb = BUCKETS_PER_RELEVANT * r;
     const scale = hi > lo ? nb / (hi - lo) : 0;
-    // guide[b] = number of relevant items in buckets before b.
-    let t = 0;
-    for (let b = 0; b <= nb; b++) {
-      while (t < r && bucketOf(score[t], hi, scale, nb) < b) t++;
-      guide[b] = t;
+    // Counting sort of the relevant items by bucket; guide[b] = relevant items before bucket b.
+    guide.fill(0, 0, nb + 2);
+    for (let t = 0; t < r; t++) {
+      const x = (hi - s[relevant[t]]) * scale;
+      const b = x < nb ? (x > 0 ? x | 0 : 0) : nb - 1;
+      bucket[t] = b;
+      guide[b + 2]++;
+    }
+    for (let b = 2; b <= nb + 1; b++) guide[b] += guide[b - 1];
+    for (let t = 0; t < r; t++) { // guide[b + 1] serves as bucket b's cursor
+      const at = guide[bucket[t] + 1]++;
+      index[at] = relevant[t];
+      score[at] = s[relevant[t]];
+    }
+    // guide[b] is now bucket b's start; order each bucket (items arrived in index order).
+    for (let b = 0; b < nb; b++) {
+      if (guide[b + 1] - guide[b] > 1) sortRelevantRange(score, index, guide[b], guide[b + 1]);
     }
     perP.fill(0, 0, r + 1);
     for (let j = 0; j < n; j++) {
       const v = s[j];
-      const b = bucketOf(v, hi, scale, nb);
-      let p = guide[b], end = guide[b + 1];
-      if (end - p <= 8) {
-        while (p < end && (score[p] > v || (score[p] === v && index[p] < j))) p++;
-      } else {
-        while (p < end) { // first relevant item ordered after j
-          const mid = (p + end) >> 1;
-          if (score[mid] > v || (score[mid] === v && index[mid] < j)) p = mid + 1;
-          else end = mid;
-        }
-      }
+      const x = (hi - v) * scale;
+      const b = x < nb ? (x > 0 ? x | 0 : 0) : nb - 1;
+      let p = guide[b];
+      const end = guide[b + 1];
+      if (end !== p) p = firstAfter(score, index, p, end, v, j);
       perP[p]++;
     }
     let atOrAbove = 0;
     for (let i = 0; i < r; i++) {
       atOrAbove += perP[i];
-      this.ranks[i] = atOrAbove;
+      ranks[i] = atOrAbove;
     }
-  }
-
-  /** Sorts the relevant items into `#score`/`#index`: score descending, index ascending. */
-  #sortRelevant(s: Float32Array, relevant: Int32Array): void {
-    const r = relevant.length;
-    const bits = new Uint32Array(s.buffer, s.byteOffset, s.length);
-    let keys = this.#keys, keysTmp = this.#keysTmp, index = this.#index, indexTmp = this.#indexTmp;
-    for (let t = 0; t < r; t++) {
-      const j = relevant[t];
-      let u = bits[j];
-      if (u === 0x80000000) u = 0; // −0 ties with +0
-      // Ascending key = descending score: positives below 2^31, larger scores smaller keys;
-      // negatives keep their bits (larger magnitude, larger key).
-      keys[t] = u & 0x80000000 ? u : ~u & 0x7fffffff;
-      index[t] = j;
-    }
-    // Stable LSD radix sort, so equal scores keep ascending indices.
-    const count = this.#digitCount;
-    for (let shift = 0; shift < 32; shift += RADIX_BITS) {
-      count.fill(0);
-      for (let t = 0; t < r; t++) count[(keys[t] >>> shift) & RADIX_MASK]++;
-      let sum = 0;
-      for (let d = 0; d < RADIX; d++) {
-        const c = count[d];
-        count[d] = sum;
-        sum += c;
-      }
-      for (let t = 0; t < r; t++) {
-        const at = count[(keys[t] >>> shift) & RADIX_MASK]++;
-        keysTmp[at] = keys[t];
-        indexTmp[at] = index[t];
-      }
-      [keys, keysTmp, index, indexTmp] = [keysTmp, keys, indexTmp, index];
-    }
-    // An even number of passes leaves the result in the original buffers.
-    for (let t = 0; t < r; t++) this.#score[t] = s[index[t]];
   }
 }
 
-const RADIX_BITS = 8;
-const RADIX = 1 << RADIX_BITS;
-const RADIX_MASK = RADIX - 1;
+/** Value buckets per relevant item in {@linkcode RelevantRanker}. */
+const BUCKETS_PER_RELEVANT = 4;
 
-/** Bucket of score `v` (0 = highest); monotone, clamped into [0, nb). */
-function bucketOf(v: number, hi: number, scale: number, nb: number): number {
-  const x = (hi - v) * scale;
-  return x < nb ? (x > 0 ? x | 0 : 0) : nb - 1;
+/** First position in `[p, end)` of sorted relevant items whose (score, index) comes after (v, j). */
+function firstAfter(
+  score: Float32Array,
+  index: Int32Array,
+  p: number,
+  end: number,
+  v: number,
+  j: number,
+): number {
+  while (end - p > 8) { // binary search while the range is long (many tied or close scores)
+    const mid = (p + end) >> 1;
+    if (score[mid] > v || (score[mid] === v && index[mid] < j)) p = mid + 1;
+    else end = mid;
+  }
+  while (p < end && (score[p] > v || (score[p] === v && index[p] < j))) p++;
+  return p;
 }
 
-/** Sorts `order[start..stop)` (database indices, ascending) by score desc, index asc on ties. */
-function sortByScore(order: Int32Array, start: number, stop: number, s: Float32Array): void {
-  if (stop - start > 48) {
-    order.subarray(start, stop).sort((a, b) => s[b] - s[a] || a - b);
+/**
+ * Sorts relevant items `[start, stop)` (indices ascending) by score desc, index asc: a stable
+ * insertion sort for short ranges, a comparison sort otherwise.
+ */
+function sortRelevantRange(
+  score: Float32Array,
+  index: Int32Array,
+  start: number,
+  stop: number,
+): void {
+  if (stop - start > 32) {
+    const order = Array.from({ length: stop - start }, (_, t) => start + t);
+    order.sort((a, b) => score[b] - score[a] || index[a] - index[b]);
+    const s = order.map((t) => score[t]), ix = order.map((t) => index[t]);
+    score.set(s, start);
+    index.set(ix, start);
     return;
   }
-  // Stable insertion sort: moves an item only past strictly lower scores.
   for (let t = start + 1; t < stop; t++) {
-    const x = order[t];
-    const v = s[x];
+    const v = score[t], j = index[t];
     let u = t - 1;
-    while (u >= start && s[order[u]] < v) {
-      order[u + 1] = order[u];
+    while (u >= start && score[u] < v) { // only strictly lower scores move: stable
+      score[u + 1] = score[u];
+      index[u + 1] = index[u];
       u--;
     }
-    order[u + 1] = x;
+    score[u + 1] = v;
+    index[u + 1] = j;
   }
 }
 
