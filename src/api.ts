@@ -352,9 +352,13 @@ export function ref(...accepts: string[]): z.ZodString {
 
 /** An inline plugin after validation: its name, kind, version and options with defaults. */
 export interface PluginSpec<K extends PluginKind = PluginKind> {
+  /** Plugin name. */
   use: string;
+  /** Plugin kind. */
   kind: K;
+  /** Plugin version ("" when unset); part of cache keys. */
   version: string;
+  /** Options with the plugin's defaults applied. */
   options: Record<string, unknown>;
 }
 

@@ -22,12 +22,19 @@ import { KtError, unknownNameMessage } from "./errors.ts";
 
 /** The plugin type of each kind. */
 export interface PluginOfKind {
+  /** Dataset plugins. */
   dataset: DatasetPlugin<unknown>;
+  /** Model plugins. */
   model: ModelPlugin<unknown>;
+  /** Teacher plugins. */
   teacher: TeacherPlugin<unknown>;
+  /** Loss plugins. */
   loss: LossPlugin<unknown>;
+  /** Metric plugins. */
   metric: MetricPlugin<unknown>;
+  /** Engine steps (train, features, transfer, evaluate). */
   step: StepPlugin<unknown>;
+  /** Where jobs run. */
   executor: ExecutorPlugin<unknown>;
 }
 
@@ -46,6 +53,7 @@ export interface Registry {
   findAny(name: string): Plugin[];
   /** Plugins of `kind` (or all), in registration order. */
   list<K extends PluginKind>(kind: K): PluginOfKind[K][];
+  /** Every plugin, in registration order. */
   list(): Plugin[];
   /** Names of the plugins of `kind` (or all). */
   names(kind?: PluginKind): string[];

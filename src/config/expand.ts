@@ -39,6 +39,7 @@ export interface Trial {
   params: Record<string, unknown>;
   /** The trial seed (from `seeds:`, else the experiment's `seed`, else 0). */
   seed: number;
+  /** The validated graph of this trial (variables substituted, option paths set). */
   graph: ResolvedGraph;
 }
 
@@ -61,20 +62,25 @@ export interface SweepAxis {
 
 /** A grid axis: every value is tried. */
 export interface GridAxis extends SweepAxis {
+  /** The values, in file order, with their positions. */
   values: SourceValue[];
 }
 
 /** A random axis: values drawn from a distribution. */
 export interface RandomAxis extends SweepAxis {
+  /** What values are drawn from. */
   distribution: Distribution;
   /** Where each choice is written (for `choice`), else the distribution's position. */
   valueLocs: Loc[];
+  /** Where the distribution is written. */
   distLoc: Loc;
 }
 
 /** The parsed `sweep:` section. */
 export interface SweepSpec {
+  /** Grid axes, first axis outermost. */
   grid: GridAxis[];
+  /** Random search: `count` points drawn with `seed` over `axes`. */
   random?: { count: number; seed: number; axes: RandomAxis[] };
   /** Trial seeds; absent = the experiment's seed only. */
   seeds?: number[];

@@ -64,6 +64,7 @@ export interface Experiment {
   file: string;
   /** Directory of the file; relative paths in it are relative to this. */
   dir: string;
+  /** `backend:` (default `auto`). */
   backend: BackendName;
   /** `seed:` (default 0): the trial seed when the sweep has no `seeds:`. */
   seed: number;
@@ -96,6 +97,7 @@ export const TOP_LEVEL_KEYS = [
 
 /** An experiment file, checked and expanded. */
 export interface LoadedExperiment {
+  /** File-level settings and the registry used. */
   experiment: Experiment;
   /** Every trial of the sweep, in order (grid, then random points, then seeds). */
   trials: Trial[];

@@ -17,8 +17,11 @@ import { KtError } from "../errors.ts";
 
 /** A position in the YAML text: 1-based line and column, 0-based character offset. */
 export interface Loc {
+  /** 1-based line. */
   line: number;
+  /** 1-based column. */
   col: number;
+  /** 0-based character offset. */
   offset: number;
 }
 
@@ -57,8 +60,11 @@ export type SourceValue = SourceScalar | SourceMap | SourceSeq;
 export interface Problem {
   /** The file as the user named it. */
   file: string;
+  /** 1-based line. */
   line: number;
+  /** 1-based column. */
   col: number;
+  /** What is wrong and, where possible, the close match or the allowed values. */
   message: string;
 }
 
@@ -87,6 +93,7 @@ export function sortProblems(problems: Problem[]): Problem[] {
 export class ConfigError extends KtError {
   /** The problems, sorted by position. */
   readonly problems: Problem[];
+  /** Sorts and de-duplicates `problems` into one message. */
   constructor(problems: Problem[]) {
     const sorted = sortProblems(problems);
     const n = sorted.length;

@@ -45,9 +45,11 @@ export interface ResolvedNode {
   name: string;
   /** Plugin name (`use:`). */
   use: string;
+  /** The plugin's kind (`dataset`, `teacher`, `step`, ...). */
   kind: PluginKind;
   /** Plugin version ("" when the plugin sets none); part of every cache key. */
   version: string;
+  /** The plugin object itself. */
   plugin: Plugin;
   /**
    * Options as the plugin's schema outputs them (defaults applied). Reference options hold the
@@ -64,6 +66,7 @@ export interface ResolvedNode {
 
 /** The validated graph of one trial. */
 export interface ResolvedGraph {
+  /** Nodes by name. */
   nodes: Record<string, ResolvedNode>;
   /** Node names in dependency order (inputs first; ties in file order). */
   order: string[];

@@ -302,9 +302,9 @@ class RelevantRanker {
   }
 
   #reserve(r: number): void {
-    if (this.#score.length >= r) return;
-    this.#score = new Float32Array(r);
-    this.#index = new Int32Array(r);
+    if (this.#bucket.length >= r) return;
+    this.#score = new Float32Array(r + SCAN);
+    this.#index = new Int32Array(r + SCAN);
     this.#bucket = new Int32Array(r);
     this.#guide = new Int32Array(BUCKETS_PER_RELEVANT * r + 2);
     this.#perP = new Int32Array(r + 1);
@@ -346,14 +346,22 @@ class RelevantRanker {
     for (let b = 0; b < nb; b++) {
       if (guide[b + 1] - guide[b] > 1) sortRelevantRange(score, index, guide[b], guide[b + 1]);
     }
+    score.fill(-Infinity, r, r + SCAN); // sentinels: never ordered before anything
     perP.fill(0, 0, r + 1);
+    // p starts at the relevant items of earlier buckets; then each of the next SCAN relevant
+    // items adds one if it beats j. Sorted, they beat j in a prefix, and items of later buckets
+    // (or the −∞ sentinels past the end) never do, so this is exact whenever j's bucket holds at
+    // most SCAN relevant items; longer buckets take a search. Branch-free on the common path.
     for (let j = 0; j < n; j++) {
       const v = s[j];
       const x = (hi - v) * scale;
       const b = x < nb ? (x > 0 ? x | 0 : 0) : nb - 1;
       let p = guide[b];
-      const end = guide[b + 1];
-      if (end !== p) p = firstAfter(score, index, p, end, v, j);
+      if (guide[b + 1] - p > SCAN) {
+        p = firstAfter(score, index, p, guide[b + 1], v, j);
+      } else {
+        p += beats(score[p], index[p], v, j) + beats(score[p + 1], index[p + 1], v, j);
+      }
       perP[p]++;
     }
     let atOrAbove = 0;
@@ -365,7 +373,14 @@ class RelevantRanker {
 }
 
 /** Value buckets per relevant item in {@linkcode RelevantRanker}. */
-const BUCKETS_PER_RELEVANT = 4;
+const BUCKETS_PER_RELEVANT = 2;
+/** Relevant items of one bucket compared without a branch (the code unrolls exactly this many). */
+const SCAN = 2;
+
+/** 1 when the relevant item (score w, index ix) is ordered before item (v, j), else 0. */
+function beats(w: number, ix: number, v: number, j: number): number {
+  return +(w > v) | (+(w === v) & +(ix < j));
+}
 
 /** First position in `[p, end)` of sorted relevant items whose (score, index) comes after (v, j). */
 function firstAfter(
