@@ -14,6 +14,8 @@ import type { KtModel } from "../src/api.ts";
 import { createRng } from "../src/rng.ts";
 import cnn from "../plugins/models/cnn.ts";
 import mlp from "../plugins/models/mlp.ts";
+import { extractFeatures } from "../src/model.ts";
+import { openCache } from "../src/cache.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -28,7 +30,6 @@ const { values: args } = parseArgs({
 const REFERENCE = {
   mnist_cnn_samples_per_s: { value: 2081, what: "PyTorch CPU, 2 threads" },
   mlp_samples_per_s: { value: 8851, what: "PyTorch CPU, 2 threads" },
-  tiny_student_samples_per_s: { value: 3300, what: "PyTorch CPU, 1 thread (28×28×1)" },
 };
 
 function synthetic(n: number, shape: [number, number, number], seed: number): Dataset {
@@ -41,7 +42,7 @@ function synthetic(n: number, shape: [number, number, number], seed: number): Da
 }
 
 interface ModelCase {
-  key: keyof typeof REFERENCE;
+  key: "mnist_cnn_samples_per_s" | "mlp_samples_per_s" | "tiny_student_samples_per_s";
   label: string;
   shape: [number, number, number];
   build(): KtModel;
@@ -120,6 +121,33 @@ export function matmulGflops(n = 512, reps = 20): number {
   return (2 * n ** 3 * reps) / seconds / 1e9;
 }
 
+/** Seconds to extract teacher features for `n` MNIST-sized samples vs reading them from the cache. */
+export async function cacheBench(n: number): Promise<{ extract: number; hit: number }> {
+  const teacher = cnn.build(cnn.options.parse({ filters: [32, 64, 128], dense: [256] }), {
+    inputShape: [28, 28, 1],
+    numClasses: 10,
+    seed: 0,
+  });
+  const data = synthetic(n, [28, 28, 1], 3);
+  const t0 = performance.now();
+  const table = extractFeatures(teacher, data, "representation");
+  const extract = (performance.now() - t0) / 1000;
+  teacher.net.dispose();
+  const dir = await Deno.makeTempDir();
+  try {
+    const cache = await openCache(dir);
+    await cache.put("f".repeat(64), { "features.f32": table }, { plugin: "bench" });
+    const t1 = performance.now();
+    const artifact = await (await openCache(dir)).get("f".repeat(64));
+    const back = await artifact!.readFeatureTable("features.f32");
+    const hit = (performance.now() - t1) / 1000;
+    if (back.values.length !== table.values.length) throw new Error("cache round trip lost data");
+    return { extract, hit };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 const json: Record<string, number | string> = {};
 const rows: string[][] = [];
 const backends = args.backends.split(",").map((b) => b.trim());
@@ -142,6 +170,19 @@ for (const [i, backend] of backends.entries()) {
   const gflops = matmulGflops(512, args.quick ? 3 : 20);
   rows.push([choice.name, "matMul 512×512×512", "-", `${gflops.toFixed(2)} GFLOP/s`, ""]);
   if (i === 0) json.matmul512_gflops = Number(gflops.toFixed(3));
+  if (i > 0) continue;
+  // How training cost grows with the batch size.
+  for (const batch of [32, 512]) {
+    const sps = trainingThroughput(cases[0], batch, args.quick ? 2 : Math.max(4, Math.round(3840 / batch)));
+    rows.push([choice.name, cases[0].label, String(batch), sps.toFixed(0), ""]);
+    json[`mnist_cnn_batch${batch}_samples_per_s`] = Math.round(sps);
+  }
+  // Teacher features: extraction vs a cache hit (60k MNIST-sized samples, teacher conv32-64-128 fc256).
+  const { extract, hit } = await cacheBench(args.quick ? 5000 : 60000);
+  rows.push([choice.name, `teacher features, ${args.quick ? "5k" : "60k"} samples: extract`, "-", `${extract.toFixed(2)} s`, ""]);
+  rows.push([choice.name, "teacher features: cache hit (read + verify)", "-", `${hit.toFixed(3)} s`, `${(extract / hit).toFixed(0)}× faster than extraction`]);
+  json.cache_extract_s = Number(extract.toFixed(3));
+  json.cache_hit_s = Number(hit.toFixed(4));
 }
 
 const header = ["backend", "benchmark", "batch", "samples/s", "vs reference"];

@@ -1,0 +1,213 @@
+/**
+ * End-to-end behaviour of the sweep engine on a small MNIST subset: shared nodes run once,
+ * reruns come from the cache, a failing trial does not stop the others, and a sweep killed with
+ * SIGKILL, with a cached file corrupted afterwards, resumes to the same table as an
+ * uninterrupted run.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { builtinPlugins } from "../plugins/mod.ts";
+import { createRegistry } from "../src/registry.ts";
+import { loadExperiment } from "../src/config/mod.ts";
+import { runSweep } from "../src/engine/sweep.ts";
+import { workerCommand } from "../src/cli.ts";
+import { comparisonTable } from "../src/table.ts";
+import { openResults } from "../src/results.ts";
+import { materialize, planTrial, releaseMemo } from "../src/engine/execute.ts";
+import { openCache } from "../src/cache.ts";
+import { useBackend } from "../src/backend.ts";
+import type { JobEvents, JobResult, JobSpec } from "../src/api.ts";
+import type { LoadedExperiment } from "../src/config/mod.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const MAIN = join(ROOT, "main.ts");
+const registry = createRegistry(builtinPlugins);
+
+function experimentYaml(methods: string[], seeds: number[], extra = ""): string {
+  return `name: engine-test
+backend: wasm
+${extra}
+nodes:
+  train: { use: mnist, split: train, limit: 300 }
+  test: { use: mnist, split: test, limit: 100 }
+  teacher:
+    use: trained-network
+    data: train
+    model: { use: cnn, filters: [8], dense: [16] }
+    epochs: 1
+    batchSize: 64
+  targets: { use: features, model: teacher, data: train, logits: true }
+  student:
+    use: transfer
+    data: train
+    targets: targets
+    model: { use: mlp, hidden: [16] }
+    loss: \${method}
+    epochs: 1
+    batchSize: 64
+  eval:
+    use: evaluate
+    model: student
+    queries: test
+    database: train
+    metrics: [retrieval, accuracy]
+sweep:
+  grid: { method: [${methods.join(", ")}] }
+  seeds: [${seeds.join(", ")}]
+`;
+}
+
+async function writeExperiment(dir: string, yaml: string): Promise<string> {
+  const file = join(dir, "exp.yaml");
+  await Deno.writeTextFile(file, yaml);
+  return file;
+}
+
+async function inProcess(loaded: LoadedExperiment, job: JobSpec, events: JobEvents): Promise<JobResult> {
+  await useBackend("wasm");
+  const trial = loaded.trials.find((t) => t.id === job.trialId)!;
+  const memo = new Map<string, Promise<unknown>>();
+  try {
+    await materialize(trial, planTrial(trial), job.node, {
+      cache: await openCache(job.cacheDir),
+      registry: loaded.experiment.registry,
+      cacheDir: join(job.cacheDir, "datasets"),
+      log: events.log,
+      onCurve: (_n, p) => events.curve(p),
+    }, memo);
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, reason: (err as Error).message };
+  } finally {
+    releaseMemo(memo);
+  }
+}
+
+async function sweepInline(file: string, dir: string) {
+  const loaded = await loadExperiment(file, registry);
+  return await runSweep(loaded, {
+    cacheDir: join(dir, "cache"),
+    runDir: join(dir, "run"),
+    jobs: 1,
+    executor: registry.get("executor", "inline"),
+    workerCommand: (job) => workerCommand({ entry: MAIN }, job),
+    runInProcess: (job, events) => inProcess(loaded, job, events),
+    tty: false,
+    log: () => {},
+  });
+}
+
+Deno.test("a sweep of N students over one teacher trains it and extracts its features once; a rerun is all cached", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = await writeExperiment(dir, experimentYaml(["pkt", "hinton", "none"], [0, 1]));
+    const first = await sweepInline(file, dir);
+    assert.equal(first.failed, 0);
+    assert.equal(first.trials.length, 6);
+    assert.equal(first.executed["trained-network"], 1);
+    assert.equal(first.executed.features, 1);
+    assert.equal(first.executed.transfer, 6);
+    assert.equal(first.executed.evaluate, 6);
+    for (const t of first.trials) {
+      assert.ok(t.metrics.mAP > 0.1 && t.metrics.mAP <= 1, `${t.label} mAP ${t.metrics.mAP}`);
+      assert.ok(t.metrics.accuracy >= 0 && t.metrics.accuracy <= 1);
+    }
+    // Different seeds give different students.
+    assert.notEqual(first.trials[0].metrics.mAP, first.trials[1].metrics.mAP);
+
+    const second = await sweepInline(file, dir);
+    assert.deepEqual(second.executed, {});
+    assert.equal(second.cached, 1 + 1 + 6 + 6);
+    assert.ok(second.trials.every((t) => t.status === "cached"));
+    assert.deepEqual(second.trials.map((t) => t.metrics), first.trials.map((t) => t.metrics));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a trial whose loss turns NaN fails with its reason while the others finish", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const plugin = join(ROOT, "tests/fixtures/engine/nan_loss.ts");
+    const file = await writeExperiment(dir, experimentYaml(["none", "nan-loss"], [0], `plugins: [${plugin}]`));
+    const report = await sweepInline(file, dir);
+    const byLabel = Object.fromEntries(report.trials.map((t) => [t.label, t]));
+    assert.equal(byLabel["method=none seed=0"].status, "done");
+    assert.equal(byLabel["method=nan-loss seed=0"].status, "failed");
+    assert.match(byLabel["method=nan-loss seed=0"].reason!, /student: .*loss became NaN at epoch 1, step 1/);
+    assert.equal(report.failed, 1);
+    const db = openResults(join(dir, "run"));
+    const rows = db.trials(db.latestRun()!.id);
+    db.close();
+    assert.equal(rows.find((r) => r.label === "method=nan-loss seed=0")!.status, "failed");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+async function cliSweep(file: string, dir: string, signal?: AbortSignal) {
+  const cmd = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "sweep", file, "--jobs", "2", "--format", "json", "--cache-dir", join(dir, "cache"), "--run-dir", join(dir, "run")],
+    stdout: "piped",
+    stderr: "piped",
+    signal,
+  });
+  return await cmd.output();
+}
+
+async function artifactFiles(cacheDir: string, name: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string) => {
+    for await (const e of Deno.readDir(d)) {
+      const p = join(d, e.name);
+      if (e.isDirectory && e.name !== "tmp") await walk(p);
+      else if (e.isFile && e.name === name) out.push(p);
+    }
+  };
+  try {
+    await walk(cacheDir);
+  } catch { /* not created yet */ }
+  return out;
+}
+
+Deno.test("a sweep killed with SIGKILL, with a cached file then corrupted, resumes to the same table", async () => {
+  const clean = await Deno.makeTempDir();
+  const crashed = await Deno.makeTempDir();
+  try {
+    const yaml = experimentYaml(["pkt", "none"], [0, 1]);
+    const reference = await cliSweep(await writeExperiment(clean, yaml), clean);
+    assert.equal(reference.code, 0, new TextDecoder().decode(reference.stderr));
+    const expected = JSON.parse(new TextDecoder().decode(reference.stdout));
+
+    // Start the same sweep elsewhere and kill it (the whole process group) once students exist.
+    const file = await writeExperiment(crashed, yaml);
+    const child = new Deno.Command("setsid", {
+      args: [Deno.execPath(), "run", "-A", MAIN, "sweep", file, "--jobs", "2", "--cache-dir", join(crashed, "cache"), "--run-dir", join(crashed, "run")],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const deadline = Date.now() + 120_000;
+    while ((await artifactFiles(join(crashed, "cache"), "history.json")).length < 3) {
+      if (Date.now() > deadline) throw new Error("the sweep made no progress");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    Deno.kill(-child.pid, "SIGKILL");
+    await child.status;
+
+    // Corrupt one cached file: the teacher features.
+    const [features] = await artifactFiles(join(crashed, "cache"), "features.f32");
+    assert.ok(features, "features were cached before the kill");
+    const bytes = await Deno.readFile(features);
+    bytes[100] ^= 0xff;
+    await Deno.writeFile(features, bytes);
+
+    const resumed = await cliSweep(file, crashed);
+    const stderr = new TextDecoder().decode(resumed.stderr);
+    assert.equal(resumed.code, 0, stderr);
+    assert.match(stderr, /corrupt/);
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(resumed.stdout)), expected);
+  } finally {
+    await Deno.remove(clean, { recursive: true });
+    await Deno.remove(crashed, { recursive: true });
+  }
+});
