@@ -27,8 +27,15 @@ import features from "./steps/features.ts";
 import transfer from "./steps/transfer.ts";
 import trainedNetwork from "./teachers/trained_network.ts";
 import saved from "./teachers/saved.ts";
+import hogTeacher from "./teachers/hog.ts";
+import precomputedTeacher from "./teachers/precomputed.ts";
+import retrievalMetric from "./metrics/retrieval.ts";
+import qmiMetric from "./metrics/qmi.ts";
+import accuracyMetric from "./metrics/accuracy.ts";
+import knnMetric from "./metrics/knn.ts";
 import local from "./executors/local.ts";
 import inline from "./executors/inline.ts";
+import slurm from "./executors/slurm.ts";
 
 /** Every built-in plugin, in registration order. */
 export const builtinPlugins: Plugin[] = [
@@ -52,9 +59,16 @@ export const builtinPlugins: Plugin[] = [
   sumLoss,
   trainedNetwork,
   saved,
+  hogTeacher,
+  precomputedTeacher,
+  retrievalMetric,
+  qmiMetric,
+  accuracyMetric,
+  knnMetric,
   features,
   transfer,
   evaluate,
   local,
   inline,
+  slurm,
 ];

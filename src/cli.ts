@@ -19,6 +19,7 @@ import { openCache } from "./cache.ts";
 import { openResults } from "./results.ts";
 import { comparisonTable, formatTable, type TableFormat } from "./table.ts";
 import { describePlugins } from "./describe.ts";
+import { writeReport } from "./report.ts";
 
 /** Finds a plugin of `kind` by name, with a "did you mean" error on a miss. */
 export function findPlugin<K extends Plugin["kind"]>(
@@ -310,6 +311,19 @@ Examples:
       } finally {
         db.close();
       }
+    });
+
+  program.command("report")
+    .description("write a self-contained HTML report (table, charts, configs) of a run")
+    .argument("<run>", "run directory (holding results.sqlite) or experiment YAML")
+    .option("--out <file>", "output file (default: <run-dir>/report.html)")
+    .option("--run-id <n>", "which sweep invocation (default: the latest)")
+    .action(async (run: string, o) => {
+      const runDir = /\.ya?ml$/.test(run)
+        ? dirsOf(await loadExperiment(run, registry), {}).runDir
+        : run;
+      const runId = o.runId === undefined ? undefined : Number(o.runId);
+      console.log(await writeReport(runDir, { out: o.out, runId }));
     });
 
   program.command("plugins")

@@ -1,0 +1,973 @@
+/**
+ * `kt report`: one self-contained HTML file per run — the comparison table (mean ± std over
+ * seeds, best marked), a bar chart of mAP per method with std error bars, precision@k curves,
+ * training-loss curves, failed trials with their reasons and the resolved config of every method.
+ *
+ * The page loads nothing: no scripts, fonts or stylesheets from anywhere (a Content-Security-Policy
+ * forbids it), charts are inline SVG drawn here, and every text from the run (method names and
+ * configs come from user YAML) is HTML-escaped.
+ *
+ * {@linkcode renderReport} is a pure function of the data; {@linkcode loadReportInput} reads it
+ * from a run directory's results database; {@linkcode writeReport} does both and writes the file
+ * atomically.
+ *
+ * ```ts
+ * import { renderReport } from "./report.ts";
+ * const html = renderReport({
+ *   run: { experiment: "demo", started: "2026-01-02T03:04:05Z" },
+ *   trials: [
+ *     { label: "method=pkt,seed=0", params: { method: "pkt" }, seed: 0, status: "done", metrics: { mAP: 0.5 } },
+ *     { label: "method=ce,seed=0", params: { method: "ce" }, seed: 0, status: "done", metrics: { mAP: 0.4 } },
+ *   ],
+ * });
+ * html.startsWith("<!DOCTYPE html>"); // true
+ * ```
+ * @module
+ */
+import { join } from "node:path";
+import { stringify as toYaml } from "yaml";
+import denoConfig from "../deno.json" with { type: "json" };
+import { canonicalJson, type JsonValue } from "./canonical.ts";
+import { KtError } from "./errors.ts";
+import { writeFileAtomic } from "./io/_files.ts";
+import { type EpochPoint, openResults, type TrialRow } from "./results.ts";
+import {
+  type ComparisonTable,
+  comparisonTable,
+  meanStd,
+  type MethodRow,
+  type TrialResult,
+} from "./table.ts";
+
+/** The run a report describes (a results-database `RunRow` fits). */
+export interface ReportRun {
+  experiment: string;
+  id?: number;
+  /** The experiment YAML file. */
+  file?: string | null;
+  /** ISO-8601 start time. */
+  started: string;
+  finished?: string | null;
+  ktVersion?: string | null;
+  ktCommit?: string | null;
+}
+
+/** One trial of the report: its table data plus what the report shows beside it. */
+export interface ReportTrial extends TrialResult {
+  label: string;
+  seed: number;
+  /** Why it failed. */
+  reason?: string | null;
+  /** The fully resolved experiment config of the trial. */
+  config?: JsonValue | null;
+  /** Per-epoch training loss of each training node. */
+  curves?: readonly EpochPoint[];
+  /** Set when the curves were recorded by an earlier run (the trial came from the cache). */
+  curvesFromRun?: number;
+}
+
+/** Everything {@linkcode renderReport} draws. */
+export interface ReportInput {
+  run: ReportRun;
+  trials: readonly ReportTrial[];
+  /** The comparison table; computed from `trials` with the default options when omitted. */
+  table?: ComparisonTable;
+  /** kt version shown when `run.ktVersion` is not recorded. */
+  ktVersion?: string;
+  /** When the report was generated (omitted: not shown, so the output is deterministic). */
+  generated?: Date;
+}
+
+/** Options of {@linkcode writeReport}. */
+export interface WriteReportOptions {
+  /** Output file. Default `<runDir>/report.html`. */
+  out?: string;
+  /** Which run (sweep invocation) of the database. Default: the latest. */
+  runId?: number;
+}
+
+/** The version of this kt (from deno.json). */
+export const KT_VERSION: string = denoConfig.version;
+
+const FINISHED = new Set(["done", "cached"]);
+const PALETTE = [
+  "#0072b2",
+  "#e69f00",
+  "#009e73",
+  "#d55e00",
+  "#cc79a7",
+  "#56b4e9",
+  "#8c564b",
+  "#7f7f7f",
+  "#bcbd22",
+  "#17becf",
+];
+const REASON_LIMIT = 4000;
+
+/**
+ * Renders the HTML report of a run. Pure: the same input gives the same text.
+ *
+ * @example
+ * ```ts
+ * import { renderReport } from "./report.ts";
+ * const html = renderReport({
+ *   run: { experiment: "one", started: "2026-01-02T03:04:05Z" },
+ *   trials: [{ label: "a", params: { m: "a" }, seed: 0, status: "done", metrics: { mAP: 0.5 } }],
+ * });
+ * html.includes("<svg"); // true
+ * ```
+ */
+export function renderReport(input: ReportInput): string {
+  const table = input.table ?? comparisonTable(input.trials);
+  const methods = describeMethods(table, input.trials);
+  const run = input.run;
+  const version = run.ktVersion ?? input.ktVersion ?? KT_VERSION;
+  const title = `kt report — ${run.experiment}`;
+  const counts = statusCounts(input.trials);
+  const meta = [
+    run.id === undefined ? "" : `run #${run.id}`,
+    `started ${formatDate(run.started)}`,
+    run.finished ? `finished ${formatDate(run.finished)}` : "not finished",
+    run.file ? `file <code>${esc(run.file)}</code>` : "",
+    `kt ${esc(version)}${run.ktCommit ? ` (${esc(run.ktCommit.slice(0, 12))})` : ""}`,
+    input.generated ? `report generated ${formatDate(input.generated.toISOString())}` : "",
+  ].filter(Boolean);
+  const body = [
+    `<header><h1>${esc(title)}</h1>`,
+    `<p class="meta">${meta.join(" · ")}</p>`,
+    `<p class="meta">${esc(counts)}</p></header>`,
+    section("Comparison", "comparison", comparisonHtml(table, methods)),
+    section("mAP per method", "map", mapChartHtml(table, methods)),
+    section("Precision@k", "precision", precisionChartHtml(table, methods)),
+    section("Training loss", "loss", lossChartsHtml(methods, input.trials)),
+    section("Failed trials", "failed", failedHtml(input.trials)),
+    section("Resolved config per method", "config", configHtml(methods)),
+    section("All trials", "trials", trialsHtml(input.trials, table)),
+    `<footer>Generated by kt ${esc(version)}. Self-contained: no scripts, no network.</footer>`,
+  ];
+  return [
+    "<!DOCTYPE html>",
+    '<html lang="en">',
+    "<head>",
+    '<meta charset="utf-8">',
+    '<meta http-equiv="Content-Security-Policy" ' +
+    "content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">",
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>${esc(title)}</title>`,
+    `<style>${CSS}</style>`,
+    "</head>",
+    "<body><main>",
+    ...body,
+    "</main></body>",
+    "</html>",
+    "",
+  ].join("\n");
+}
+
+/**
+ * Reads what a report shows from `<runDir>/results.sqlite`: the run (latest unless `runId`),
+ * its trials with metrics, configs and training curves. A trial that came entirely from the cache
+ * has no curves of its own; it gets those of the newest earlier run's trial with the same label
+ * and config. Throws {@linkcode KtError} when there is no database or no such run.
+ */
+export function loadReportInput(runDir: string, runId?: number): ReportInput {
+  try {
+    Deno.statSync(join(runDir, "results.sqlite"));
+  } catch {
+    throw new KtError(`no results database in ${runDir}`, {
+      hint:
+        "give the run directory printed by `sweep` (default runs/<name>) or the experiment file",
+    });
+  }
+  if (runId !== undefined && !(Number.isInteger(runId) && runId > 0)) {
+    throw new KtError(`--run-id must be a positive integer, got ${runId}`, {
+      hint: "`kt results <run> --format json` or the sweep output names the runs",
+    });
+  }
+  const db = openResults(runDir);
+  try {
+    const runs = db.runs();
+    const run = runId === undefined ? runs[runs.length - 1] : runs.find((r) => r.id === runId);
+    if (!run) {
+      throw new KtError(
+        runId === undefined ? `${runDir} holds no runs yet` : `${runDir} has no run ${runId}`,
+        {
+          hint: runs.length > 0
+            ? `runs: ${runs.map((r) => r.id).join(", ")}`
+            : "run `deno task sweep <file>` first",
+        },
+      );
+    }
+    const earlier = runs.filter((r) => r.id < run.id).reverse().flatMap((r) => db.trials(r.id));
+    const trials: ReportTrial[] = db.trials(run.id).map((t) => {
+      const own = db.curves(t.id);
+      if (own.length > 0 || t.status !== "cached") return withCurves(t, own);
+      const key = configKey(t.config);
+      for (const old of earlier) {
+        if (old.label !== t.label || configKey(old.config) !== key) continue;
+        const curves = db.curves(old.id);
+        if (curves.length > 0) return { ...withCurves(t, curves), curvesFromRun: old.runId };
+      }
+      return withCurves(t, own);
+    });
+    return { run, trials, table: comparisonTable(trials), ktVersion: KT_VERSION };
+  } finally {
+    db.close();
+  }
+}
+
+/** {@linkcode renderReport} of {@linkcode loadReportInput}, stamped with the current time. */
+export function buildReport(runDir: string, runId?: number): string {
+  return renderReport({ ...loadReportInput(runDir, runId), generated: new Date() });
+}
+
+/**
+ * Builds the report of a run and writes it atomically (temp file + rename); returns the path.
+ *
+ * @example
+ * ```ts ignore
+ * import { writeReport } from "./report.ts";
+ * const path = await writeReport("runs/quickstart"); // runs/quickstart/report.html
+ * ```
+ */
+export async function writeReport(
+  runDir: string,
+  options: WriteReportOptions = {},
+): Promise<string> {
+  const html = buildReport(runDir, options.runId);
+  const out = options.out ?? join(runDir, "report.html");
+  try {
+    await writeFileAtomic(out, new TextEncoder().encode(html));
+  } catch (e) {
+    throw new KtError(`cannot write the report: ${(e as Error).message}`, {
+      where: out,
+      hint: e instanceof Deno.errors.NotCapable
+        ? "allow writing there (--allow-write), or choose another --out"
+        : "check that the folder exists and is writable, or choose another --out",
+      cause: e,
+    });
+  }
+  return out;
+}
+
+/**
+ * Escapes text for HTML content and attribute values (`& < > " '`).
+ *
+ * @example
+ * ```ts
+ * import { escapeHtml } from "./report.ts";
+ * escapeHtml('<a href="x">'); // "&lt;a href=&quot;x&quot;&gt;"
+ * ```
+ */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ESCAPES[c]);
+}
+
+const ESCAPES: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&#39;",
+};
+const esc = escapeHtml;
+
+function withCurves(t: TrialRow, curves: EpochPoint[]): ReportTrial {
+  return { ...t, curves };
+}
+
+function configKey(config: JsonValue | null): string {
+  return config === null ? "" : canonicalJson(config);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Methods: display names, colours and their trials
+
+interface MethodInfo {
+  row: MethodRow;
+  /** Short display name: the value when every method has the same single parameter. */
+  name: string;
+  color: string;
+  trials: ReportTrial[];
+}
+
+function describeMethods(table: ComparisonTable, trials: readonly ReportTrial[]): MethodInfo[] {
+  const keys = table.rows.map((r) => Object.keys(r.params));
+  const single = keys.length > 0 && keys.every((k) => k.length === 1 && k[0] === keys[0][0]);
+  const methods = table.rows.map((row, i): MethodInfo => {
+    const value = single ? Object.values(row.params)[0] : undefined;
+    return {
+      row,
+      name: value === undefined
+        ? row.method
+        : typeof value === "string"
+        ? value
+        : canonicalJson(value),
+      color: PALETTE[i % PALETTE.length],
+      trials: [],
+    };
+  });
+  for (const trial of trials) {
+    // The row whose parameters all match the trial's (the most specific one when several do).
+    let best: MethodInfo | undefined;
+    for (const m of methods) {
+      const entries = Object.entries(m.row.params);
+      const matches = entries.every(([k, v]) =>
+        k in trial.params && canonicalJson(trial.params[k]) === canonicalJson(v)
+      );
+      if (matches && (!best || entries.length > Object.keys(best.row.params).length)) best = m;
+    }
+    best?.trials.push(trial);
+  }
+  return methods;
+}
+
+/** The header of the method column: the parameter name when names are shortened to values. */
+function methodHeader(methods: MethodInfo[]): string {
+  const first = methods[0];
+  if (!first || first.name === first.row.method) return "method";
+  return Object.keys(first.row.params)[0];
+}
+
+function statusCounts(trials: readonly ReportTrial[]): string {
+  const counts = new Map<string, number>();
+  for (const t of trials) counts.set(t.status, (counts.get(t.status) ?? 0) + 1);
+  const parts = [...counts].map(([s, n]) => `${n} ${s}`);
+  return `${trials.length} trial${trials.length === 1 ? "" : "s"}${
+    parts.length ? `: ${parts.join(", ")}` : ""
+  }`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sections
+
+function section(title: string, id: string, content: string): string {
+  return `<section id="${id}"><h2>${esc(title)}</h2>\n${content}\n</section>`;
+}
+
+function note(text: string): string {
+  return `<p class="note">${esc(text)}</p>`;
+}
+
+function swatch(color: string): string {
+  return `<span class="swatch" style="background:${color}"></span>`;
+}
+
+function comparisonHtml(table: ComparisonTable, methods: MethodInfo[]): string {
+  if (methods.length === 0) return note("No trials recorded in this run.");
+  const head = [
+    `<th class="left">${esc(methodHeader(methods))}</th>`,
+    "<th>seeds</th>",
+    "<th>failed</th>",
+    ...table.metrics.map((m) =>
+      table.lowerIsBetter.includes(m)
+        ? `<th title="lower is better">${esc(m)} ↓</th>`
+        : `<th>${esc(m)}</th>`
+    ),
+  ];
+  const rows = methods.map(({ row, name, color }) => {
+    const cells = table.metrics.map((m) => {
+      const c = row.metrics[m];
+      if (!c) return `<td class="na">n/a</td>`;
+      const std = c.std === null ? "—" : formatNumber(c.std);
+      const n = c.n === row.seeds ? "" : ` (n=${c.n})`;
+      const text = `${formatNumber(c.mean)}<span class="pm">± ${std}${n}</span>`;
+      return c.best ? `<td class="best"><strong>${text}</strong></td>` : `<td>${text}</td>`;
+    });
+    return `<tr class="method-row"><td class="left method">${swatch(color)}${esc(name)}</td>` +
+      `<td>${row.seeds}</td><td${row.failed > 0 ? ' class="bad"' : ""}>${row.failed}</td>` +
+      `${cells.join("")}</tr>`;
+  });
+  return `<div class="scroll"><table class="results">\n<thead><tr>${head.join("")}</tr></thead>\n` +
+    `<tbody>\n${rows.join("\n")}\n</tbody></table></div>\n` +
+    `<p class="caption">Mean ± sample std over finished seeds (done or cached); best mean of each ` +
+    `column in bold; — : one seed, no std.</p>`;
+}
+
+function mapChartHtml(table: ComparisonTable, methods: MethodInfo[]): string {
+  if (!table.metrics.includes("mAP")) return note("No mAP recorded in this run — no bar chart.");
+  const bars = methods.map((m) => ({
+    name: m.name,
+    color: m.color,
+    mean: m.row.metrics.mAP?.mean ?? NaN,
+    std: m.row.metrics.mAP?.std ?? null,
+    best: m.row.metrics.mAP?.best ?? false,
+  }));
+  const oneSeed = bars.every((b) => b.std === null || !Number.isFinite(b.std));
+  return `<figure>${barChart("chart-map", "mAP", bars)}</figure>` +
+    `<p class="caption">Bars: mean mAP over seeds${
+      oneSeed ? " (one seed per method: no error bars)" : "; error bars: ± one sample std"
+    }.</p>`;
+}
+
+function precisionChartHtml(table: ComparisonTable, methods: MethodInfo[]): string {
+  const ks = table.metrics
+    .map((m) => /^P@(\d+)$/.exec(m))
+    .filter((x): x is RegExpExecArray => x !== null)
+    .map((x) => Number(x[1]))
+    .sort((a, b) => a - b);
+  if (ks.length === 0) return note("No precision@k recorded in this run — no curves.");
+  const series: LineSeries[] = methods.map((m) => ({
+    name: m.name,
+    color: m.color,
+    points: ks.map((k) => {
+      const c = m.row.metrics[`P@${k}`];
+      return { x: k, y: c?.mean ?? NaN, std: c?.std ?? null };
+    }),
+  }));
+  const chart = lineChart({
+    id: "chart-pk",
+    xLabel: "k",
+    yLabel: "precision@k",
+    series,
+    xTicks: ks,
+    xLog: ks[0] > 0 && ks[ks.length - 1] / ks[0] >= 10,
+  });
+  return `<figure>${legend(methods)}${chart}</figure>` +
+    `<p class="caption">Mean precision among the top k retrieved items; band: ± one std over seeds.</p>`;
+}
+
+/** A training-loss series: node name plus phase. */
+interface CurveKey {
+  node: string;
+  phase?: string;
+  id: string;
+}
+
+function lossChartsHtml(methods: MethodInfo[], trials: readonly ReportTrial[]): string {
+  const keys: CurveKey[] = [];
+  for (const t of trials) {
+    for (const p of t.curves ?? []) {
+      const id = p.phase === undefined ? p.node : `${p.node}\u0000${p.phase}`;
+      if (!keys.some((k) => k.id === id)) keys.push({ node: p.node, phase: p.phase, id });
+    }
+  }
+  if (keys.length === 0) return note("No training curves recorded in this run.");
+  const means = keys.map((key) =>
+    methods.map((m) => meanCurve(m.trials.filter((t) => FINISHED.has(t.status)), key))
+  );
+  // Nodes whose curves are the same for every method (a shared teacher, a shared baseline) say
+  // nothing about the comparison: show the nodes that differ, or all when none do.
+  const differs = keys.map((_, i) => {
+    const curves = means[i];
+    if (methods.length < 2) return true;
+    if (curves.some((c) => c.length === 0)) return true;
+    return curves.some((c) => !sameCurve(c, curves[0]));
+  });
+  const shown = keys.map((_, i) => i).filter((i) => differs.every((d) => !d) || differs[i]);
+  const hidden = keys.filter((_, i) => !shown.includes(i)).map(curveName);
+  const borrowed = [...new Set(trials.flatMap((t) => t.curvesFromRun ?? []))];
+  const charts = shown.map((i, n) => {
+    const series: LineSeries[] = methods.map((m, j) => ({
+      name: m.name,
+      color: m.color,
+      points: means[i][j].map((p) => ({ x: p.epoch + 1, y: p.mean, std: p.std })),
+    }));
+    const ys = series.flatMap((s) => s.points.map((p) => p.y)).filter(Number.isFinite);
+    const yLog = ys.length > 0 && ys.every((y) => y > 0) && Math.max(...ys) / Math.min(...ys) > 50;
+    const epochs = series.flatMap((s) => s.points.map((p) => p.x));
+    const chart = lineChart({
+      id: `chart-loss-${n + 1}`,
+      xLabel: "epoch",
+      yLabel: yLog ? "loss (log scale)" : "loss",
+      series,
+      xTicks: integerTicks(Math.min(...epochs), Math.max(...epochs)),
+      yLog,
+    });
+    return `<figure><figcaption>node <code>${esc(curveName(keys[i]))}</code></figcaption>` +
+      `${legend(methods)}${chart}</figure>`;
+  });
+  return charts.join("\n") +
+    `<p class="caption">Per-epoch training loss, mean over finished seeds (band: ± one std). ` +
+    `Methods optimise different losses: compare shapes, not levels.` +
+    (hidden.length ? ` Same for every method, not shown: ${hidden.map(esc).join(", ")}.` : "") +
+    (borrowed.length
+      ? ` Curves of cached trials come from run${borrowed.length > 1 ? "s" : ""} ` +
+        `#${borrowed.join(", #")}.`
+      : "") +
+    `</p>`;
+}
+
+function curveName(key: CurveKey): string {
+  return key.phase === undefined ? key.node : `${key.node} (${key.phase})`;
+}
+
+interface CurvePoint {
+  epoch: number;
+  mean: number;
+  std: number | null;
+}
+
+function meanCurve(trials: readonly ReportTrial[], key: CurveKey): CurvePoint[] {
+  const byEpoch = new Map<number, number[]>();
+  for (const t of trials) {
+    for (const p of t.curves ?? []) {
+      if (p.node !== key.node || p.phase !== key.phase) continue;
+      const values = byEpoch.get(p.epoch) ?? [];
+      if (Number.isFinite(p.loss)) values.push(p.loss);
+      byEpoch.set(p.epoch, values);
+    }
+  }
+  return [...byEpoch].sort(([a], [b]) => a - b).map(([epoch, values]) =>
+    values.length === 0 ? { epoch, mean: NaN, std: null } : { epoch, ...meanStd(values) }
+  );
+}
+
+function sameCurve(a: CurvePoint[], b: CurvePoint[]): boolean {
+  return a.length === b.length && a.every((p, i) =>
+    p.epoch === b[i].epoch &&
+    (p.mean === b[i].mean || Math.abs(p.mean - b[i].mean) <= 1e-9 * Math.abs(p.mean))
+  );
+}
+
+function failedHtml(trials: readonly ReportTrial[]): string {
+  const failed = trials.filter((t) => t.status === "failed");
+  const pending = trials.filter((t) => t.status === "queued" || t.status === "running").length;
+  const pendingNote = pending > 0
+    ? note(`${pending} trial${pending === 1 ? " has" : "s have"} not finished (queued or running).`)
+    : "";
+  if (failed.length === 0) return note("No trial failed.") + pendingNote;
+  const rows = failed.map((t) => {
+    const reason = t.reason ?? "(no reason recorded)";
+    const cut = reason.length > REASON_LIMIT
+      ? `${reason.slice(0, REASON_LIMIT)}\n… (${reason.length - REASON_LIMIT} more characters)`
+      : reason;
+    return `<tr class="failed-row"><td class="left"><code>${esc(t.label)}</code></td>` +
+      `<td>${t.seed}</td><td class="left"><pre class="reason">${esc(cut)}</pre></td></tr>`;
+  });
+  return `<div class="scroll"><table class="failed">\n` +
+    `<thead><tr><th class="left">trial</th><th>seed</th><th class="left">reason</th></tr></thead>\n` +
+    `<tbody>\n${rows.join("\n")}\n</tbody></table></div>` + pendingNote;
+}
+
+function configHtml(methods: MethodInfo[]): string {
+  const withConfig = methods.map((m) => ({
+    m,
+    trial: m.trials.find((t) => FINISHED.has(t.status) && t.config != null) ??
+      m.trials.find((t) => t.config != null),
+  }));
+  if (withConfig.every((c) => !c.trial)) return note("No resolved config recorded in this run.");
+  const varying = varyingNodes(withConfig.map((c) => c.trial?.config ?? null));
+  const blocks = withConfig.map(({ m, trial }) => {
+    const summary = `${swatch(m.color)}${esc(m.name)}` +
+      (trial ? ` <span class="meta">(trial <code>${esc(trial.label)}</code>)</span>` : "");
+    const body = trial
+      ? `<pre class="config">${esc(toYaml(trial.config, { lineWidth: 0 }))}</pre>`
+      : note("No config recorded for this method.");
+    return `<details class="config"><summary>${summary}</summary>\n${body}</details>`;
+  });
+  const lead = varying.length > 0 && methods.length > 1
+    ? `<p class="caption">Nodes whose config differs between methods: ${
+      varying.map((n) => `<code>${esc(n)}</code>`).join(", ")
+    }.</p>`
+    : "";
+  return lead + blocks.join("\n");
+}
+
+/** Top-level keys (nodes) whose value is not the same in every config. */
+function varyingNodes(configs: (JsonValue | null)[]): string[] {
+  const objects = configs.filter((c): c is Record<string, JsonValue> =>
+    c !== null && typeof c === "object" && !Array.isArray(c)
+  ) as Record<string, JsonValue | undefined>[];
+  const keys = [...new Set(objects.flatMap((o) => Object.keys(o)))];
+  return keys.filter((k) => {
+    const texts = objects.map((o) => o[k] === undefined ? "" : canonicalJson(o[k]));
+    return texts.some((t) => t !== texts[0]);
+  });
+}
+
+function trialsHtml(trials: readonly ReportTrial[], table: ComparisonTable): string {
+  if (trials.length === 0) return note("No trials.");
+  const head = ["trial", "seed", "status", ...table.metrics].map((h, i) =>
+    `<th${i === 0 || i === 2 ? ' class="left"' : ""}>${esc(h)}</th>`
+  );
+  const rows = trials.map((t) =>
+    `<tr><td class="left"><code>${esc(t.label)}</code></td><td>${t.seed}</td>` +
+    `<td class="left status-${esc(t.status)}">${esc(t.status)}</td>` +
+    table.metrics.map((m) =>
+      m in t.metrics ? `<td>${formatNumber(t.metrics[m])}</td>` : `<td class="na">—</td>`
+    ).join("") + "</tr>"
+  );
+  return `<details><summary>${trials.length} trial${trials.length === 1 ? "" : "s"}</summary>` +
+    `<div class="scroll"><table class="trials">\n<thead><tr>${head.join("")}</tr></thead>\n` +
+    `<tbody>\n${rows.join("\n")}\n</tbody></table></div></details>`;
+}
+
+function legend(methods: MethodInfo[]): string {
+  return `<ul class="legend">${
+    methods.map((m) => `<li>${swatch(m.color)}${esc(m.name)}</li>`).join("")
+  }</ul>`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Charts (inline SVG)
+
+const CHART_WIDTH = 860;
+const FONT_PX = 12;
+/** Rough width of one character of the chart font, for label layout. */
+const CHAR_PX = 6.6;
+
+interface Bar {
+  name: string;
+  color: string;
+  mean: number;
+  std: number | null;
+  best: boolean;
+}
+
+/**
+ * Vertical bars from 0 with ± std error bars. Bar height = |mean| · scale and each error bar's
+ * half-length = std · scale, with one scale (pixels per unit) for the whole chart.
+ */
+function barChart(id: string, yLabel: string, bars: Bar[]): string {
+  const slot = (CHART_WIDTH - 64 - 16) / Math.max(bars.length, 1);
+  const longest = Math.max(...bars.map((b) => b.name.length), 1);
+  const rotate = longest * CHAR_PX > slot - 6;
+  const maxChars = rotate ? 28 : longest;
+  const labelPx = rotate ? Math.min(longest, maxChars) * CHAR_PX * 0.71 + 16 : 22;
+  const m = { left: 64, right: 16, top: 24, bottom: 28 + labelPx };
+  const height = 260 + m.top + m.bottom;
+  const plotH = height - m.top - m.bottom;
+  const extent = bars.flatMap((b) =>
+    Number.isFinite(b.mean) ? [b.mean + (finite(b.std) ?? 0), b.mean - (finite(b.std) ?? 0)] : []
+  );
+  const ticks = niceTicks(Math.min(0, ...extent), Math.max(0, ...extent, 1e-12));
+  const lo = ticks[0];
+  const hi = ticks[ticks.length - 1];
+  const perUnit = plotH / (hi - lo);
+  const y = (v: number) => m.top + (hi - v) * perUnit;
+  const parts: string[] = [];
+  parts.push(...yGrid(ticks, y, m.left, CHART_WIDTH - m.right, (v) => formatTick(v)));
+  parts.push(axisTitle(yLabel, m.top + plotH / 2));
+  bars.forEach((b, i) => {
+    const cx = m.left + slot * (i + 0.5);
+    const w = Math.min(slot * 0.62, 90);
+    const label = b.name.length > maxChars ? `${b.name.slice(0, maxChars - 1)}…` : b.name;
+    const ly = m.top + plotH + 16;
+    parts.push(
+      rotate
+        ? `<text class="xlabel" x="${r(cx)}" y="${r(ly)}" text-anchor="end" ` +
+          `transform="rotate(-45 ${r(cx)} ${r(ly)})">${esc(label)}<title>${
+            esc(b.name)
+          }</title></text>`
+        : `<text class="xlabel" x="${r(cx)}" y="${r(ly)}" text-anchor="middle">${esc(label)}` +
+          `<title>${esc(b.name)}</title></text>`,
+    );
+    if (!Number.isFinite(b.mean)) {
+      parts.push(
+        `<text class="value" x="${r(cx)}" y="${r(y(0) - 6)}" text-anchor="middle">n/a</text>`,
+      );
+      return;
+    }
+    const top = Math.min(y(b.mean), y(0));
+    const std = finite(b.std);
+    const tip = `${b.name}: mAP ${formatNumber(b.mean)}${
+      std === null ? "" : ` ± ${formatNumber(std)}`
+    }`;
+    parts.push(
+      `<rect class="bar${b.best ? " best" : ""}" data-method="${esc(b.name)}" ` +
+        `x="${r(cx - w / 2)}" y="${r(top)}" width="${r(w)}" height="${
+          r(Math.abs(b.mean) * perUnit)
+        }" ` +
+        `fill="${b.color}"><title>${esc(tip)}</title></rect>`,
+    );
+    if (std !== null) {
+      const y1 = y(b.mean + std);
+      const y2 = y(b.mean - std);
+      const cap = Math.min(w * 0.3, 10);
+      parts.push(
+        `<line class="err" data-method="${esc(b.name)}" x1="${r(cx)}" y1="${r(y1)}" x2="${
+          r(cx)
+        }" ` +
+          `y2="${r(y2)}"/>`,
+        `<line class="cap" x1="${r(cx - cap)}" y1="${r(y1)}" x2="${r(cx + cap)}" y2="${r(y1)}"/>`,
+        `<line class="cap" x1="${r(cx - cap)}" y1="${r(y2)}" x2="${r(cx + cap)}" y2="${r(y2)}"/>`,
+      );
+    }
+    const labelY = Math.min(y(b.mean + (std ?? 0)), top) - 6;
+    parts.push(
+      `<text class="value${b.best ? " best" : ""}" x="${r(cx)}" y="${r(labelY)}" ` +
+        `text-anchor="middle">${esc(formatNumber(b.mean))}</text>`,
+    );
+  });
+  parts.push(
+    `<line class="axis" x1="${m.left}" y1="${r(y(0))}" x2="${CHART_WIDTH - m.right}" y2="${
+      r(y(0))
+    }"/>`,
+  );
+  return svg(id, height, `${yLabel} per method`, parts);
+}
+
+interface LinePoint {
+  x: number;
+  y: number;
+  std: number | null;
+}
+
+interface LineSeries {
+  name: string;
+  color: string;
+  points: LinePoint[];
+}
+
+interface LineChartSpec {
+  id: string;
+  xLabel: string;
+  yLabel: string;
+  series: LineSeries[];
+  /** x positions with a tick label. */
+  xTicks: number[];
+  xLog?: boolean;
+  yLog?: boolean;
+}
+
+/** Lines with markers and a ± std band per series; NaN points break the line. */
+function lineChart(spec: LineChartSpec): string {
+  const m = { left: 64, right: 20, top: 16, bottom: 44 };
+  const height = 300;
+  const plotW = CHART_WIDTH - m.left - m.right;
+  const plotH = height - m.top - m.bottom;
+  const points = spec.series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.y));
+  const xs = spec.xTicks.length > 0 ? spec.xTicks : points.map((p) => p.x);
+  const parts: string[] = [];
+  if (points.length === 0) {
+    parts.push(
+      `<text class="value" x="${CHART_WIDTH / 2}" y="${height / 2}" text-anchor="middle">` +
+        `no finite values</text>`,
+    );
+    return svg(spec.id, height, spec.yLabel, parts);
+  }
+  const xScale = axisScale(Math.min(...xs), Math.max(...xs), m.left, m.left + plotW, !!spec.xLog);
+  const spread = points.flatMap((p) => {
+    const s = finite(p.std) ?? 0;
+    return spec.yLog ? [p.y] : [p.y - s, p.y + s];
+  });
+  let yTicks: number[];
+  if (spec.yLog) {
+    yTicks = logTicks(Math.min(...spread), Math.max(...spread));
+  } else {
+    const lo = Math.min(...spread);
+    const hi = Math.max(...spread);
+    const pad = hi > lo ? 0.05 * (hi - lo) : Math.abs(lo) * 0.1 || 1;
+    yTicks = niceTicks(lo - pad, hi + pad);
+  }
+  const yScale = axisScale(yTicks[0], yTicks[yTicks.length - 1], m.top + plotH, m.top, !!spec.yLog);
+  parts.push(...yGrid(yTicks, yScale, m.left, m.left + plotW, formatTick));
+  for (const t of spec.xTicks) {
+    parts.push(
+      `<line class="tick" x1="${r(xScale(t))}" y1="${m.top + plotH}" x2="${r(xScale(t))}" ` +
+        `y2="${m.top + plotH + 4}"/>`,
+      `<text class="tick" x="${r(xScale(t))}" y="${m.top + plotH + 17}" text-anchor="middle">` +
+        `${esc(formatTick(t))}</text>`,
+    );
+  }
+  parts.push(
+    `<line class="axis" x1="${m.left}" y1="${m.top + plotH}" x2="${m.left + plotW}" ` +
+      `y2="${m.top + plotH}"/>`,
+    `<text class="axis-title" x="${m.left + plotW / 2}" y="${height - 6}" text-anchor="middle">` +
+      `${esc(spec.xLabel)}${spec.xLog ? " (log scale)" : ""}</text>`,
+    axisTitle(spec.yLabel, m.top + plotH / 2),
+  );
+  const [yMin, yMax] = [yTicks[0], yTicks[yTicks.length - 1]];
+  const clampY = (v: number) => yScale(Math.min(Math.max(v, yMin), yMax));
+  for (const s of spec.series) {
+    const segments = splitFinite(s.points);
+    for (const seg of segments) {
+      const withStd = seg.filter((p) => finite(p.std) !== null);
+      if (withStd.length === seg.length && seg.length > 1) {
+        const upper = seg.map((p) => `${r(xScale(p.x))},${r(clampY(p.y + p.std!))}`);
+        const lower = seg.map((p) => `${r(xScale(p.x))},${r(clampY(p.y - p.std!))}`).reverse();
+        parts.push(
+          `<polygon class="band" fill="${s.color}" points="${[...upper, ...lower].join(" ")}"/>`,
+        );
+      }
+      parts.push(
+        `<polyline class="series" data-method="${esc(s.name)}" stroke="${s.color}" points="${
+          seg.map((p) => `${r(xScale(p.x))},${r(yScale(p.y))}`).join(" ")
+        }"/>`,
+      );
+    }
+    for (const p of s.points.filter((p) => Number.isFinite(p.y))) {
+      const std = finite(p.std);
+      const tip = `${s.name}: ${spec.xLabel} ${formatTick(p.x)} → ${formatNumber(p.y)}` +
+        (std === null ? "" : ` ± ${formatNumber(std)}`);
+      parts.push(
+        `<circle class="marker" cx="${r(xScale(p.x))}" cy="${r(yScale(p.y))}" r="3.5" ` +
+          `fill="${s.color}"><title>${esc(tip)}</title></circle>`,
+      );
+    }
+  }
+  return svg(spec.id, height, spec.yLabel, parts);
+}
+
+function svg(id: string, height: number, label: string, parts: string[]): string {
+  return `<svg class="chart" id="${id}" xmlns="http://www.w3.org/2000/svg" role="img" ` +
+    `aria-label="${esc(label)}" width="${CHART_WIDTH}" height="${r(height)}" ` +
+    `viewBox="0 0 ${CHART_WIDTH} ${r(height)}" font-size="${FONT_PX}">\n` +
+    `${parts.join("\n")}\n</svg>`;
+}
+
+function yGrid(
+  ticks: number[],
+  y: (v: number) => number,
+  x0: number,
+  x1: number,
+  label: (v: number) => string,
+): string[] {
+  return ticks.flatMap((t) => [
+    `<line class="grid" x1="${x0}" y1="${r(y(t))}" x2="${x1}" y2="${r(y(t))}"/>`,
+    `<text class="tick" x="${x0 - 6}" y="${r(y(t) + 4)}" text-anchor="end">${esc(label(t))}</text>`,
+  ]);
+}
+
+function axisTitle(text: string, yMid: number): string {
+  return `<text class="axis-title" x="14" y="${r(yMid)}" text-anchor="middle" ` +
+    `transform="rotate(-90 14 ${r(yMid)})">${esc(text)}</text>`;
+}
+
+/** Maps [d0, d1] onto [r0, r1], linearly or in log10; a zero-width domain maps to the middle. */
+function axisScale(d0: number, d1: number, r0: number, r1: number, log: boolean) {
+  const f = log ? Math.log10 : (v: number) => v;
+  const [a, b] = [f(d0), f(d1)];
+  return (v: number) => (b === a ? (r0 + r1) / 2 : r0 + (f(v) - a) / (b - a) * (r1 - r0));
+}
+
+/** About five evenly spaced round ticks (steps of 1, 2 or 5 × 10ⁿ) covering [lo, hi]. */
+function niceTicks(lo: number, hi: number, count = 5): number[] {
+  if (!(hi > lo)) {
+    const pad = Math.abs(lo) * 0.1 || 1;
+    return niceTicks(lo - pad, hi + pad, count);
+  }
+  const raw = (hi - lo) / count;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((s) => s * mag).find((s) => s >= raw) ?? 10 * mag;
+  const start = Math.floor(lo / step + 1e-9);
+  const end = Math.ceil(hi / step - 1e-9);
+  const ticks: number[] = [];
+  for (let i = start; i <= end; i++) ticks.push(Number((i * step).toPrecision(12)));
+  return ticks;
+}
+
+/**
+ * Powers of ten covering [lo, hi] (lo > 0): every k-th decade for at most ~8 ticks, the top
+ * extended to a whole step; 2 and 5 in between when the range is at most 2 decades.
+ */
+function logTicks(lo: number, hi: number): number[] {
+  const a = Math.floor(Math.log10(lo));
+  const decades = Math.max(Math.ceil(Math.log10(hi)) - a, 1);
+  const step = Math.ceil(decades / 8);
+  const b = a + Math.ceil(decades / step) * step;
+  const ticks: number[] = [];
+  for (let e = a; e <= b; e += step) {
+    ticks.push(Number((10 ** e).toPrecision(12)));
+    if (decades <= 2 && e < b) ticks.push(Number((2 * 10 ** e).toPrecision(12)));
+    if (decades <= 2 && e < b) ticks.push(Number((5 * 10 ** e).toPrecision(12)));
+  }
+  return ticks;
+}
+
+/** Integer ticks (at most ~10) from lo to hi. */
+function integerTicks(lo: number, hi: number): number[] {
+  const step = Math.max(1, Math.ceil((hi - lo) / 10));
+  const ticks: number[] = [];
+  for (let v = lo; v <= hi; v += step) ticks.push(v);
+  return ticks;
+}
+
+function splitFinite(points: LinePoint[]): LinePoint[][] {
+  const segments: LinePoint[][] = [[]];
+  for (const p of points) {
+    if (Number.isFinite(p.y)) segments[segments.length - 1].push(p);
+    else if (segments[segments.length - 1].length > 0) segments.push([]);
+  }
+  return segments.filter((s) => s.length > 0);
+}
+
+function finite(v: number | null | undefined): number | null {
+  return v === null || v === undefined || !Number.isFinite(v) ? null : v;
+}
+
+/** Rounds a pixel coordinate to 2 decimals for compact SVG. */
+function r(v: number): string {
+  return String(Math.round(v * 100) / 100);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text formatting
+
+/** A metric value: 4 decimals, fewer for large values, exponent for tiny or huge ones. */
+function formatNumber(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (!Number.isFinite(v)) return v > 0 ? "∞" : "−∞";
+  const a = Math.abs(v);
+  if (a === 0) return "0";
+  if (a < 1e-3 || a >= 1e6) return v.toExponential(2);
+  return a >= 100 ? v.toFixed(1) : v.toFixed(4);
+}
+
+function formatTick(v: number): string {
+  const a = Math.abs(v);
+  if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(0);
+  return String(Number(v.toPrecision(6)));
+}
+
+/** `2026-11-27 22:28 UTC` from an ISO string; other text unchanged (escaped). */
+function formatDate(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return esc(iso);
+  return `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
+const CSS = `
+:root { color-scheme: light; }
+body { margin: 0; background: #fff; color: #1f2328;
+  font: 14px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+main { max-width: 1120px; margin: 0 auto; padding: 24px 28px 48px; }
+h1 { font-size: 24px; margin: 0 0 4px; }
+h2 { font-size: 18px; margin: 32px 0 10px; padding-bottom: 4px; border-bottom: 1px solid #d8dee4; }
+code, pre { font: 12.5px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+.meta { color: #59636e; margin: 2px 0; }
+.note { color: #59636e; font-style: italic; }
+.caption, figcaption { color: #59636e; font-size: 13px; margin: 6px 0; }
+figure { margin: 0 0 18px; }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
+th, td { padding: 5px 10px; text-align: right; border-bottom: 1px solid #e5e8eb; white-space: nowrap;
+  vertical-align: top; }
+th { background: #f6f8fa; font-weight: 600; border-bottom: 2px solid #d0d7de; }
+.left { text-align: left; }
+td.method { white-space: normal; min-width: 8em; max-width: 22em; overflow-wrap: anywhere; }
+tbody tr:nth-child(even) { background: #fafbfc; }
+td.best { background: #e6f4ea; }
+td.na { color: #8c959f; }
+td.bad { color: #b42318; font-weight: 600; }
+.pm { display: block; color: #59636e; font-size: 11.5px; line-height: 1.2; }
+td.best .pm { color: inherit; }
+.swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 7px;
+  vertical-align: baseline; }
+.legend { list-style: none; padding: 0; margin: 4px 0 2px; display: flex; flex-wrap: wrap;
+  gap: 4px 18px; font-size: 13px; }
+svg.chart { display: block; max-width: 100%; height: auto; background: #fff; }
+svg .grid { stroke: #eaeef2; stroke-width: 1; }
+svg .axis { stroke: #57606a; stroke-width: 1; }
+svg .tick { fill: #57606a; stroke: #57606a; stroke-width: 0; font-size: 11px; }
+svg line.tick { stroke-width: 1; }
+svg .axis-title { fill: #1f2328; font-size: 12px; }
+svg .xlabel { fill: #1f2328; font-size: 12px; }
+svg .value { fill: #1f2328; font-size: 11px; }
+svg .value.best { font-weight: 700; }
+svg .bar { stroke: none; }
+svg .bar.best { stroke: #1f2328; stroke-width: 1.5; }
+svg .err, svg .cap { stroke: #1f2328; stroke-width: 1.5; }
+svg .series { fill: none; stroke-width: 2; stroke-linejoin: round; }
+svg .band { opacity: 0.14; stroke: none; }
+svg .marker { stroke: #fff; stroke-width: 1; }
+.failed pre.reason { margin: 0; white-space: pre-wrap; word-break: break-word; max-width: 640px;
+  color: #b42318; }
+details { margin: 6px 0; }
+details > summary { cursor: pointer; padding: 4px 0; }
+pre.config { background: #f6f8fa; border: 1px solid #d8dee4; border-radius: 6px; padding: 10px 12px;
+  overflow-x: auto; margin: 4px 0 12px; }
+.status-failed { color: #b42318; }
+footer { margin-top: 40px; color: #8c959f; font-size: 12px; }
+`;

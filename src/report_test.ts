@@ -1,0 +1,318 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  buildReport,
+  escapeHtml,
+  loadReportInput,
+  renderReport,
+  type ReportTrial,
+  writeReport,
+} from "./report.ts";
+import { openResults } from "./results.ts";
+import { KtError } from "./errors.ts";
+
+const EVIL = "<script>alert(1)</script>";
+
+/** mAP per method and seed; means and stds below are worked out by hand from these. */
+const MAP: Record<string, [number, number]> = {
+  pkt: [0.50, 0.54], // mean 0.52, std 0.04/√2
+  hinton: [0.46, 0.48], // mean 0.47, std 0.02/√2
+  [EVIL]: [0.30, 0.40], // mean 0.35, std 0.10/√2
+};
+const MEAN: Record<string, number> = { pkt: 0.52, hinton: 0.47, [EVIL]: 0.35 };
+const STD: Record<string, number> = {
+  pkt: 0.04 / Math.SQRT2,
+  hinton: 0.02 / Math.SQRT2,
+  [EVIL]: 0.1 / Math.SQRT2,
+};
+/** Student loss per epoch (seed 0); seed 1 adds 0.1. Teacher loss is the same everywhere. */
+const STUDENT_LOSS: Record<string, number[]> = {
+  pkt: [0.3, 0.2, 0.1],
+  hinton: [1.5, 1.2, 1.0],
+  [EVIL]: [2.0, 1.9, 1.8],
+};
+
+async function withDir(fn: (dir: string) => Promise<void> | void): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "kt-report-test-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** A results database with one run: 3 methods × 2 seeds, metrics, curves and configs. */
+function writeRun(dir: string): void {
+  const db = openResults(dir);
+  try {
+    const run = db.startRun({
+      experiment: "report-test",
+      file: "experiments/report.yaml",
+      started: new Date(Date.UTC(2026, 0, 2, 3, 4)),
+    });
+    for (const method of Object.keys(MAP)) {
+      for (const seed of [0, 1]) {
+        const id = db.addTrial(run, {
+          label: `method=${method},seed=${seed}`,
+          params: { method },
+          seed,
+          config: {
+            teacher: { use: "trained-network", epochs: 4 },
+            student: { use: "transfer", loss: method, lr: 0.0005, seed },
+          },
+        });
+        db.setTrialStatus(id, "done");
+        db.recordMetrics(id, {
+          mAP: MAP[method][seed],
+          "P@10": MAP[method][seed] + 0.1,
+          "P@50": MAP[method][seed] + 0.05,
+        });
+        STUDENT_LOSS[method].forEach((loss, epoch) => {
+          db.recordEpoch(id, { node: "teacher", epoch, loss: 2 - epoch, samplesPerSecond: 1 });
+          db.recordEpoch(id, {
+            node: "student",
+            epoch,
+            loss: loss + seed * 0.1,
+            samplesPerSecond: 1,
+          });
+        });
+      }
+    }
+    db.finishRun(run, new Date(Date.UTC(2026, 0, 2, 4, 0)));
+  } finally {
+    db.close();
+  }
+}
+
+/** Attributes of every `<tag ...>` whose class attribute contains `cls`. */
+function elements(html: string, tag: string, cls: string): Record<string, string>[] {
+  const found: Record<string, string>[] = [];
+  for (const m of html.matchAll(new RegExp(`<${tag}\\s([^>]*)>`, "g"))) {
+    const attrs = Object.fromEntries(
+      [...m[1].matchAll(/([\w:-]+)="([^"]*)"/g)].map((a) => [a[1], a[2]]),
+    );
+    if ((attrs.class ?? "").split(" ").includes(cls)) found.push(attrs);
+  }
+  return found;
+}
+
+/** The SVG of one chart. */
+function chart(html: string, id: string): string {
+  const m = new RegExp(`<svg class="chart" id="${id}"[\\s\\S]*?</svg>`).exec(html);
+  assert.ok(m, `chart ${id} missing`);
+  return m[0];
+}
+
+function unescape(text: string): string {
+  return text.replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&quot;", '"')
+    .replaceAll("&#39;", "'").replaceAll("&amp;", "&");
+}
+
+function trial(method: string, seed: number, metrics: Record<string, number>): ReportTrial {
+  return {
+    label: `method=${method},seed=${seed}`,
+    params: { method },
+    seed,
+    status: "done",
+    metrics,
+  };
+}
+
+const RUN = { experiment: "unit", started: "2026-01-02T03:04:05Z" };
+
+Deno.test("buildReport() has one comparison-table row per method, in order", async () => {
+  await withDir((dir) => {
+    writeRun(dir);
+    const html = buildReport(dir);
+    const rows = [...html.matchAll(/<tr class="method-row">([\s\S]*?)<\/tr>/g)];
+    assert.equal(rows.length, 3);
+    assert.ok(rows[0][1].includes("pkt") && rows[1][1].includes("hinton"));
+    // pkt has the best mean mAP (0.52) and is bold; the others are not.
+    assert.match(rows[0][1], /<td class="best"><strong>0\.5200/);
+    assert.doesNotMatch(rows[1][1], /0\.4700[^<]*<\/strong>/);
+    assert.ok(html.includes("report-test") && html.includes("2026-01-02 03:04 UTC"));
+  });
+});
+
+Deno.test("mAP bars are proportional to the means and error bars to the stds, on one scale", async () => {
+  await withDir((dir) => {
+    writeRun(dir);
+    const svg = chart(buildReport(dir), "chart-map");
+    const bars = elements(svg, "rect", "bar");
+    const errs = elements(svg, "line", "err");
+    assert.deepEqual(bars.map((b) => unescape(b["data-method"])), Object.keys(MAP));
+    assert.deepEqual(errs.map((e) => unescape(e["data-method"])), Object.keys(MAP));
+    // Pixels per mAP unit, from the tallest bar; every other bar and error bar must agree.
+    const pxPerUnit = Number(bars[0].height) / MEAN.pkt;
+    for (const [i, method] of Object.keys(MAP).entries()) {
+      const height = Number(bars[i].height);
+      assert.ok(Math.abs(height - MEAN[method] * pxPerUnit) < 0.03, `${method} bar ${height}`);
+      const half = (Number(errs[i].y2) - Number(errs[i].y1)) / 2;
+      assert.ok(Math.abs(half - STD[method] * pxPerUnit) < 0.03, `${method} error bar ${half}`);
+      // The error bar is centred on the bar's top and all bars share one baseline.
+      const top = Number(bars[i].y);
+      assert.ok(Math.abs((Number(errs[i].y1) + Number(errs[i].y2)) / 2 - top) < 0.02);
+      assert.ok(Math.abs(top + height - (Number(bars[0].y) + Number(bars[0].height))) < 0.02);
+    }
+  });
+});
+
+Deno.test("method names from YAML are escaped everywhere (no <script> reaches the page)", async () => {
+  await withDir((dir) => {
+    writeRun(dir);
+    const html = buildReport(dir);
+    assert.ok(!html.includes("<script"), "raw <script> in the report");
+    assert.ok(html.includes(escapeHtml(EVIL)));
+    assert.equal(escapeHtml(`a&b<"c">'`), "a&amp;b&lt;&quot;c&quot;&gt;&#39;");
+  });
+});
+
+Deno.test("each method's resolved config is in a collapsible block", async () => {
+  await withDir((dir) => {
+    writeRun(dir);
+    const html = buildReport(dir);
+    const blocks = [...html.matchAll(/<details class="config">([\s\S]*?)<\/details>/g)];
+    assert.equal(blocks.length, 3);
+    for (const [i, method] of Object.keys(MAP).entries()) {
+      const text = unescape(blocks[i][1]);
+      assert.ok(text.includes(method), `config block ${i} names ${method}`);
+      assert.ok(text.includes("lr: 0.0005") && text.includes("use: trained-network"));
+    }
+    assert.match(html, /differs between methods: <code>student<\/code>/);
+  });
+});
+
+Deno.test("loss curves show the node that differs between methods, mean over seeds", async () => {
+  await withDir((dir) => {
+    writeRun(dir);
+    const html = buildReport(dir);
+    assert.ok(html.includes("node <code>student</code>"));
+    assert.ok(!html.includes("node <code>teacher</code>"), "the shared teacher is not charted");
+    assert.ok(html.includes("not shown: teacher"));
+    const svg = chart(html, "chart-loss-1");
+    const lines = elements(svg, "polyline", "series");
+    assert.equal(lines.length, 3);
+    // Per method the mean over seeds is the seed-0 loss + 0.05: y pixel positions must keep the
+    // order of the means and the same linear map for every point.
+    const means = Object.keys(MAP).flatMap((m) => STUDENT_LOSS[m].map((l) => l + 0.05));
+    const ys = lines.flatMap((l) => l.points.split(" ").map((p) => Number(p.split(",")[1])));
+    assert.equal(ys.length, means.length);
+    const slope = (ys[1] - ys[0]) / (means[1] - means[0]);
+    for (let i = 0; i < ys.length; i++) {
+      assert.ok(Math.abs(ys[i] - (ys[0] + slope * (means[i] - means[0]))) < 0.05, `point ${i}`);
+    }
+  });
+});
+
+Deno.test("precision@k has one line per method over the P@k metrics present", async () => {
+  await withDir((dir) => {
+    writeRun(dir);
+    const svg = chart(buildReport(dir), "chart-pk");
+    const lines = elements(svg, "polyline", "series");
+    assert.equal(lines.length, 3);
+    for (const line of lines) {
+      const xs = line.points.split(" ").map((p) => Number(p.split(",")[0]));
+      assert.equal(xs.length, 2); // P@10, P@50
+      assert.ok(xs[0] < xs[1]);
+    }
+  });
+});
+
+Deno.test("renderReport() with one seed draws bars without error bars", () => {
+  const html = renderReport({
+    run: RUN,
+    trials: [trial("a", 0, { mAP: 0.4 }), trial("b", 0, { mAP: 0.2 })],
+  });
+  const svg = chart(html, "chart-map");
+  const bars = elements(svg, "rect", "bar");
+  assert.equal(bars.length, 2);
+  assert.ok(Math.abs(Number(bars[0].height) / Number(bars[1].height) - 2) < 1e-3);
+  assert.equal(elements(svg, "line", "err").length, 0);
+  assert.ok(html.includes("no error bars"));
+});
+
+Deno.test("renderReport() without mAP says so instead of drawing a bar chart", () => {
+  const html = renderReport({ run: RUN, trials: [trial("a", 0, { accuracy: 0.9 })] });
+  assert.ok(!html.includes('id="chart-map"'));
+  assert.ok(html.includes("No mAP recorded"));
+  assert.ok(html.includes("No precision@k recorded"));
+  assert.ok(html.includes("No training curves recorded"));
+});
+
+Deno.test("renderReport() shows NaN metrics as NaN, draws no bar for them, and lists failures", () => {
+  const html = renderReport({
+    run: RUN,
+    trials: [
+      trial("a", 0, { mAP: NaN }),
+      trial("b", 0, { mAP: 0.3 }),
+      { ...trial("b", 1, {}), status: "failed", reason: `diverged <${"x".repeat(5000)}>` },
+    ],
+  });
+  const bars = elements(chart(html, "chart-map"), "rect", "bar");
+  assert.deepEqual(bars.map((b) => b["data-method"]), ["b"]);
+  assert.match(html, /<td class="left method">.*a<\/td><td>1<\/td><td>0<\/td><td>NaN/);
+  const failed = /<tr class="failed-row">([\s\S]*?)<\/tr>/.exec(html);
+  assert.ok(
+    failed && failed[1].includes("method=b,seed=1") && failed[1].includes("diverged &lt;x"),
+  );
+  assert.ok(failed[1].includes("more characters"), "long reasons are cut");
+});
+
+Deno.test("loadReportInput() gives cached trials the curves of the earlier run that computed them", async () => {
+  await withDir((dir) => {
+    writeRun(dir);
+    const db = openResults(dir);
+    try {
+      const first = db.trials(1);
+      const run = db.startRun({ experiment: "report-test" });
+      // The first trial's config changed since run 1: it must not borrow run 1's curves.
+      const ids = db.addTrials(
+        run,
+        first.map((t, i) => ({
+          ...t,
+          config: i === 0 ? { changed: true } : t.config ?? undefined,
+        })),
+      );
+      for (const id of ids) db.setTrialStatus(id, "cached");
+    } finally {
+      db.close();
+    }
+    const input = loadReportInput(dir);
+    assert.equal(input.run.id, 2);
+    const borrowed = input.trials.filter((t) => t.curvesFromRun === 1);
+    assert.equal(borrowed.length, 5);
+    assert.equal(input.trials[0].curves?.length, 0);
+    assert.deepEqual(
+      input.trials[1].curves?.filter((p) => p.node === "student").map((p) => p.loss),
+      STUDENT_LOSS.pkt.map((l) => l + 0.1), // method=pkt,seed=1
+    );
+    assert.ok(renderReport(input).includes("come from run #1"));
+  });
+});
+
+Deno.test("writeReport() writes <runDir>/report.html atomically and returns its path", async () => {
+  await withDir(async (dir) => {
+    writeRun(dir);
+    const path = await writeReport(dir);
+    assert.equal(path, join(dir, "report.html"));
+    assert.ok((await Deno.readTextFile(path)).startsWith("<!DOCTYPE html>"));
+    const out = join(dir, "custom.html");
+    assert.equal(await writeReport(dir, { out, runId: 1 }), out);
+    const names = [...Deno.readDirSync(dir)].map((e) => e.name);
+    assert.ok(!names.some((n) => n.endsWith(".tmp")), `leftover temp file in ${names}`);
+  });
+});
+
+Deno.test("buildReport() explains a missing database or an unknown run id", async () => {
+  await withDir((dir) => {
+    assert.throws(
+      () => buildReport(dir),
+      (e) => e instanceof KtError && /no results database/.test(e.message),
+    );
+    writeRun(dir);
+    assert.throws(
+      () => buildReport(dir, 7),
+      (e) => e instanceof KtError && /no run 7/.test(e.message) && /runs: 1/.test(e.hint ?? ""),
+    );
+  });
+});

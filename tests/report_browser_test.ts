@@ -1,0 +1,609 @@
+/**
+ * Opens a rendered `kt report` in headless Chromium (driven over the Chrome DevTools Protocol)
+ * and checks what a reader sees: no console errors or exceptions, no network requests, one table
+ * row per method, hostile method names shown as text, and every chart drawn (screenshots of each
+ * chart decoded with the small PNG decoder below).
+ *
+ * Needs the Debian package `chromium` (or a browser binary named by `KT_CHROMIUM`). Without it the
+ * test is skipped, except under CI (`CI` set), where it fails. Set `KT_REPORT_SCREENSHOT=/path.png`
+ * to keep a full-page screenshot.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { renderReport, type ReportTrial } from "../src/report.ts";
+import type { EpochPoint } from "../src/results.ts";
+
+const CHROMIUM_PATHS = Deno.env.get("KT_CHROMIUM")?.split(":") ??
+  ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
+const CHROMIUM = CHROMIUM_PATHS.find((p) => {
+  try {
+    return Deno.statSync(p).isFile;
+  } catch {
+    return false;
+  }
+});
+const IN_CI = Deno.env.get("CI") !== undefined;
+
+// ---------------------------------------------------------------------------------------------
+// PNG decoding (8-bit, non-interlaced; the formats Chromium's screenshots use)
+
+/** A decoded image, 4 bytes (RGBA) per pixel, rows top to bottom. */
+interface Image {
+  width: number;
+  height: number;
+  rgba: Uint8Array;
+}
+
+const PNG_SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
+const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 4: 2, 6: 4 };
+
+async function inflate(data: Uint8Array): Promise<Uint8Array> {
+  const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream()
+    .pipeThrough(new DecompressionStream("deflate"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/** Decodes a PNG (grey, grey+alpha, RGB or RGBA at 8 bits, filter types 0–4) to RGBA. */
+async function decodePng(bytes: Uint8Array): Promise<Image> {
+  assert.deepEqual([...bytes.subarray(0, 8)], PNG_SIGNATURE, "not a PNG");
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let width = 0, height = 0, channels = 0;
+  const idat: Uint8Array[] = [];
+  for (let pos = 8; pos < bytes.length;) {
+    const length = view.getUint32(pos);
+    const type = new TextDecoder().decode(bytes.subarray(pos + 4, pos + 8));
+    const data = bytes.subarray(pos + 8, pos + 8 + length);
+    pos += 12 + length;
+    if (type === "IHDR") {
+      width = view.getUint32(16);
+      height = view.getUint32(20);
+      const [depth, colorType, , , interlace] = data.subarray(8, 13);
+      assert.equal(depth, 8, `unsupported PNG bit depth ${depth}`);
+      assert.equal(interlace, 0, "interlaced PNGs are not supported");
+      channels = CHANNELS[colorType];
+      assert.ok(channels, `unsupported PNG colour type ${colorType}`);
+    } else if (type === "IDAT") {
+      idat.push(data);
+    } else if (type === "IEND") {
+      break;
+    }
+  }
+  const joined = new Uint8Array(idat.reduce((n, d) => n + d.length, 0));
+  idat.reduce((offset, d) => (joined.set(d, offset), offset + d.length), 0);
+  const raw = await inflate(joined);
+  const stride = width * channels;
+  assert.equal(raw.length, height * (stride + 1), "PNG data has the wrong length");
+  const pixels = new Uint8Array(height * stride);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)];
+    const line = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
+    const out = y * stride;
+    for (let i = 0; i < stride; i++) {
+      const a = i >= channels ? pixels[out + i - channels] : 0;
+      const b = y > 0 ? pixels[out - stride + i] : 0;
+      const c = y > 0 && i >= channels ? pixels[out - stride + i - channels] : 0;
+      let predictor: number;
+      switch (filter) {
+        case 0:
+          predictor = 0;
+          break;
+        case 1:
+          predictor = a;
+          break;
+        case 2:
+          predictor = b;
+          break;
+        case 3:
+          predictor = (a + b) >> 1;
+          break;
+        case 4: {
+          const p = a + b - c;
+          const pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+          predictor = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+          break;
+        }
+        default:
+          throw new Error(`bad PNG filter type ${filter} in row ${y}`);
+      }
+      pixels[out + i] = (line[i] + predictor) & 0xff;
+    }
+  }
+  const rgba = new Uint8Array(width * height * 4);
+  for (let p = 0; p < width * height; p++) {
+    const src = pixels.subarray(p * channels, (p + 1) * channels);
+    const grey = channels <= 2;
+    rgba[4 * p] = src[0];
+    rgba[4 * p + 1] = grey ? src[0] : src[1];
+    rgba[4 * p + 2] = grey ? src[0] : src[2];
+    rgba[4 * p + 3] = channels === 2 ? src[1] : channels === 4 ? src[3] : 255;
+  }
+  return { width, height, rgba };
+}
+
+/** Pixels whose colour differs from `bg` by more than `tolerance` in some channel. */
+function countDiffering(image: Image, bg: number[], tolerance: number): number {
+  let n = 0;
+  for (let p = 0; p < image.width * image.height; p++) {
+    for (let ch = 0; ch < 3; ch++) {
+      if (Math.abs(image.rgba[4 * p + ch] - bg[ch]) > tolerance) {
+        n++;
+        break;
+      }
+    }
+  }
+  return n;
+}
+
+// A PNG encoder for the decoder's own test: naive forward filters, chunks without CRCs (the
+// decoder does not read them).
+async function encodeTestPng(
+  width: number,
+  height: number,
+  channels: number,
+  pixels: Uint8Array,
+  filterOf: (row: number) => number,
+): Promise<Uint8Array> {
+  const stride = width * channels;
+  const raw = new Uint8Array(height * (stride + 1));
+  const at = (x: number, y: number) => (x < 0 || y < 0 ? 0 : pixels[y * stride + x]);
+  for (let y = 0; y < height; y++) {
+    const f = filterOf(y);
+    raw[y * (stride + 1)] = f;
+    for (let i = 0; i < stride; i++) {
+      const [a, b, c] = [at(i - channels, y), at(i, y - 1), at(i - channels, y - 1)];
+      const paeth = [a, b, c][
+        [Math.abs(b - c), Math.abs(a - c), Math.abs(a + b - 2 * c)]
+          .reduce((best, d, k, all) => (d < all[best] ? k : best), 0)
+      ];
+      const pred = [0, a, b, Math.floor((a + b) / 2), paeth][f];
+      raw[y * (stride + 1) + 1 + i] = (at(i, y) - pred + 256) % 256;
+    }
+  }
+  const zipped = new Uint8Array(
+    await new Response(
+      new Blob([raw]).stream().pipeThrough(new CompressionStream("deflate")),
+    ).arrayBuffer(),
+  );
+  const chunk = (type: string, data: Uint8Array) => {
+    const out = new Uint8Array(12 + data.length);
+    new DataView(out.buffer).setUint32(0, data.length);
+    out.set(new TextEncoder().encode(type), 4);
+    out.set(data, 8);
+    return out;
+  };
+  const ihdr = new Uint8Array(13);
+  new DataView(ihdr.buffer).setUint32(0, width);
+  new DataView(ihdr.buffer).setUint32(4, height);
+  ihdr.set([8, { 1: 0, 2: 4, 3: 2, 4: 6 }[channels]!, 0, 0, 0], 8);
+  const half = Math.floor(zipped.length / 2);
+  const parts = [
+    new Uint8Array(PNG_SIGNATURE),
+    chunk("IHDR", ihdr),
+    chunk("IDAT", zipped.subarray(0, half)), // split over two IDAT chunks, as large PNGs are
+    chunk("IDAT", zipped.subarray(half)),
+    chunk("IEND", new Uint8Array()),
+  ];
+  const png = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((o, p) => (png.set(p, o), o + p.length), 0);
+  return png;
+}
+
+Deno.test("decodePng() inverts every filter type (0–4) for RGB, RGBA and grey images", async () => {
+  for (const channels of [1, 3, 4]) {
+    const [width, height] = [7, 10];
+    const pixels = new Uint8Array(width * height * channels);
+    for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 97 + (i >> 3) * 13) % 256;
+    const png = await encodeTestPng(width, height, channels, pixels, (row) => row % 5);
+    const image = await decodePng(png);
+    assert.equal(image.width, width);
+    assert.equal(image.height, height);
+    for (let p = 0; p < width * height; p++) {
+      const want = channels === 1 ? [pixels[p], pixels[p], pixels[p], 255] : [
+        ...pixels.subarray(p * channels, p * channels + 3),
+        channels === 4 ? pixels[4 * p + 3] : 255,
+      ];
+      assert.deepEqual([...image.rgba.subarray(4 * p, 4 * p + 4)], want, `pixel ${p}`);
+    }
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// A tiny Chrome DevTools Protocol client
+
+interface CdpMessage {
+  id?: number;
+  method?: string;
+  params?: Record<string, unknown>;
+  result?: Record<string, unknown>;
+  error?: { message: string };
+  sessionId?: string;
+}
+
+/** Resolves `promise`, or rejects after `ms` saying what was awaited; never leaks its timer. */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+class Cdp {
+  #ws: WebSocket;
+  #next = 1;
+  #pending = new Map<
+    number,
+    { resolve(v: Record<string, unknown>): void; reject(e: Error): void }
+  >();
+  #listeners = new Set<(m: CdpMessage) => void>();
+  #closed: Promise<void>;
+
+  private constructor(ws: WebSocket) {
+    this.#ws = ws;
+    this.#closed = new Promise((resolve) => ws.addEventListener("close", () => resolve()));
+    ws.addEventListener("message", (e) => {
+      const msg = JSON.parse(String(e.data)) as CdpMessage;
+      if (msg.id !== undefined) {
+        const p = this.#pending.get(msg.id);
+        this.#pending.delete(msg.id);
+        if (msg.error) p?.reject(new Error(`CDP: ${msg.error.message}`));
+        else p?.resolve(msg.result ?? {});
+      } else {
+        for (const l of this.#listeners) l(msg);
+      }
+    });
+  }
+
+  static async connect(url: string): Promise<Cdp> {
+    const ws = new WebSocket(url);
+    await within(
+      new Promise<void>((resolve, reject) => {
+        ws.addEventListener("open", () => resolve());
+        ws.addEventListener("error", () => reject(new Error(`cannot connect to ${url}`)));
+      }),
+      5000,
+      "DevTools WebSocket",
+    );
+    return new Cdp(ws);
+  }
+
+  send(
+    method: string,
+    params: Record<string, unknown> = {},
+    sessionId?: string,
+  ): Promise<Record<string, unknown>> {
+    const id = this.#next++;
+    const reply = new Promise<Record<string, unknown>>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+    });
+    this.#ws.send(JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) }));
+    return within(reply, 10_000, method);
+  }
+
+  on(listener: (m: CdpMessage) => void): void {
+    this.#listeners.add(listener);
+  }
+
+  waitFor(method: string, ms: number): Promise<CdpMessage> {
+    return within(
+      new Promise((resolve) => {
+        const l = (m: CdpMessage) => {
+          if (m.method === method) {
+            this.#listeners.delete(l);
+            resolve(m);
+          }
+        };
+        this.#listeners.add(l);
+      }),
+      ms,
+      method,
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.#ws.readyState === WebSocket.OPEN || this.#ws.readyState === WebSocket.CONNECTING) {
+      this.#ws.close();
+    }
+    if (this.#ws.readyState !== WebSocket.CLOSED) await within(this.#closed, 3000, "ws close");
+    for (const p of this.#pending.values()) p.reject(new Error("connection closed"));
+    this.#pending.clear();
+  }
+}
+
+/** A headless Chromium with its DevTools endpoint; `close()` kills it and removes its profile. */
+interface Browser {
+  cdp: Cdp;
+  close(): Promise<void>;
+}
+
+async function launchChromium(path: string): Promise<Browser> {
+  const profile = await Deno.makeTempDir({ prefix: "kt-report-chromium-" });
+  const child = new Deno.Command(path, {
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--hide-scrollbars",
+      `--user-data-dir=${profile}`,
+      "--remote-debugging-port=0",
+      "about:blank",
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let stderr = "";
+  let announce: (url: string) => void = () => {};
+  const listening = new Promise<string>((resolve) => (announce = resolve));
+  // Drain stderr to the end (a full pipe would block Chromium); catch the DevTools URL on the way.
+  const drained = (async () => {
+    for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) {
+      stderr += text;
+      const m = /DevTools listening on (ws:\/\/\S+)/.exec(stderr);
+      if (m) announce(m[1]);
+    }
+  })();
+  let cdp: Cdp | undefined;
+  const close = async () => {
+    try {
+      if (cdp) {
+        await cdp.send("Browser.close").catch(() => {});
+        await cdp.close().catch(() => {});
+      }
+      await within(child.status, 3000, "chromium exit").catch(() => {
+        child.kill("SIGKILL");
+      });
+      await child.status;
+      await drained.catch(() => {});
+    } finally {
+      await Deno.remove(profile, { recursive: true }).catch(() => {});
+    }
+  };
+  try {
+    const url = await within(
+      Promise.race([
+        listening,
+        child.status.then((s) => {
+          throw new Error(`chromium exited (code ${s.code}) before DevTools started:\n${stderr}`);
+        }),
+      ]),
+      10_000,
+      "the DevTools URL on chromium's stderr",
+    );
+    cdp = await Cdp.connect(url);
+    return { cdp, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report under test
+
+const EVIL = `<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">`;
+
+function curve(node: string, losses: number[]): EpochPoint[] {
+  return losses.map((loss, epoch) => ({ node, epoch, loss, samplesPerSecond: 100 }));
+}
+
+function demoTrials(): ReportTrial[] {
+  const methods: [string, number, number[]][] = [
+    ["pkt", 0.51, [0.02, 0.012, 0.009, 0.008]],
+    ["hinton", 0.47, [1.2, 0.9, 0.75, 0.7]],
+    [EVIL, 0.39, [2.1, 1.4, 1.1, 1.0]],
+  ];
+  const trials: ReportTrial[] = [];
+  for (const [method, map, loss] of methods) {
+    for (const seed of [0, 1]) {
+      const d = seed === 0 ? -0.01 : 0.01;
+      trials.push({
+        label: `method=${method},seed=${seed}`,
+        params: { method },
+        seed,
+        status: "done",
+        metrics: {
+          mAP: map + d,
+          "P@10": map + 0.2 + d,
+          "P@20": map + 0.16 + d,
+          "P@50": map + 0.1 + d,
+          "P@100": map + 0.05 + d,
+          accuracy: 0.9 + d,
+        },
+        config: { student: { use: "transfer", loss: method, epochs: 4, seed } },
+        curves: [
+          ...curve("teacher", [2, 1, 0.5, 0.4]),
+          ...curve("student", loss.map((l) => l * (1 + d))),
+        ],
+      });
+    }
+  }
+  trials.push({
+    label: "method=pkt,seed=2",
+    params: { method: "pkt" },
+    seed: 2,
+    status: "failed",
+    reason: "student: loss became NaN at epoch 3, step 17",
+    metrics: {},
+  });
+  return trials;
+}
+
+Deno.test({
+  name: "the report renders in headless Chromium without errors, requests or blank charts",
+  ignore: !CHROMIUM && !IN_CI,
+  async fn() {
+    if (!CHROMIUM) {
+      throw new Error(
+        `chromium not found (looked in ${CHROMIUM_PATHS.join(", ")}); CI needs it for this test: ` +
+          "apt-get update && apt-get install -y chromium",
+      );
+    }
+    const dir = await Deno.makeTempDir({ prefix: "kt-report-browser-" });
+    let browser: Browser | undefined;
+    try {
+      const trials = demoTrials();
+      const file = join(dir, "report.html");
+      await Deno.writeTextFile(
+        file,
+        renderReport({
+          run: { experiment: "browser-check", id: 3, started: "2026-11-27T10:00:00Z" },
+          trials,
+        }),
+      );
+      const url = new URL(`file://${file}`).href;
+
+      browser = await launchChromium(CHROMIUM);
+      const { cdp } = browser;
+      const { targetId } = await cdp.send("Target.createTarget", { url: "about:blank" });
+      const { sessionId } = await cdp.send("Target.attachToTarget", { targetId, flatten: true });
+      const s = String(sessionId);
+      const problems: string[] = [];
+      const requests: string[] = [];
+      cdp.on((m) => {
+        if (m.sessionId !== s) return;
+        const p = m.params ?? {};
+        if (m.method === "Runtime.exceptionThrown") {
+          problems.push(`exception: ${JSON.stringify(p.exceptionDetails)}`);
+        } else if (
+          m.method === "Runtime.consoleAPICalled" &&
+          ["error", "warning", "assert"].includes(String(p.type))
+        ) {
+          problems.push(`console.${p.type}: ${JSON.stringify(p.args)}`);
+        } else if (m.method === "Log.entryAdded") {
+          const entry = p.entry as { level: string; text: string };
+          if (entry.level === "error" || entry.level === "warning") {
+            problems.push(`log ${entry.level}: ${entry.text}`);
+          }
+        } else if (m.method === "Network.requestWillBeSent") {
+          requests.push(String((p.request as { url: string }).url));
+        }
+      });
+      for (const domain of ["Page", "Runtime", "Log", "Network"]) {
+        await cdp.send(`${domain}.enable`, {}, s);
+      }
+      await cdp.send("Emulation.setDeviceMetricsOverride", {
+        width: 1100,
+        height: 900,
+        deviceScaleFactor: 1,
+        mobile: false,
+      }, s);
+      const loaded = cdp.waitFor("Page.loadEventFired", 10_000);
+      await cdp.send("Page.navigate", { url }, s);
+      await loaded;
+
+      const evaluate = async <T>(expression: string): Promise<T> => {
+        const r = await cdp.send("Runtime.evaluate", { expression, returnByValue: true }, s);
+        if (r.exceptionDetails) {
+          throw new Error(`evaluate failed: ${JSON.stringify(r.exceptionDetails)}`);
+        }
+        return (r.result as { value: T }).value;
+      };
+
+      const methods = new Set(trials.map((t) => t.params.method)).size;
+      assert.equal(
+        await evaluate<number>(`document.querySelectorAll("table.results tbody tr").length`),
+        methods,
+      );
+      // The hostile method name is text: nothing ran, and it reads back verbatim.
+      assert.equal(await evaluate<string>("typeof window.__pwned"), "undefined");
+      assert.equal(await evaluate<number>("document.scripts.length"), 0);
+      assert.ok(
+        await evaluate<boolean>(
+          `document.querySelector("table.results").textContent.includes(${JSON.stringify(EVIL)})`,
+        ),
+      );
+      assert.equal(
+        await evaluate<number>(`document.querySelectorAll("details.config").length`),
+        methods,
+      );
+
+      const charts = await evaluate<
+        {
+          id: string;
+          x: number;
+          y: number;
+          width: number;
+          height: number;
+          bg: string;
+          bars: { fill: string; area: number }[];
+          lines: string[];
+        }[]
+      >(`[...document.querySelectorAll("svg.chart")].map((e) => {
+        const r = e.getBoundingClientRect();
+        return { id: e.id, x: r.left + scrollX, y: r.top + scrollY, width: r.width, height: r.height,
+          bg: getComputedStyle(e).backgroundColor,
+          bars: [...e.querySelectorAll("rect.bar")].map((b) => ({ fill: b.getAttribute("fill"),
+            area: b.width.baseVal.value * b.height.baseVal.value * (r.width / e.viewBox.baseVal.width) ** 2 })),
+          lines: [...new Set([...e.querySelectorAll("polyline.series")].map((l) => l.getAttribute("stroke")))] };
+      })`);
+      assert.deepEqual(charts.map((c) => c.id), ["chart-map", "chart-pk", "chart-loss-1"]);
+      const hex = (color: string) => [1, 3, 5].map((i) => parseInt(color.slice(i, i + 2), 16));
+      for (const chart of charts) {
+        const shot = await cdp.send("Page.captureScreenshot", {
+          format: "png",
+          captureBeyondViewport: true,
+          clip: { x: chart.x, y: chart.y, width: chart.width, height: chart.height, scale: 1 },
+        }, s);
+        const image = await decodePng(
+          Uint8Array.from(atob(String(shot.data)), (c) => c.charCodeAt(0)),
+        );
+        const bg = (/rgba?\((\d+), (\d+), (\d+)/.exec(chart.bg) ?? [0, 255, 255, 255]).slice(1).map(
+          Number,
+        );
+        const inked = countDiffering(image, bg, 40);
+        const total = image.width * image.height;
+        assert.ok(inked > 0.01 * total, `${chart.id}: only ${inked} of ${total} pixels drawn`);
+        for (const bar of chart.bars) {
+          const painted = total - countDiffering(image, hex(bar.fill), 3);
+          assert.ok(
+            painted > 0.8 * bar.area,
+            `${chart.id}: bar ${bar.fill} covers ${painted} px of ${Math.round(bar.area)}`,
+          );
+        }
+        // Every line chart series shows up in its own colour (line and markers).
+        for (const color of chart.lines) {
+          const painted = total - countDiffering(image, hex(color), 8);
+          assert.ok(painted >= 40, `${chart.id}: series ${color} has only ${painted} px`);
+        }
+      }
+
+      const keep = Deno.env.get("KT_REPORT_SCREENSHOT");
+      if (keep) {
+        const size = await evaluate<{ w: number; h: number }>(
+          "({ w: document.documentElement.scrollWidth, h: document.documentElement.scrollHeight })",
+        );
+        await evaluate<void>(`document.querySelectorAll("details").forEach((d) => d.open = true)`);
+        const shot = await cdp.send("Page.captureScreenshot", {
+          format: "png",
+          captureBeyondViewport: true,
+          clip: { x: 0, y: 0, width: size.w, height: size.h, scale: 1 },
+        }, s);
+        await Deno.writeFile(
+          keep,
+          Uint8Array.from(atob(String(shot.data)), (c) => c.charCodeAt(0)),
+        );
+      }
+
+      assert.deepEqual(problems, [], "console errors, warnings or exceptions");
+      assert.deepEqual(
+        requests.filter((r) => r !== url),
+        [],
+        "the report requested other resources",
+      );
+    } finally {
+      await browser?.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
