@@ -312,6 +312,11 @@ export interface ExecutorEnv {
 /** A running executor: runs jobs (concurrently up to `concurrency`). */
 export interface Executor {
   concurrency: number;
+  /**
+   * Whether jobs may be handed over while their inputs are still running (the executor orders
+   * them itself, e.g. Slurm's `--dependency=afterok`). Default: only once inputs are done.
+   */
+  eager?: boolean;
   run(job: JobSpec, events: JobEvents): Promise<JobResult>;
   /** Stop everything submitted (Ctrl-C). */
   cancel?(): Promise<void>;

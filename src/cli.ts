@@ -238,7 +238,19 @@ Examples:
       const executor = findPlugin(plugins, "executor", o.executor);
       const executorOptions = parseOptions(executor, o.executorOptions, "--executor-options");
       const backend = {};
+      // Ctrl-C: ask (on a terminal) whether to cancel what was submitted; a second Ctrl-C exits.
+      const abort = new AbortController();
+      let interrupts = 0;
+      const onSigint = () => {
+        if (++interrupts > 1) Deno.exit(130);
+        const yes = !Deno.stdin.isTerminal() ||
+          confirm(`\ncancel the running/submitted jobs of this sweep (${o.executor})?`);
+        if (yes) abort.abort();
+        else interrupts = 0;
+      };
+      Deno.addSignalListener("SIGINT", onSigint);
       const report = await runSweep(loaded, {
+        signal: abort.signal,
         cacheDir,
         runDir,
         jobs: Number(o.jobs),
@@ -246,7 +258,7 @@ Examples:
         executorOptions,
         workerCommand: (job) => workerCommand(env, job),
         runInProcess: (job, events) => runJobHere(loaded, job, events, backend),
-      });
+      }).finally(() => Deno.removeSignalListener("SIGINT", onSigint));
       const table = comparisonTable(report.trials);
       console.log(formatTable(table, o.format as TableFormat));
       const executed = Object.entries(report.executed).map(([k, v]) => `${k} ×${v}`).join(", ");

@@ -326,6 +326,7 @@ export default defineExecutor({
 
     return {
       concurrency: opts.jobs,
+      eager: true,
       async run(job: JobSpec, events: JobEvents): Promise<JobResult> {
         if (cancelled) return { ok: false, reason: "cancelled before submission" };
         const files = jobFiles(job);

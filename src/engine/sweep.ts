@@ -27,6 +27,8 @@ export interface SweepOptions {
   workerCommand: (job: JobSpec) => { command: string; args: string[]; stdin: string };
   /** Computes a job in this process. */
   runInProcess: (job: JobSpec, events: JobEvents) => Promise<JobResult>;
+  /** Aborting stops scheduling, cancels what the executor runs and fails the unfinished trials. */
+  signal?: AbortSignal;
   /** Progress on a TTY (default: whether stderr is one). */
   tty?: boolean;
   log?: (line: string) => void;
@@ -245,6 +247,11 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
     running.set(job.spec.key, p);
   };
 
+  const onAbort = () => {
+    log("cancelling: no new jobs; stopping the running ones");
+    executor.cancel?.().catch((err) => log(`cancel failed: ${(err as Error).message}`));
+  };
+  opts.signal?.addEventListener("abort", onAbort, { once: true });
   try {
     await settleTrials();
     while (true) {
@@ -262,13 +269,26 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
           }
         }
       }
-      const ready = [...jobs.values()].filter((j) =>
-        j.state === "pending" &&
-        j.spec.after.every((k) => ["done", "cached"].includes(jobs.get(k)!.state))
-      );
-      for (const job of ready) {
-        if (running.size >= executor.concurrency) break;
-        start(job);
+      if (opts.signal?.aborted) {
+        for (const job of jobs.values()) {
+          if (job.state === "pending") {
+            job.state = "failed";
+            job.reason = "cancelled";
+          }
+        }
+      }
+      // Start ready jobs; for an eager executor, starting a job can make its dependents ready.
+      const inputOk = new Set(executor.eager ? ["done", "cached", "running"] : ["done", "cached"]);
+      let started = true;
+      while (started && running.size < executor.concurrency) {
+        started = false;
+        for (const job of jobs.values()) {
+          if (running.size >= executor.concurrency) break;
+          if (job.state !== "pending") continue;
+          if (!job.spec.after.every((k) => inputOk.has(jobs.get(k)!.state))) continue;
+          start(job);
+          started = executor.eager === true;
+        }
       }
       await settleTrials();
       if (running.size === 0) break;
@@ -276,6 +296,7 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
     }
     await settleTrials();
   } finally {
+    opts.signal?.removeEventListener("abort", onAbort);
     progress.close();
     db.finishRun(runId);
   }
