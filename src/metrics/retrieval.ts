@@ -5,9 +5,10 @@
  *
  * Fast and exact: similarities are computed for blocks of queries against the whole database (a
  * tfjs `matMul` on accelerated backends, plain JS loops on the tfjs `cpu` backend, where they are
- * faster), and each query's ranking is found without a comparison sort of the database. Scores are
- * spread into value buckets (a counting pass); only buckets holding relevant items are ordered,
- * which yields every relevant item's exact rank, the same as a full sort with the tie rule below.
+ * faster), and each query's ranking is found without a comparison sort of the database: only its
+ * relevant items are sorted, and one pass over the database counts, for each relevant item, the
+ * items ordered before it (see `_ranking.ts`) — the same ranks as a full sort with the tie rule
+ * below. On large jobs a worker ranks blocks while the main thread computes the next scores.
  *
  * Conventions:
  * - **Ties**: items with equal (float32) scores rank by database index, lower index first.
@@ -20,8 +21,10 @@
  *   k items).
  * @module
  */
+import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs-core";
 import { KtError } from "../errors.ts";
+import { BlockRanker, type BlockResult, type RankRequest } from "./_ranking.ts";
 
 /** Feature rows as a typed array: row `i` is `values[i*dim .. (i+1)*dim)` (row-major). */
 export interface FeatureRows {
@@ -50,8 +53,14 @@ export interface RetrievalOptions {
   perQuery?: boolean;
   /** How similarities are computed (default `auto`). */
   engine?: ScoreEngine;
-  /** Queries scored per block (default 256): memory is `blockSize × database` floats. */
+  /** Queries scored per block (default: ≤ 256 and ≤ 2^24 scores): `blockSize × database` floats. */
   blockSize?: number;
+  /**
+   * Threads that rank: the main thread plus `threads − 1` workers, which rank blocks while the
+   * main thread computes the next similarities. Default: 2 on a multi-core machine when there
+   * are at least 5·10⁷ query–item pairs, else 1. Results do not depend on it.
+   */
+  threads?: number;
 }
 
 /** What {@linkcode retrievalMetrics} returns; values are fractions in [0, 1]. */
@@ -83,7 +92,9 @@ export async function readFeatures(x: Features, what: string): Promise<FeatureMa
   let dim: number;
   if (x instanceof tf.Tensor) {
     if (x.rank !== 2) {
-      throw new KtError(`${what}: expected a 2-D tensor (samples × features), got shape [${x.shape}]`);
+      throw new KtError(
+        `${what}: expected a 2-D tensor (samples × features), got shape [${x.shape}]`,
+      );
     }
     dim = x.shape[1];
     const data = await x.data();
@@ -102,9 +113,12 @@ export async function readFeatures(x: Features, what: string): Promise<FeatureMa
   }
   for (let i = 0; i < values.length; i++) {
     if (!Number.isFinite(values[i])) {
-      throw new KtError(`${what}: feature ${i % dim} of row ${Math.floor(i / dim)} is ${values[i]}`, {
-        hint: "the model produced non-finite features; check training for divergence",
-      });
+      throw new KtError(
+        `${what}: feature ${i % dim} of row ${Math.floor(i / dim)} is ${values[i]}`,
+        {
+          hint: "the model produced non-finite features; check training for divergence",
+        },
+      );
     }
   }
   return { values, rows: values.length / dim, dim };
@@ -117,6 +131,20 @@ export function checkLabels(labels: Int32Array, rows: number, what: string): voi
       hint: "features and labels must describe the same samples, in the same order",
     });
   }
+}
+
+/** Reads and checks queries and database with their labels (see {@linkcode readFeatures}). */
+export async function readQueriesAndDatabase(
+  queries: Features,
+  queryLabels: Int32Array,
+  database: Features,
+  databaseLabels: Int32Array,
+): Promise<{ q: FeatureMatrix; d: FeatureMatrix }> {
+  const q = await readFeatures(queries, "queries");
+  const d = await readFeatures(database, "database");
+  checkLabels(queryLabels, q.rows, "queries");
+  checkLabels(databaseLabels, d.rows, "database");
+  return { q, d };
 }
 
 /** Rows scaled to unit length; zero rows stay zero (so their cosine with anything is 0). */
@@ -199,19 +227,37 @@ function dotBlockJs(
   }
 }
 
+/** The part of the wasm backend that exposes a tensor's memory without a copy. */
+interface HeapBackend {
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+/**
+ * A float32 tensor's values on the wasm heap, read in place (the copy `data()` makes costs as much
+ * as a quarter of the ranking); undefined on other backends. Valid until tfjs next allocates.
+ */
+function heapView(t: tf.Tensor): Float32Array | undefined {
+  if (t.dtype !== "float32" || tf.getBackend() !== "wasm") return undefined;
+  const backend = tf.backend() as unknown as Partial<HeapBackend>;
+  const view = backend.typedArrayFromHeap?.(t);
+  return view instanceof Float32Array ? view : undefined;
+}
+
 function resolveEngine(engine: ScoreEngine): "tfjs" | "js" {
   if (engine !== "auto") return engine;
   try {
-    return tf.getBackend() === "cpu" ? "js" : "tfjs";
+    tf.backend(); // initialises the best registered backend; throws when none is ready
   } catch {
-    return "js"; // no tfjs backend registered at all
+    return "js";
   }
+  return tf.getBackend() === "cpu" ? "js" : "tfjs";
 }
 
 /**
  * Scores every query against every database item, a block of queries at a time, and hands each
  * block to `visit(firstQuery, count, scores)` where `scores` is `count × database` row-major
- * (higher = more similar; only valid during the call). Never holds more than one block.
+ * (higher = more similar; valid until `visit` returns or first awaits). Never holds more than
+ * one block.
  *
  * @example
  * ```ts
@@ -225,7 +271,7 @@ export async function scoreBlocks(
   queries: FeatureMatrix,
   database: FeatureMatrix,
   similarity: Similarity,
-  visit: (firstQuery: number, count: number, scores: Float32Array) => void,
+  visit: (firstQuery: number, count: number, scores: Float32Array) => void | Promise<void>,
   options: { engine?: ScoreEngine; blockSize?: number } = {},
 ): Promise<void> {
   if (queries.dim !== database.dim) {
@@ -239,7 +285,9 @@ export async function scoreBlocks(
       hint: "choose cosine or euclidean",
     });
   }
-  const blockSize = options.blockSize ?? 256;
+  // Default: up to 256 queries, and at most 2^24 scores (64 MB) per block.
+  const blockSize = options.blockSize ??
+    Math.max(1, Math.min(256, Math.floor(2 ** 24 / database.rows)));
   if (!Number.isInteger(blockSize) || blockSize < 1) {
     throw new KtError(`blockSize must be a positive integer, got ${blockSize}`);
   }
@@ -253,7 +301,7 @@ export async function scoreBlocks(
     for (let q0 = 0; q0 < q.rows; q0 += blockSize) {
       const count = Math.min(blockSize, q.rows - q0);
       dotBlockJs(q, d, q0, count, out);
-      visit(q0, count, out.subarray(0, count * n));
+      await visit(q0, count, out.subarray(0, count * n));
     }
     return;
   }
@@ -263,207 +311,100 @@ export async function scoreBlocks(
     for (let q0 = 0; q0 < q.rows; q0 += blockSize) {
       const count = Math.min(blockSize, q.rows - q0);
       const s = tf.tidy(() =>
-        tf.matMul(tf.tensor2d(q.values.subarray(q0 * q.dim, (q0 + count) * q.dim), [count, q.dim]), dT)
+        tf.matMul(
+          tf.tensor2d(q.values.subarray(q0 * q.dim, (q0 + count) * q.dim), [count, q.dim]),
+          dT,
+        )
       );
-      const scores = await s.data<"float32">();
-      s.dispose();
-      visit(q0, count, scores);
+      try {
+        await visit(q0, count, heapView(s) ?? await s.data<"float32">());
+      } finally {
+        s.dispose();
+      }
     }
   } finally {
     dT.dispose();
   }
 }
 
-/**
- * Finds the exact 1-based ranks of one query's relevant items without sorting the database;
- * reuses its buffers across queries. Items are ordered by score (descending), then index.
- *
- * 1. The R relevant items are sorted: a counting sort into about 4R value buckets spanning their
- *    scores, then (small) buckets ordered by score and index. The map from score to bucket is
- *    monotone, so any item in an earlier bucket has a strictly higher score.
- * 2. One pass over the database finds, for every item j, p(j) = the number of relevant items
- *    ordered before it: the relevant items in earlier buckets, plus (only where j's bucket holds
- *    relevant items) those of its own bucket that beat it. It counts the items per p.
- * 3. The i-th relevant item (0-based) has rank = #items with p ≤ i: the i+1 relevant items up to
- *    and including itself, plus every other item ordered before it.
- */
-class RelevantRanker {
-  readonly #n: number;
-  #score = new Float32Array(0);
-  #index = new Int32Array(0);
-  #bucket = new Int32Array(0);
-  #guide = new Int32Array(0);
-  #perP = new Int32Array(0);
-  /** After {@linkcode rank}: ranks of the relevant items, increasing. */
-  ranks = new Int32Array(0);
+/** Query–item pairs from which ranking is worth a worker (its start-up costs ~0.1 s). */
+const PARALLEL_PAIRS = 5e7;
 
-  constructor(n: number) {
-    this.#n = n;
-  }
+const WORKER_URL = new URL("./_rank_worker.ts", import.meta.url);
 
-  #reserve(r: number): void {
-    if (this.#bucket.length >= r) return;
-    this.#score = new Float32Array(r + SCAN);
-    this.#index = new Int32Array(r + SCAN);
-    this.#bucket = new Int32Array(r);
-    this.#guide = new Int32Array(BUCKETS_PER_RELEVANT * r + 2);
-    this.#perP = new Int32Array(r + 1);
-    this.ranks = new Int32Array(r);
-  }
-
-  /**
-   * Fills `ranks[0..relevant.length)`: `s` holds the query's n scores and `relevant` the
-   * ascending indices of the database items with the query's label.
-   */
-  rank(s: Float32Array, relevant: Int32Array): void {
-    const n = this.#n, r = relevant.length;
-    this.#reserve(r);
-    const score = this.#score, index = this.#index, bucket = this.#bucket;
-    const guide = this.#guide, perP = this.#perP, ranks = this.ranks;
-    let lo = Infinity, hi = -Infinity;
-    for (let t = 0; t < r; t++) {
-      const v = s[relevant[t]];
-      lo = v < lo ? v : lo;
-      hi = v > hi ? v : hi;
-    }
-    const nb = BUCKETS_PER_RELEVANT * r;
-    const scale = hi > lo ? nb / (hi - lo) : 0;
-    // Counting sort of the relevant items by bucket; guide[b] = relevant items before bucket b.
-    guide.fill(0, 0, nb + 2);
-    for (let t = 0; t < r; t++) {
-      const x = (hi - s[relevant[t]]) * scale;
-      const b = x < nb ? (x > 0 ? x | 0 : 0) : nb - 1;
-      bucket[t] = b;
-      guide[b + 2]++;
-    }
-    for (let b = 2; b <= nb + 1; b++) guide[b] += guide[b - 1];
-    for (let t = 0; t < r; t++) { // guide[b + 1] serves as bucket b's cursor
-      const at = guide[bucket[t] + 1]++;
-      index[at] = relevant[t];
-      score[at] = s[relevant[t]];
-    }
-    // guide[b] is now bucket b's start; order each bucket (items arrived in index order).
-    for (let b = 0; b < nb; b++) {
-      if (guide[b + 1] - guide[b] > 1) sortRelevantRange(score, index, guide[b], guide[b + 1]);
-    }
-    score.fill(-Infinity, r, r + SCAN); // sentinels: never ordered before anything
-    perP.fill(0, 0, r + 1);
-    // p starts at the relevant items of earlier buckets; then each of the next SCAN relevant
-    // items adds one if it beats j. Sorted, they beat j in a prefix, and items of later buckets
-    // (or the −∞ sentinels past the end) never do, so this is exact whenever j's bucket holds at
-    // most SCAN relevant items; longer buckets take a search. Branch-free on the common path.
-    for (let j = 0; j < n; j++) {
-      const v = s[j];
-      const x = (hi - v) * scale;
-      const b = x < nb ? (x > 0 ? x | 0 : 0) : nb - 1;
-      let p = guide[b];
-      if (guide[b + 1] - p > SCAN) {
-        p = firstAfter(score, index, p, guide[b + 1], v, j);
-      } else {
-        p += beats(score[p], index[p], v, j) + beats(score[p + 1], index[p + 1], v, j);
-      }
-      perP[p]++;
-    }
-    let atOrAbove = 0;
-    for (let i = 0; i < r; i++) {
-      atOrAbove += perP[i];
-      ranks[i] = atOrAbove;
-    }
+/** Whether a rank worker can load: its module is a local file this process may read. */
+function workerAllowed(): boolean {
+  if (WORKER_URL.protocol !== "file:") return false;
+  try {
+    return Deno.permissions.querySync({ name: "read", path: fileURLToPath(WORKER_URL) }).state ===
+      "granted";
+  } catch {
+    return false;
   }
 }
 
-/** Value buckets per relevant item in {@linkcode RelevantRanker}. */
-const BUCKETS_PER_RELEVANT = 2;
-/** Relevant items of one bucket compared without a branch (the code unrolls exactly this many). */
-const SCAN = 2;
-
-/** 1 when the relevant item (score w, index ix) is ordered before item (v, j), else 0. */
-function beats(w: number, ix: number, v: number, j: number): number {
-  return +(w > v) | (+(w === v) & +(ix < j));
+function defaultThreads(pairs: number): number {
+  const cores = globalThis.navigator?.hardwareConcurrency ?? 1;
+  return cores > 1 && pairs >= PARALLEL_PAIRS && workerAllowed() ? 2 : 1;
 }
 
-/** First position in `[p, end)` of sorted relevant items whose (score, index) comes after (v, j). */
-function firstAfter(
-  score: Float32Array,
-  index: Int32Array,
-  p: number,
-  end: number,
-  v: number,
-  j: number,
-): number {
-  while (end - p > 8) { // binary search while the range is long (many tied or close scores)
-    const mid = (p + end) >> 1;
-    if (score[mid] > v || (score[mid] === v && index[mid] < j)) p = mid + 1;
-    else end = mid;
-  }
-  while (p < end && (score[p] > v || (score[p] === v && index[p] < j))) p++;
-  return p;
-}
+/** Workers that rank blocks (`_rank_worker.ts`); a block goes to the least busy one. */
+class RankPool {
+  readonly #workers: { worker: Worker; inFlight: number }[];
+  readonly #pending = new Map<
+    number,
+    { resolve: (r: BlockResult) => void; reject: (e: Error) => void; slot: { inFlight: number } }
+  >();
+  #nextId = 0;
 
-/**
- * Sorts relevant items `[start, stop)` (indices ascending) by score desc, index asc: a stable
- * insertion sort for short ranges, a comparison sort otherwise.
- */
-function sortRelevantRange(
-  score: Float32Array,
-  index: Int32Array,
-  start: number,
-  stop: number,
-): void {
-  if (stop - start > 32) {
-    const order = Array.from({ length: stop - start }, (_, t) => start + t);
-    order.sort((a, b) => score[b] - score[a] || index[a] - index[b]);
-    const s = order.map((t) => score[t]), ix = order.map((t) => index[t]);
-    score.set(s, start);
-    index.set(ix, start);
-    return;
-  }
-  for (let t = start + 1; t < stop; t++) {
-    const v = score[t], j = index[t];
-    let u = t - 1;
-    while (u >= start && score[u] < v) { // only strictly lower scores move: stable
-      score[u + 1] = score[u];
-      index[u + 1] = index[u];
-      u--;
+  constructor(count: number, init: RankRequest) {
+    if (!workerAllowed()) {
+      throw new KtError("retrieval threads > 1 need read access to the rank worker module", {
+        where: WORKER_URL.href,
+        hint: "run deno with --allow-read, or set threads: 1",
+      });
     }
-    score[u + 1] = v;
-    index[u + 1] = j;
+    this.#workers = Array.from({ length: count }, () => {
+      const slot = { worker: new Worker(WORKER_URL.href, { type: "module" }), inFlight: 0 };
+      slot.worker.onmessage = (event: MessageEvent<BlockResult & { id: number }>) => {
+        const job = this.#pending.get(event.data.id);
+        this.#pending.delete(event.data.id);
+        slot.inFlight--;
+        job?.resolve(event.data);
+      };
+      slot.worker.onerror = (event: ErrorEvent) => {
+        event.preventDefault();
+        const error = new KtError(`a retrieval ranking worker failed: ${event.message}`, {
+          hint: "run the retrieval metric with threads: 1",
+        });
+        for (const job of this.#pending.values()) job.reject(error);
+        this.#pending.clear();
+      };
+      slot.worker.postMessage(init);
+      return slot;
+    });
   }
-}
 
-/** Exact AP from the increasing 1-based ranks of all `relevant` items. */
-function exactAP(ranks: Int32Array, relevant: number): number {
-  let sum = 0;
-  for (let i = 0; i < relevant; i++) sum += (i + 1) / ranks[i];
-  return sum / relevant;
-}
-
-/** 11-point interpolated AP: mean over recall r ∈ {0, .1, …, 1} of max precision at recall ≥ r. */
-function elevenPointAP(ranks: Int32Array, relevant: number, best: Float64Array): number {
-  // best[i] = max precision over relevant hits i..relevant-1 (0-based).
-  let m = 0;
-  for (let i = relevant - 1; i >= 0; i--) {
-    m = Math.max(m, (i + 1) / ranks[i]);
-    best[i] = m;
+  /** Whether every worker already has two blocks queued. */
+  get busy(): boolean {
+    return this.#workers.every((w) => w.inFlight >= 2);
   }
-  let sum = 0;
-  for (let level = 0; level <= 10; level++) {
-    // Fewest hits i with recall i/relevant ≥ level/10, in integers.
-    const hits = Math.max(1, Math.ceil((level * relevant) / 10));
-    sum += best[hits - 1];
-  }
-  return sum / 11;
-}
 
-/** Database indices of each label, ascending. */
-function indicesByLabel(labels: Int32Array): Map<number, Int32Array> {
-  const lists = new Map<number, number[]>();
-  labels.forEach((label, j) => {
-    const list = lists.get(label);
-    if (list) list.push(j);
-    else lists.set(label, [j]);
-  });
-  return new Map([...lists].map(([label, list]) => [label, Int32Array.from(list)]));
+  /** Ranks a block on the least busy worker; `scores` is transferred (unusable afterwards). */
+  rank(scores: Float32Array, labels: Int32Array): Promise<BlockResult> {
+    const slot = this.#workers.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
+    const id = this.#nextId++;
+    slot.inFlight++;
+    const request: RankRequest = { type: "block", id, scores, labels };
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject, slot });
+      slot.worker.postMessage(request, [scores.buffer as ArrayBuffer]);
+    });
+  }
+
+  close(): void {
+    for (const { worker } of this.#workers) worker.terminate();
+  }
 }
 
 function checkK(ks: number[]): number[] {
@@ -499,10 +440,7 @@ export async function retrievalMetrics(
   databaseLabels: Int32Array,
   options: RetrievalOptions = {},
 ): Promise<RetrievalResult> {
-  const q = await readFeatures(queries, "queries");
-  const d = await readFeatures(database, "database");
-  checkLabels(queryLabels, q.rows, "queries");
-  checkLabels(databaseLabels, d.rows, "database");
+  const { q, d } = await readQueriesAndDatabase(queries, queryLabels, database, databaseLabels);
   const ks = checkK(options.k ?? [...DEFAULT_PRECISION_K]);
   const interpolation = options.interpolation ?? "exact";
   if (interpolation !== "exact" && interpolation !== "11-point") {
@@ -510,39 +448,51 @@ export async function retrievalMetrics(
       hint: "choose exact or 11-point",
     });
   }
-  const relevantOf = indicesByLabel(databaseLabels);
-
-  const perQuery = new Float32Array(q.rows);
-  const hitSums = new Float64Array(ks.length);
+  const nk = ks.length;
+  const apOf = new Float64Array(q.rows); // −1: no relevant item
+  const precisionOf = new Float64Array(q.rows * nk);
+  const store = (q0: number, r: BlockResult) => {
+    apOf.set(r.ap, q0);
+    precisionOf.set(r.precision, q0 * nk);
+  };
+  const local = new BlockRanker(databaseLabels, ks, interpolation);
+  const threads = options.threads ?? defaultThreads(q.rows * d.rows);
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new KtError(`threads must be a positive integer, got ${threads}`);
+  }
+  const pool = threads > 1
+    ? new RankPool(threads - 1, { type: "init", databaseLabels, ks, interpolation })
+    : undefined;
+  const offloaded: Promise<void>[] = [];
+  try {
+    await scoreBlocks(q, d, options.similarity ?? "cosine", async (q0, count, scores) => {
+      const labels = queryLabels.subarray(q0, q0 + count);
+      if (pool && !pool.busy) {
+        const done = pool.rank(scores.slice(), labels.slice()).then((r) => store(q0, r));
+        done.catch(() => {}); // reported by Promise.all below
+        offloaded.push(done);
+      } else {
+        store(q0, local.rankBlock(scores, labels));
+      }
+      if (pool) await new Promise((resolve) => setTimeout(resolve, 0)); // let replies in
+    }, options);
+    await Promise.all(offloaded);
+  } finally {
+    pool?.close();
+  }
+  // Sums in query order, so the result does not depend on which thread ranked what.
   let apSum = 0;
   let evaluated = 0;
-  const ranker = new RelevantRanker(d.rows);
-  const best = new Float64Array(d.rows);
-  const n = d.rows;
-  await scoreBlocks(q, d, options.similarity ?? "cosine", (q0, count, scores) => {
-    for (let i = 0; i < count; i++) {
-      const label = queryLabels[q0 + i];
-      const members = relevantOf.get(label);
-      if (!members) continue;
-      const relevant = members.length;
-      ranker.rank(scores.subarray(i * n, (i + 1) * n), members);
-      const ranks = ranker.ranks;
-      const ap = interpolation === "exact"
-        ? exactAP(ranks, relevant)
-        : elevenPointAP(ranks, relevant, best);
-      perQuery[q0 + i] = ap;
-      apSum += ap;
-      evaluated++;
-      let hits = 0;
-      for (let t = 0; t < ks.length; t++) {
-        while (hits < relevant && ranks[hits] <= ks[t]) hits++;
-        hitSums[t] += hits / ks[t];
-      }
-    }
-  }, options);
+  const hitSums = new Float64Array(nk);
+  for (let i = 0; i < q.rows; i++) {
+    if (apOf[i] < 0) continue;
+    evaluated++;
+    apSum += apOf[i];
+    for (let t = 0; t < nk; t++) hitSums[t] += precisionOf[i * nk + t];
+  }
   const precisionAt: Record<number, number> = {};
   ks.forEach((k, t) => precisionAt[k] = evaluated ? hitSums[t] / evaluated : 0);
   const result: RetrievalResult = { mAP: evaluated ? apSum / evaluated : 0, precisionAt };
-  if (options.perQuery) result.perQueryAP = perQuery;
+  if (options.perQuery) result.perQueryAP = Float32Array.from(apOf, (ap) => Math.max(ap, 0));
   return result;
 }

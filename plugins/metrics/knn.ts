@@ -1,0 +1,27 @@
+/**
+ * `knn`: k-nearest-neighbour accuracy — each query takes the majority label of its k most similar
+ * database items (ties: the label with the nearest neighbour).
+ * @module
+ */
+import { defineMetric, z } from "../../src/api.ts";
+import { knnAccuracy } from "../../src/metrics/classification.ts";
+
+export default defineMetric({
+  name: "knn",
+  description: "k-nearest-neighbour accuracy of the queries against the database",
+  version: "1",
+  options: z.object({
+    k: z.number().int().positive().default(1),
+    similarity: z.enum(["cosine", "euclidean"]).default("cosine"),
+  }).strict(),
+  async compute(options, { queries, database }) {
+    const knn = await knnAccuracy(
+      { values: queries.features, dim: queries.dim },
+      queries.labels,
+      { values: database.features, dim: database.dim },
+      database.labels,
+      options,
+    );
+    return { knn };
+  },
+});

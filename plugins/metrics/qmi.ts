@@ -1,0 +1,24 @@
+/**
+ * `qmi`: quadratic mutual information between the representation and the labels (cosine
+ * information potentials), on the queries (default) or the database.
+ * @module
+ */
+import { defineMetric, z } from "../../src/api.ts";
+import { quadraticMutualInformation } from "../../src/metrics/qmi.ts";
+
+export default defineMetric({
+  name: "qmi",
+  description: "quadratic mutual information of representation and labels (cosine kernel)",
+  version: "1",
+  options: z.object({
+    on: z.enum(["queries", "database"]).default("queries").describe("which split to measure"),
+  }).strict(),
+  compute(options, inputs) {
+    const split = inputs[options.on];
+    const qmi = quadraticMutualInformation(
+      { values: split.features, dim: split.dim },
+      split.labels,
+    );
+    return Promise.resolve({ qmi });
+  },
+});

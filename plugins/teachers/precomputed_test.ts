@@ -1,0 +1,74 @@
+import assert from "node:assert/strict";
+import type { Dataset } from "../../src/api.ts";
+import { KtError } from "../../src/errors.ts";
+import { encodeNpy } from "../../src/io/npy.ts";
+import precomputed from "./precomputed.ts";
+
+const ctx = { cacheDir: "", seed: 0, log: () => {} };
+
+function dataset(size: number): Dataset {
+  return {
+    name: "tiny/train",
+    x: new Float32Array(size * 4),
+    y: new Int32Array(size),
+    shape: [2, 2, 1],
+    size,
+    numClasses: 2,
+  };
+}
+
+async function withFile(bytes: Uint8Array, name: string, body: (path: string) => Promise<void>) {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/${name}`;
+    await Deno.writeFile(path, bytes);
+    await body(path);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("precomputed teacher reads .npy rows in dataset order", async () => {
+  const rows = new Float32Array([1, 2, 3, 4, 5, 6]);
+  await withFile(encodeNpy(rows, [3, 2]), "f.npy", async (file) => {
+    const options = precomputed.options.parse({ file });
+    const { features } = await precomputed.extract(options, dataset(3), ctx);
+    assert.equal(features.dim, 2);
+    assert.equal(features.size, 3);
+    assert.deepEqual([...features.values], [1, 2, 3, 4, 5, 6]);
+  });
+});
+
+Deno.test("precomputed teacher reads raw little-endian float32 with dim", async () => {
+  const bytes = new Uint8Array(new Float32Array([0.5, -1, 2, 8]).buffer); // this machine: LE
+  await withFile(bytes, "f.bin", async (file) => {
+    const options = precomputed.options.parse({ file, dim: 2 });
+    const { features } = await precomputed.extract(options, dataset(2), ctx);
+    assert.deepEqual([...features.values], [0.5, -1, 2, 8]);
+    assert.equal(features.dim, 2);
+  });
+});
+
+Deno.test("precomputed teacher says clearly when rows and samples differ", async () => {
+  await withFile(encodeNpy(new Float32Array(6), [3, 2]), "f.npy", async (file) => {
+    const options = precomputed.options.parse({ file });
+    await assert.rejects(
+      () => precomputed.extract(options, dataset(4), ctx),
+      (e: unknown) =>
+        e instanceof KtError && /3 rows/.test(e.message) && /4 samples/.test(e.message),
+    );
+  });
+});
+
+Deno.test("precomputed teacher needs dim for raw files and whole rows", async () => {
+  await withFile(new Uint8Array(12), "f.bin", async (file) => {
+    await assert.rejects(
+      () => precomputed.extract(precomputed.options.parse({ file }), dataset(3), ctx),
+      KtError,
+    );
+    await assert.rejects(
+      () => precomputed.extract(precomputed.options.parse({ file, dim: 2 }), dataset(3), ctx),
+      KtError,
+    );
+  });
+});
