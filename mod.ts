@@ -20,8 +20,10 @@
 // The plugin-author API.
 export * from "./src/api.ts";
 
-// Knowledge-transfer losses.
+// Knowledge-transfer losses, evaluation metrics, handcrafted teachers.
 export * from "./src/losses/mod.ts";
+export * from "./src/metrics/mod.ts";
+export { hogFeatures, type HogOptions } from "./src/teachers/hog.ts";
 
 // Backends, data, models, training.
 export {

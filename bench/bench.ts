@@ -168,14 +168,30 @@ for (const [i, backend] of backends.entries()) {
   if (i > 0) continue;
   // How training cost grows with the batch size.
   for (const batch of [32, 512]) {
-    const sps = trainingThroughput(cases[0], batch, args.quick ? 2 : Math.max(4, Math.round(3840 / batch)));
+    const sps = trainingThroughput(
+      cases[0],
+      batch,
+      args.quick ? 2 : Math.max(4, Math.round(3840 / batch)),
+    );
     rows.push([choice.name, cases[0].label, String(batch), sps.toFixed(0), ""]);
     json[`mnist_cnn_batch${batch}_samples_per_s`] = Math.round(sps);
   }
   // Teacher features: extraction vs a cache hit (60k MNIST-sized samples, teacher conv32-64-128 fc256).
   const { extract, hit } = await cacheBench(args.quick ? 5000 : 60000);
-  rows.push([choice.name, `teacher features, ${args.quick ? "5k" : "60k"} samples: extract`, "-", `${extract.toFixed(2)} s`, ""]);
-  rows.push([choice.name, "teacher features: cache hit (read + verify)", "-", `${hit.toFixed(3)} s`, `${(extract / hit).toFixed(0)}× faster than extraction`]);
+  rows.push([
+    choice.name,
+    `teacher features, ${args.quick ? "5k" : "60k"} samples: extract`,
+    "-",
+    `${extract.toFixed(2)} s`,
+    "",
+  ]);
+  rows.push([
+    choice.name,
+    "teacher features: cache hit (read + verify)",
+    "-",
+    `${hit.toFixed(3)} s`,
+    `${(extract / hit).toFixed(0)}× faster than extraction`,
+  ]);
   json.cache_extract_s = Number(extract.toFixed(3));
   json.cache_hit_s = Number(hit.toFixed(4));
 }

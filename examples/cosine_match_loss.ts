@@ -29,7 +29,9 @@ export default defineLoss({
       if (!teacher) throw new KtError("cosine-match needs teacher features (set targets:)");
       if (teacher.shape[1] !== student.shape[1]) {
         throw new KtError(
-          `cosine-match: student width ${student.shape[1]} differs from teacher width ${teacher.shape[1]}`,
+          `cosine-match: student width ${student.shape[1]} differs from teacher width ${
+            teacher.shape[1]
+          }`,
           { hint: "use a teacher layer as wide as the student's representation, or use pkt" },
         );
       }

@@ -18,7 +18,10 @@ const { values: args } = parseArgs({
   args: Deno.args,
   options: {
     limit: { type: "string", default: "5000" },
-    out: { type: "string", default: new URL("data/mnist_caption_features.npy", import.meta.url).pathname },
+    out: {
+      type: "string",
+      default: new URL("data/mnist_caption_features.npy", import.meta.url).pathname,
+    },
     dim: { type: "string", default: "48" },
   },
 });

@@ -5,7 +5,15 @@
  */
 import { Command, CommanderError } from "commander";
 import { isAbsolute, join, resolve } from "node:path";
-import type { DatasetPlugin, JobEvents, JobResult, JobSpec, ModelPlugin, Plugin, PluginContext } from "./api.ts";
+import type {
+  DatasetPlugin,
+  JobEvents,
+  JobResult,
+  JobSpec,
+  ModelPlugin,
+  Plugin,
+  PluginContext,
+} from "./api.ts";
 import { KtError, unknownNameMessage } from "./errors.ts";
 import { useBackend } from "./backend.ts";
 import { trainModel } from "./train.ts";
@@ -120,7 +128,10 @@ async function runJobHere(
     }, memo);
     return { ok: true };
   } catch (err) {
-    return { ok: false, reason: err instanceof KtError ? err.format() : String((err as Error)?.stack ?? err) };
+    return {
+      ok: false,
+      reason: err instanceof KtError ? err.format() : String((err as Error)?.stack ?? err),
+    };
   } finally {
     releaseMemo(memo);
   }
@@ -223,15 +234,22 @@ Example:
     .description("run (or resume) every trial of an experiment file and print the comparison table")
     .argument("<file>", "experiment YAML")
     .option("-j, --jobs <n>", "parallel jobs", String(navigator.hardwareConcurrency || 2))
-    .option("--executor <name>", "where jobs run: local (worker processes) | inline | slurm", "local")
+    .option(
+      "--executor <name>",
+      "where jobs run: local (worker processes) | inline | slurm",
+      "local",
+    )
     .option("--executor-options <json>", "executor options (JSON)", "{}")
     .option("--cache-dir <dir>", "artifact cache (default: the file's cacheDir or .kt/cache)")
     .option("--run-dir <dir>", "run directory with results.sqlite (default: runs/<name>)")
     .option("--format <format>", "table format: markdown | csv | json", "markdown")
-    .addHelpText("after", `
+    .addHelpText(
+      "after",
+      `
 Examples:
   deno task sweep experiments/quickstart.yaml
-  deno task sweep experiments/mnist_pkt.yaml --jobs 2 --format csv`)
+  deno task sweep experiments/mnist_pkt.yaml --jobs 2 --format csv`,
+    )
     .action(async (file: string, o) => {
       const loaded = await loadExperiment(file, registry);
       const { cacheDir, runDir } = dirsOf(loaded, o);
@@ -265,7 +283,9 @@ Examples:
       console.error(
         `${report.trials.length} trials: ${report.trials.length - report.failed} finished, ` +
           `${report.failed} failed · ran ${executed || "nothing (all cached)"} · ` +
-          `${report.cached} cached · ${report.seconds.toFixed(1)} s · results: ${runDir}/results.sqlite`,
+          `${report.cached} cached · ${
+            report.seconds.toFixed(1)
+          } s · results: ${runDir}/results.sqlite`,
       );
       for (const t of report.trials.filter((t) => t.status === "failed")) {
         console.error(`  failed: ${t.label}: ${t.reason}`);
@@ -282,7 +302,9 @@ Examples:
       const { cacheDir } = dirsOf(loaded, o);
       const cache = await openCache(cacheDir);
       const seen = new Map<string, boolean>();
-      console.log(`${loaded.experiment.name}: ${loaded.trials.length} trial(s), backend ${loaded.experiment.backend}`);
+      console.log(
+        `${loaded.experiment.name}: ${loaded.trials.length} trial(s), backend ${loaded.experiment.backend}`,
+      );
       for (const trial of loaded.trials) {
         console.log(`trial ${trial.id} ${trial.label}`);
         for (const plan of planTrial(trial).values()) {
@@ -291,7 +313,9 @@ Examples:
           if (!shared) seen.set(plan.key, await cache.has(plan.key));
           const state = seen.get(plan.key) ? "cached" : "to run";
           console.log(
-            `  ${plan.name.padEnd(14)} ${plan.node.use.padEnd(16)} ${plan.key.slice(0, 12)} ${state}` +
+            `  ${plan.name.padEnd(14)} ${plan.node.use.padEnd(16)} ${
+              plan.key.slice(0, 12)
+            } ${state}` +
               (shared ? " (shared)" : ""),
           );
         }
@@ -312,7 +336,8 @@ Examples:
         Deno.statSync(join(runDir, "results.sqlite"));
       } catch {
         throw new KtError(`no results database in ${runDir}`, {
-          hint: "give the run directory printed by `sweep` (default runs/<name>) or the experiment file",
+          hint:
+            "give the run directory printed by `sweep` (default runs/<name>) or the experiment file",
         });
       }
       const db = openResults(runDir);
@@ -354,9 +379,17 @@ Examples:
       const cache = await openCache(abs(o.cacheDir));
       const entries = await cache.list();
       for (const e of entries) {
-        console.log(`${e.key.slice(0, 16)}  ${e.plugin.padEnd(24)} ${(e.bytes / 1e6).toFixed(2).padStart(9)} MB  ${e.created.toISOString()}`);
+        console.log(
+          `${e.key.slice(0, 16)}  ${e.plugin.padEnd(24)} ${
+            (e.bytes / 1e6).toFixed(2).padStart(9)
+          } MB  ${e.created.toISOString()}`,
+        );
       }
-      console.log(`${entries.length} artifact(s), ${(entries.reduce((n, e) => n + e.bytes, 0) / 1e6).toFixed(1)} MB`);
+      console.log(
+        `${entries.length} artifact(s), ${
+          (entries.reduce((n, e) => n + e.bytes, 0) / 1e6).toFixed(1)
+        } MB`,
+      );
     });
   cacheCmd.command("verify")
     .option("--cache-dir <dir>", "artifact cache", DEFAULT_CACHE)
@@ -364,7 +397,9 @@ Examples:
     .action(async (o) => {
       const report = await (await openCache(abs(o.cacheDir))).verify({ remove: !!o.remove });
       for (const c of report.corrupt) console.log(`corrupt ${c.key}: ${c.reason}`);
-      console.log(`${report.ok.length} ok, ${report.corrupt.length} corrupt, ${report.incomplete.length} incomplete`);
+      console.log(
+        `${report.ok.length} ok, ${report.corrupt.length} corrupt, ${report.incomplete.length} incomplete`,
+      );
       if (report.corrupt.length > 0 && !o.remove) throw new ExitCode(1);
     });
   cacheCmd.command("gc")
@@ -372,12 +407,20 @@ Examples:
     .option("--older-than <days>", "also remove artifacts unused for this many days")
     .action(async (o) => {
       const cache = await openCache(abs(o.cacheDir));
-      const report = await cache.gc(o.olderThan ? { olderThan: Number(o.olderThan) * 86_400_000 } : {});
-      console.log(`removed ${report.removed.length} artifact(s) and ${report.leftoversRemoved} leftover(s), freed ${(report.bytesFreed / 1e6).toFixed(1)} MB`);
+      const report = await cache.gc(
+        o.olderThan ? { olderThan: Number(o.olderThan) * 86_400_000 } : {},
+      );
+      console.log(
+        `removed ${report.removed.length} artifact(s) and ${report.leftoversRemoved} leftover(s), freed ${
+          (report.bytesFreed / 1e6).toFixed(1)
+        } MB`,
+      );
     });
 
   program.command("worker", { hidden: true })
-    .description("internal: compute one job read as JSON from stdin (started by the local executor)")
+    .description(
+      "internal: compute one job read as JSON from stdin (started by the local executor)",
+    )
     .action(async () => {
       const job = JSON.parse(await new Response(Deno.stdin.readable).text()) as JobSpec;
       const emit = (text: string) => Deno.stdout.writeSync(new TextEncoder().encode(text));
@@ -393,7 +436,10 @@ Examples:
 }
 
 /** The command that starts a worker for `job`, with the narrowest permissions that work. */
-export function workerCommand(env: CliEnv, job: JobSpec): { command: string; args: string[]; stdin: string } {
+export function workerCommand(
+  env: CliEnv,
+  job: JobSpec,
+): { command: string; args: string[]; stdin: string } {
   const entry = env.entry.startsWith("file:") ? new URL(env.entry).pathname : env.entry;
   const config = resolve(entry, "..", "deno.json");
   const args = [

@@ -119,7 +119,9 @@ export async function modelToFiles(model: KtModel): Promise<ModelFiles> {
       "model.json": new TextEncoder().encode(JSON.stringify(json)),
       "weights.bin": new Uint8Array(artifacts.weightData as ArrayBuffer),
     };
-    return Promise.resolve({ modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } });
+    return Promise.resolve({
+      modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" },
+    });
   }));
   return files!;
 }
@@ -137,7 +139,9 @@ export async function modelFromFiles(
   };
   try {
     json = JSON.parse(modelJson);
-    if (!json.modelTopology || !Array.isArray(json.weightsManifest)) throw new Error("not a layers model");
+    if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
+      throw new Error("not a layers model");
+    }
   } catch (err) {
     throw new KtError(`${where} is not a tfjs layers model.json: ${(err as Error).message}`, {
       hint: "point to a directory holding model.json and its weight files (tfjs layers format)",

@@ -20,7 +20,9 @@ export const trainingOptions = {
     gamma: z.number().positive(),
     stepSize: z.number().int().positive().optional(),
     milestones: z.array(z.number().int().min(0)).optional(),
-  }).strict().optional().describe("step LR schedule: lr·gamma every stepSize epochs / at milestones"),
+  }).strict().optional().describe(
+    "step LR schedule: lr·gamma every stepSize epochs / at milestones",
+  ),
   seed: z.number().int().optional().describe("default: the trial seed"),
 };
 
@@ -56,7 +58,9 @@ export function datasetInput(inputs: Record<string, unknown>, option: string): D
 /** The trained model a step input holds, or a clear error. */
 export function modelInput(inputs: Record<string, unknown>, option: string): KtModel {
   const v = inputs[option] as TrainedModel | undefined;
-  if (!v?.model?.net) throw new KtError(`option "${option}" must reference a node that trains a model`);
+  if (!v?.model?.net) {
+    throw new KtError(`option "${option}" must reference a node that trains a model`);
+  }
   return v.model;
 }
 
@@ -83,7 +87,9 @@ export function modelSource(trained: TrainedModel): FeatureSource {
         : undefined;
       const out: Features = { features, logits };
       if (layers.length > 0) {
-        out.layers = Object.fromEntries(layers.map((l) => [l, extractFeatures(trained.model, data, l)]));
+        out.layers = Object.fromEntries(
+          layers.map((l) => [l, extractFeatures(trained.model, data, l)]),
+        );
       }
       return Promise.resolve(out);
     },

@@ -11,7 +11,6 @@ import { createRegistry } from "../src/registry.ts";
 import { loadExperiment } from "../src/config/mod.ts";
 import { runSweep } from "../src/engine/sweep.ts";
 import { workerCommand } from "../src/cli.ts";
-import { comparisonTable } from "../src/table.ts";
 import { openResults } from "../src/results.ts";
 import { materialize, planTrial, releaseMemo } from "../src/engine/execute.ts";
 import { openCache } from "../src/cache.ts";
@@ -63,7 +62,11 @@ async function writeExperiment(dir: string, yaml: string): Promise<string> {
   return file;
 }
 
-async function inProcess(loaded: LoadedExperiment, job: JobSpec, events: JobEvents): Promise<JobResult> {
+async function inProcess(
+  loaded: LoadedExperiment,
+  job: JobSpec,
+  events: JobEvents,
+): Promise<JobResult> {
   await useBackend("wasm");
   const trial = loaded.trials.find((t) => t.id === job.trialId)!;
   const memo = new Map<string, Promise<unknown>>();
@@ -129,12 +132,18 @@ Deno.test("a trial whose loss turns NaN fails with its reason while the others f
   const dir = await Deno.makeTempDir();
   try {
     const plugin = join(ROOT, "tests/fixtures/engine/nan_loss.ts");
-    const file = await writeExperiment(dir, experimentYaml(["none", "nan-loss"], [0], `plugins: [${plugin}]`));
+    const file = await writeExperiment(
+      dir,
+      experimentYaml(["none", "nan-loss"], [0], `plugins: [${plugin}]`),
+    );
     const report = await sweepInline(file, dir);
     const byLabel = Object.fromEntries(report.trials.map((t) => [t.label, t]));
     assert.equal(byLabel["method=none seed=0"].status, "done");
     assert.equal(byLabel["method=nan-loss seed=0"].status, "failed");
-    assert.match(byLabel["method=nan-loss seed=0"].reason!, /student: .*loss became NaN at epoch 1, step 1/);
+    assert.match(
+      byLabel["method=nan-loss seed=0"].reason!,
+      /student: .*loss became NaN at epoch 1, step 1/,
+    );
     assert.equal(report.failed, 1);
     const db = openResults(join(dir, "run"));
     const rows = db.trials(db.latestRun()!.id);
@@ -147,7 +156,21 @@ Deno.test("a trial whose loss turns NaN fails with its reason while the others f
 
 async function cliSweep(file: string, dir: string, signal?: AbortSignal) {
   const cmd = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "sweep", file, "--jobs", "2", "--format", "json", "--cache-dir", join(dir, "cache"), "--run-dir", join(dir, "run")],
+    args: [
+      "run",
+      "-A",
+      MAIN,
+      "sweep",
+      file,
+      "--jobs",
+      "2",
+      "--format",
+      "json",
+      "--cache-dir",
+      join(dir, "cache"),
+      "--run-dir",
+      join(dir, "run"),
+    ],
     stdout: "piped",
     stderr: "piped",
     signal,
@@ -182,7 +205,20 @@ Deno.test("a sweep killed with SIGKILL, with a cached file then corrupted, resum
     // Start the same sweep elsewhere and kill it (the whole process group) once students exist.
     const file = await writeExperiment(crashed, yaml);
     const child = new Deno.Command("setsid", {
-      args: [Deno.execPath(), "run", "-A", MAIN, "sweep", file, "--jobs", "2", "--cache-dir", join(crashed, "cache"), "--run-dir", join(crashed, "run")],
+      args: [
+        Deno.execPath(),
+        "run",
+        "-A",
+        MAIN,
+        "sweep",
+        file,
+        "--jobs",
+        "2",
+        "--cache-dir",
+        join(crashed, "cache"),
+        "--run-dir",
+        join(crashed, "run"),
+      ],
       stdout: "null",
       stderr: "null",
     }).spawn();

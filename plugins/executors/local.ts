@@ -38,7 +38,9 @@ export default defineExecutor({
           ]);
           if (outcome) return outcome;
           const tail = stderr.trim().split("\n").filter((l) => l.trim()).slice(-3).join(" | ");
-          const how = status.signal ? `killed by ${status.signal}` : `exited with code ${status.code}`;
+          const how = status.signal
+            ? `killed by ${status.signal}`
+            : `exited with code ${status.code}`;
           return { ok: false, reason: `worker ${how}${tail ? `: ${tail}` : ""}` };
         } finally {
           running.delete(child);

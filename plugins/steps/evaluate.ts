@@ -41,7 +41,9 @@ export default defineStep({
       const values = await metric.compute(metric.options.parse(spec.options), inputs);
       for (const [name, value] of Object.entries(values)) {
         if (name in out) {
-          throw new KtError(`metric "${name}" is produced twice`, { hint: "list each metric once" });
+          throw new KtError(`metric "${name}" is produced twice`, {
+            hint: "list each metric once",
+          });
         }
         out[name] = value;
       }

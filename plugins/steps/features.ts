@@ -18,7 +18,9 @@ export default defineStep({
     data: ref("dataset"),
     layer: z.string().default("representation").describe("layer name or `representation`"),
     logits: z.boolean().default(false).describe("also extract logits (for Hinton KD)"),
-    layers: z.array(z.string()).default([]).describe("more layers to keep (hint targets, multi-layer PKT)"),
+    layers: z.array(z.string()).default([]).describe(
+      "more layers to keep (hint targets, multi-layer PKT)",
+    ),
   }).strict(),
   run(opts, ctx) {
     const source = featureSourceInput(ctx.inputs, "model");

@@ -29,7 +29,8 @@ export default defineStep({
     });
     const history = trainModel(model, data, {
       ...toTrainOptions(opts, seed, `teacher ${opts.model.use}`),
-      onEpoch: (r) => ctx.curve({ epoch: r.epoch, loss: r.loss, samplesPerSecond: r.samplesPerSecond }),
+      onEpoch: (r) =>
+        ctx.curve({ epoch: r.epoch, loss: r.loss, samplesPerSecond: r.samplesPerSecond }),
     });
     return Promise.resolve({ model, history });
   },

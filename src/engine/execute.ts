@@ -5,7 +5,14 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { Plugin, PluginContext, PluginKind, PluginSpec, StepContext, StepPlugin } from "../api.ts";
+import type {
+  Plugin,
+  PluginContext,
+  PluginKind,
+  PluginSpec,
+  StepContext,
+  StepPlugin,
+} from "../api.ts";
 import { type Cache, cacheKey } from "../cache.ts";
 import type { ResolvedNode, Trial } from "../config/mod.ts";
 import { KtError } from "../errors.ts";
@@ -20,7 +27,10 @@ export interface NodeRuntime {
   cacheDir: string;
   log(message: string): void;
   /** A training curve point of node `node`. */
-  onCurve?(node: string, point: { epoch: number; loss: number; samplesPerSecond: number; phase?: string }): void;
+  onCurve?(
+    node: string,
+    point: { epoch: number; loss: number; samplesPerSecond: number; phase?: string },
+  ): void;
   /** A step plugin ran (not a cache hit). */
   onExecuted?(node: string, plugin: string): void;
 }
@@ -140,7 +150,9 @@ async function compute(
   const step = node.plugin;
   const found = await rt.cache.lookup(plan.key);
   if (found.status === "hit") return await outputFromArtifact(step.output, found.artifact);
-  if (found.status === "corrupt") rt.log(`${node.name}: cached output was corrupt (${found.reason}); recomputing`);
+  if (found.status === "corrupt") {
+    rt.log(`${node.name}: cached output was corrupt (${found.reason}); recomputing`);
+  }
   const inputs: Record<string, unknown> = {};
   for (const r of node.refs) inputs[r.option] = await materialize(trial, plans, r.node, rt, memo);
   const stepCtx: StepContext = {
@@ -160,7 +172,11 @@ async function compute(
   }
   rt.onExecuted?.(node.name, node.use);
   const { files, info } = await outputToFiles(step.output, value);
-  await rt.cache.put(plan.key, files, { plugin: `${node.kind}:${node.use}`, version: node.version, info });
+  await rt.cache.put(plan.key, files, {
+    plugin: `${node.kind}:${node.use}`,
+    version: node.version,
+    info,
+  });
   return value;
 }
 

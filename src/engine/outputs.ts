@@ -41,7 +41,11 @@ export async function outputToFiles(
 export async function outputFromArtifact(kind: StepOutput, artifact: Artifact): Promise<unknown> {
   if (kind === "model") {
     const text = new TextDecoder().decode(await artifact.readFile("model.json"));
-    const model = await modelFromFiles(text, (p) => artifact.readFile(p), artifact.path("model.json"));
+    const model = await modelFromFiles(
+      text,
+      (p) => artifact.readFile(p),
+      artifact.path("model.json"),
+    );
     const history = await artifact.readJson("history.json") as TrainedModel["history"];
     return { model, history } satisfies TrainedModel;
   }

@@ -79,7 +79,9 @@ export function downloadHosts(trials: Trial[]): string[] {
     else if (v && typeof v === "object") Object.values(v).forEach(visit);
   };
   for (const t of trials) {
-    for (const node of Object.values(t.graph.nodes)) if (node.kind === "dataset") visit(node.options);
+    for (const node of Object.values(t.graph.nodes)) {
+      if (node.kind === "dataset") visit(node.options);
+    }
   }
   return [...hosts].sort();
 }
@@ -110,7 +112,8 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
   const log = opts.log ?? ((l: string) => console.error(l));
   const { experiment, trials } = loaded;
   const cache = await openCache(opts.cacheDir, {
-    onCorrupt: (key, reason) => log(`cache: artifact ${key.slice(0, 12)} is corrupt (${reason}); recomputing`),
+    onCorrupt: (key, reason) =>
+      log(`cache: artifact ${key.slice(0, 12)} is corrupt (${reason}); recomputing`),
   });
   const netHosts = downloadHosts(trials);
 

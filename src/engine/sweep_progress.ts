@@ -28,7 +28,10 @@ export interface SweepProgress {
 export function createSweepProgress(o: SweepProgressOptions): SweepProgress {
   const tty = o.tty ?? Deno.stderr.isTerminal();
   const enc = new TextEncoder();
-  const running = new Map<string, { label: string; started: number; epoch?: number; sps?: number; loss?: number }>();
+  const running = new Map<
+    string,
+    { label: string; started: number; epoch?: number; sps?: number; loss?: number }
+  >();
   const durations: number[] = [];
   let jobsDone = o.cachedJobs;
   const trials = { done: 0, failed: 0 };
@@ -48,11 +51,15 @@ export function createSweepProgress(o: SweepProgressOptions): SweepProgress {
     const eta = formatDuration((avg * left) / Math.max(1, running.size));
     const lines = [
       `trials ${trials.done} done, ${running.size} jobs running, ${trials.failed} failed / ${o.trials}` +
-      ` · jobs ${jobsDone}/${o.jobs} · ${formatDuration((performance.now() - t0) / 1000)} elapsed · ETA ${eta}`,
+      ` · jobs ${jobsDone}/${o.jobs} · ${
+        formatDuration((performance.now() - t0) / 1000)
+      } elapsed · ETA ${eta}`,
       ...[...running.values()].map((r) =>
         `  ▸ ${r.label}` +
         (r.epoch !== undefined
-          ? ` · epoch ${r.epoch + 1} · loss ${r.loss?.toPrecision(4)} · ${Math.round(r.sps ?? 0)} samples/s`
+          ? ` · epoch ${r.epoch + 1} · loss ${r.loss?.toPrecision(4)} · ${
+            Math.round(r.sps ?? 0)
+          } samples/s`
           : " · starting")
       ),
     ];
@@ -77,7 +84,11 @@ export function createSweepProgress(o: SweepProgressOptions): SweepProgress {
       r.sps = p.samplesPerSecond;
       r.loss = p.loss;
       if (tty) draw();
-      else o.log(`  ${r.label}: epoch ${p.epoch + 1} loss ${p.loss.toPrecision(4)} ${Math.round(p.samplesPerSecond)} samples/s`);
+      else {o.log(
+          `  ${r.label}: epoch ${p.epoch + 1} loss ${p.loss.toPrecision(4)} ${
+            Math.round(p.samplesPerSecond)
+          } samples/s`,
+        );}
     },
     jobEnded(key, error) {
       const r = running.get(key);
@@ -90,8 +101,9 @@ export function createSweepProgress(o: SweepProgressOptions): SweepProgress {
     trialEnded(label, status, reason) {
       if (status === "failed") trials.failed++;
       else trials.done++;
-      if (!tty || status === "failed") say(`trial ${label}: ${status}${reason ? ` (${reason})` : ""}`);
-      else draw();
+      if (!tty || status === "failed") {
+        say(`trial ${label}: ${status}${reason ? ` (${reason})` : ""}`);
+      } else draw();
     },
     log: say,
     close() {

@@ -7,7 +7,6 @@ export {
   DEFAULT_PRECISION_K,
   type FeatureMatrix,
   type FeatureRows,
-  type Features,
   retrievalMetrics,
   type RetrievalOptions,
   type RetrievalResult,
