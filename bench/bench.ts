@@ -16,6 +16,7 @@ import cnn from "../plugins/models/cnn.ts";
 import mlp from "../plugins/models/mlp.ts";
 import { extractFeatures } from "../src/model.ts";
 import { openCache } from "../src/cache.ts";
+import { benchRetrieval } from "./retrieval_bench.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -28,6 +29,7 @@ const { values: args } = parseArgs({
 
 /** Reference figures (samples/s or seconds) measured on the 2-core dev machine (DESIGN.md §3). */
 const REFERENCE = {
+  retrieval_10k_60k_s: { value: 82, what: "numpy full sort per query" },
   mnist_cnn_samples_per_s: { value: 2081, what: "PyTorch CPU, 2 threads" },
   mlp_samples_per_s: { value: 8851, what: "PyTorch CPU, 2 threads" },
 };
@@ -175,6 +177,19 @@ for (const [i, backend] of backends.entries()) {
     );
     rows.push([choice.name, cases[0].label, String(batch), sps.toFixed(0), ""]);
     json[`mnist_cnn_batch${batch}_samples_per_s`] = Math.round(sps);
+  }
+  // Retrieval evaluation: 10k queries × 64-d against databases of growing size.
+  for (const nd of args.quick ? [1000, 10000] : [1000, 10000, 60000]) {
+    const seconds = await benchRetrieval(10000, nd, 64);
+    const ref = nd === 60000 ? REFERENCE.retrieval_10k_60k_s : undefined;
+    rows.push([
+      choice.name,
+      `retrieval 10k queries × ${nd / 1000}k database × 64-d`,
+      "-",
+      `${seconds.toFixed(2)} s`,
+      ref ? `${(ref.value / seconds).toFixed(1)}× faster than ${ref.what} (${ref.value} s)` : "",
+    ]);
+    if (nd === 60000) json.retrieval_10k_60k_s = Number(seconds.toFixed(3));
   }
   // Teacher features: extraction vs a cache hit (60k MNIST-sized samples, teacher conv32-64-128 fc256).
   const { extract, hit } = await cacheBench(args.quick ? 5000 : 60000);
