@@ -159,15 +159,25 @@ export function meanStd(values: readonly number[]): { mean: number; std: number 
   return { mean, std: Math.sqrt(ss / (values.length - 1)) };
 }
 
-/** Column order: `mAP`, then `P@k` by ascending k, then the rest by code units. */
+/**
+ * Column order: grouped by node prefix (`eval.mAP` → prefix `eval`; unprefixed first), and
+ * within a group `mAP`, then `P@k` by ascending k, then the rest by code units.
+ */
 export function compareMetricNames(a: string, b: string): number {
+  const split = (name: string): [string, string] => {
+    const dot = name.lastIndexOf(".");
+    return dot < 0 ? ["", name] : [name.slice(0, dot), name.slice(dot + 1)];
+  };
   const rank = (name: string): [number, number] => {
     if (name === "mAP") return [0, 0];
     const k = /^P@(\d+)$/.exec(name);
     return k ? [1, Number(k[1])] : [2, 0];
   };
-  const [ra, ka] = rank(a);
-  const [rb, kb] = rank(b);
+  const [pa, na] = split(a);
+  const [pb, nb] = split(b);
+  if (pa !== pb) return pa < pb ? -1 : 1;
+  const [ra, ka] = rank(na);
+  const [rb, kb] = rank(nb);
   if (ra !== rb) return ra - rb;
   if (ka !== kb) return ka - kb;
   return a < b ? -1 : a > b ? 1 : 0;

@@ -87,6 +87,15 @@ Deno.test("metric columns: mAP, then P@k ascending, then the rest alphabetically
     "loss",
     "zeta",
   ]);
+  const prefixed = ["teacher.P@100", "eval.P@20", "eval.mAP", "P@10", "eval.P@100", "teacher.mAP"];
+  assert.deepEqual(prefixed.sort(compareMetricNames), [
+    "P@10",
+    "eval.mAP",
+    "eval.P@20",
+    "eval.P@100",
+    "teacher.mAP",
+    "teacher.P@100",
+  ]);
   const t = comparisonTable([{
     params: {},
     status: "done",
