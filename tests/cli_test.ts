@@ -1,0 +1,85 @@
+/** The command line on bad input: one line saying what and how to fix, non-zero exit, nothing run. */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+async function kt(args: string[], cwd?: string) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+Deno.test("kt train with an unknown backend exits 1 with one line naming the valid ones", async () => {
+  const r = await kt(["train", "--backend", "wsam"]);
+  assert.equal(r.code, 1);
+  const lines = r.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(
+    lines[0],
+    /^error: unknown backend "wsam"; did you mean "wasm"\? — choose one of: auto, wasm/,
+  );
+});
+
+Deno.test("kt train with an unknown dataset suggests the close name", async () => {
+  const r = await kt(["train", "--backend", "cpu", "--data", "mnsit"]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /unknown dataset "mnsit"; did you mean "mnist"\?/);
+  assert.doesNotMatch(r.stderr, /^\s+at /m, "no stack trace");
+});
+
+Deno.test("kt train with the tensorflow-gpu backend missing names the install command", async () => {
+  const r = await kt(["train", "--backend", "tensorflow-gpu"]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /deno install --allow-scripts=npm:@tensorflow\/tfjs-node-gpu/);
+  assert.doesNotMatch(r.stderr, /^\s+at /m);
+});
+
+Deno.test("kt sweep on a broken file reports file:line:col and runs nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "bad.yaml");
+    await Deno.writeTextFile(
+      file,
+      "name: bad\nnodes:\n  train: { use: mnist }\n  student:\n    use: transfer\n    data: train\n" +
+        "    model: { use: cnn }\n    loss: pkt2\n",
+    );
+    const r = await kt([
+      "sweep",
+      file,
+      "--cache-dir",
+      join(dir, "cache"),
+      "--run-dir",
+      join(dir, "run"),
+    ]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`${file}:8:11: unknown loss "pkt2"; did you mean "pkt"\\?`));
+    assert.equal(r.stdout, "");
+    for (const sub of ["cache", "run"]) {
+      await assert.rejects(
+        () => Deno.stat(join(dir, sub)),
+        Deno.errors.NotFound,
+        `${sub} was created`,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("kt plugins lists every kind with options", async () => {
+  const r = await kt(["plugins"]);
+  assert.equal(r.code, 0);
+  for (const name of ["mnist", "cnn", "pkt", "hinton", "retrieval", "transfer", "hog", "slurm"]) {
+    assert.match(r.stdout, new RegExp(`^  ${name} `, "m"), name);
+  }
+  assert.match(r.stdout, /kernel: "cosine" \| "rbf"/);
+});
