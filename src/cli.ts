@@ -24,7 +24,7 @@ import { materialize, planTrial, releaseMemo } from "./engine/execute.ts";
 import { runSweep } from "./engine/sweep.ts";
 import { eventLine } from "./engine/worker_protocol.ts";
 import { openCache } from "./cache.ts";
-import { openResults } from "./results.ts";
+import { openResults, requireResults } from "./results.ts";
 import { comparisonTable, formatTable, type TableFormat } from "./table.ts";
 import { describePlugins } from "./describe.ts";
 import { writeReport } from "./report.ts";
@@ -332,14 +332,7 @@ Examples:
     .action(async (run: string, o) => {
       let runDir = run;
       if (/\.ya?ml$/.test(run)) runDir = dirsOf(await loadExperiment(run, registry), {}).runDir;
-      try {
-        Deno.statSync(join(runDir, "results.sqlite"));
-      } catch {
-        throw new KtError(`no results database in ${runDir}`, {
-          hint:
-            "give the run directory printed by `sweep` (default runs/<name>) or the experiment file",
-        });
-      }
+      requireResults(runDir);
       const db = openResults(runDir);
       try {
         const id = o.runId ? Number(o.runId) : db.latestRun()?.id;

@@ -30,7 +30,7 @@ import denoConfig from "../deno.json" with { type: "json" };
 import { canonicalJson, type JsonValue } from "./canonical.ts";
 import { KtError } from "./errors.ts";
 import { writeFileAtomic } from "./io/_files.ts";
-import { type EpochPoint, openResults, type TrialRow } from "./results.ts";
+import { type EpochPoint, openResults, requireResults, type TrialRow } from "./results.ts";
 import {
   type ComparisonTable,
   comparisonTable,
@@ -171,14 +171,7 @@ export function renderReport(input: ReportInput): string {
  * and config. Throws {@linkcode KtError} when there is no database or no such run.
  */
 export function loadReportInput(runDir: string, runId?: number): ReportInput {
-  try {
-    Deno.statSync(join(runDir, "results.sqlite"));
-  } catch {
-    throw new KtError(`no results database in ${runDir}`, {
-      hint:
-        "give the run directory printed by `sweep` (default runs/<name>) or the experiment file",
-    });
-  }
+  requireResults(runDir);
   if (runId !== undefined && !(Number.isInteger(runId) && runId > 0)) {
     throw new KtError(`--run-id must be a positive integer, got ${runId}`, {
       hint: "`kt results <run> --format json` or the sweep output names the runs",

@@ -24,7 +24,7 @@
  * @module
  */
 import { DatabaseSync, type SQLInputValue, type SQLOutputValue } from "node:sqlite";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { JsonValue } from "./canonical.ts";
 import { KtError } from "./errors.ts";
@@ -146,6 +146,21 @@ CREATE TABLE IF NOT EXISTS curves (
   PRIMARY KEY (trial_id, node, phase, epoch)
 );
 `;
+
+/**
+ * Throws a {@linkcode KtError} unless `<runDir>/results.sqlite` exists (so reading commands do
+ * not create an empty database in a mistyped directory).
+ */
+export function requireResults(runDir: string): void {
+  try {
+    statSync(join(runDir, "results.sqlite"));
+  } catch {
+    throw new KtError(`no results database in ${runDir}`, {
+      hint:
+        "give the run directory printed by `sweep` (default runs/<name>) or the experiment file",
+    });
+  }
+}
 
 /**
  * Opens (creating if needed) `<runDir>/results.sqlite`. Throws {@linkcode KtError} with the path

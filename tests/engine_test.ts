@@ -154,26 +154,17 @@ Deno.test("a trial whose loss turns NaN fails with its reason while the others f
   }
 });
 
-async function cliSweep(file: string, dir: string, signal?: AbortSignal) {
+/** `deno run main.ts sweep` arguments for a run in `dir`. */
+function sweepArgs(file: string, dir: string, ...extra: string[]): string[] {
+  const dirs = ["--cache-dir", join(dir, "cache"), "--run-dir", join(dir, "run")];
+  return ["run", "-A", MAIN, "sweep", file, "--jobs", "2", ...dirs, ...extra];
+}
+
+async function cliSweep(file: string, dir: string) {
   const cmd = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      MAIN,
-      "sweep",
-      file,
-      "--jobs",
-      "2",
-      "--format",
-      "json",
-      "--cache-dir",
-      join(dir, "cache"),
-      "--run-dir",
-      join(dir, "run"),
-    ],
+    args: sweepArgs(file, dir, "--format", "json"),
     stdout: "piped",
     stderr: "piped",
-    signal,
   });
   return await cmd.output();
 }
@@ -205,20 +196,7 @@ Deno.test("a sweep killed with SIGKILL, with a cached file then corrupted, resum
     // Start the same sweep elsewhere and kill it (the whole process group) once students exist.
     const file = await writeExperiment(crashed, yaml);
     const child = new Deno.Command("setsid", {
-      args: [
-        Deno.execPath(),
-        "run",
-        "-A",
-        MAIN,
-        "sweep",
-        file,
-        "--jobs",
-        "2",
-        "--cache-dir",
-        join(crashed, "cache"),
-        "--run-dir",
-        join(crashed, "run"),
-      ],
+      args: [Deno.execPath(), ...sweepArgs(file, crashed)],
       stdout: "null",
       stderr: "null",
     }).spawn();
