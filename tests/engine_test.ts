@@ -15,7 +15,7 @@ import { openResults } from "../src/results.ts";
 import { materialize, planTrial, releaseMemo } from "../src/engine/execute.ts";
 import { openCache } from "../src/cache.ts";
 import { useBackend } from "../src/backend.ts";
-import type { JobEvents, JobResult, JobSpec } from "../src/api.ts";
+import type { JobEvents, JobResult, JobSpec, KtModel, TrainedModel } from "../src/api.ts";
 import type { LoadedExperiment } from "../src/config/mod.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -223,5 +223,68 @@ Deno.test("a sweep killed with SIGKILL, with a cached file then corrupted, resum
   } finally {
     await Deno.remove(clean, { recursive: true });
     await Deno.remove(crashed, { recursive: true });
+  }
+});
+
+Deno.test("FitNets in two stages: the hint stage trains only up to the hint layer, then KD trains all", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const yaml = `name: fitnets-two-stage
+backend: wasm
+nodes:
+  train: { use: mnist, split: train, limit: 200 }
+  teacher:
+    use: trained-network
+    data: train
+    model: { use: cnn, filters: [8], dense: [16] }
+    epochs: 1
+  targets: { use: features, model: teacher, data: train, logits: true, layers: [pool1] }
+  hints:
+    use: transfer
+    data: train
+    targets: targets
+    model: { use: cnn, filters: [4], dense: [8] }
+    loss: { use: fitnets, stage: hint, studentLayer: pool1, teacherLayer: pool1 }
+    trainUpTo: pool1
+    epochs: 1
+    seed: 5
+  student:
+    use: transfer
+    data: train
+    targets: targets
+    init: hints
+    model: { use: cnn, filters: [4], dense: [8] }
+    loss: { use: fitnets, stage: kd }
+    epochs: 1
+    seed: 5
+`;
+    const loaded = await loadExperiment(await writeExperiment(dir, yaml), registry);
+    const [trial] = loaded.trials;
+    const plans = planTrial(trial);
+    const rt = {
+      cache: await openCache(join(dir, "cache")),
+      registry: loaded.experiment.registry,
+      cacheDir: join(dir, "cache", "datasets"),
+      log: () => {},
+    };
+    await useBackend("wasm");
+    const memo = new Map<string, Promise<unknown>>();
+    const hints = await materialize(trial, plans, "hints", rt, memo) as TrainedModel;
+    const student = await materialize(trial, plans, "student", rt, memo) as TrainedModel;
+    const fresh = registry.get("model", "cnn").build(
+      registry.get("model", "cnn").options.parse({ filters: [4], dense: [8] }),
+      { inputShape: [28, 28, 1], numClasses: 10, seed: 5 },
+    );
+    const weights = (m: KtModel, layer: string) =>
+      Array.from(m.net.getLayer(layer).getWeights()[0].dataSync());
+    // Stage 1 moved the conv layer but left the dense layers as initialised.
+    assert.notDeepEqual(weights(hints.model, "conv1"), weights(fresh, "conv1"));
+    assert.deepEqual(weights(hints.model, "fc1"), weights(fresh, "fc1"));
+    assert.deepEqual(weights(hints.model, "logits"), weights(fresh, "logits"));
+    // Stage 2 started from stage 1 and trained everything.
+    assert.notDeepEqual(weights(student.model, "logits"), weights(hints.model, "logits"));
+    releaseMemo(memo);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
