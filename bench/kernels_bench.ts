@@ -101,6 +101,32 @@ const CASES: Case[] = [
   matmul("fc2 dW = xᵀ·dy (64×128·128×10)", [B, 64], [B, 10], true, false),
   matmul("fc1 forward, no transpose", [B, 1568], [1568, 64], false, false),
   ...depthwise("depthwise 14×14×16 k3", [B, 14, 14, 16], [3, 3, 16, 1]),
+  ...conv("student conv1 32×32 3→8", [B, 32, 32, 3], [3, 3, 3, 8]),
+  ...conv("student conv2 16×16 8→16", [B, 16, 16, 8], [3, 3, 8, 16]),
+  {
+    label: "tile [1,1,1,8] → [128,32,32,8] (BN grad)",
+    kernel: tf.Tile,
+    inputs: () => ({ x: r([1, 1, 1, 8]) }),
+    attrs: { reps: [B, 32, 32, 1] },
+  },
+  {
+    label: "sum [128,28,28,16] over N,H,W (bias grad)",
+    kernel: tf.Sum,
+    inputs: () => ({ x: r([B, 28, 28, 16]) }),
+    attrs: { axis: [0, 1, 2], keepDims: false },
+  },
+  {
+    label: "mean [128,32,32,8] over N,H,W (BN moments)",
+    kernel: tf.Mean,
+    inputs: () => ({ x: r([B, 32, 32, 8]) }),
+    attrs: { axis: [0, 1, 2], keepDims: true },
+  },
+  {
+    label: "identity [128,28,28,16] (saved for backprop)",
+    kernel: tf.Identity,
+    inputs: () => ({ x: r([B, 28, 28, 16]) }),
+    attrs: {},
+  },
   {
     label: "unsortedSegmentSum 1000×64 → 10",
     kernel: tf.UnsortedSegmentSum,
@@ -109,16 +135,21 @@ const CASES: Case[] = [
   },
 ];
 
-/** Median milliseconds per call of `func` (null when missing), called as the engine would. */
+/**
+ * Median milliseconds per call of `func` (null when missing), called as the engine would. Every
+ * call gets fresh inputs, as in training: the wasm matmul caches its packed right operand per
+ * tensor, so reusing inputs would hide that cost.
+ */
 function time(c: Case, func: tf.KernelFunc | undefined, minMs = 250): number | null {
   if (!func) return null;
-  const inputs = c.inputs();
   const backend = tf.engine().backend;
   const once = () => {
+    const inputs = c.inputs();
     const t0 = performance.now();
     const out = func({ inputs, attrs: c.attrs as tf.NamedAttrMap, backend }) as tf.TensorInfo;
     const ms = performance.now() - t0;
     backend.disposeData(out.dataId);
+    tf.dispose(Object.values(inputs));
     return ms;
   };
   once();
@@ -128,7 +159,6 @@ function time(c: Case, func: tf.KernelFunc | undefined, minMs = 250): number | n
   while (samples.length < 5 || (performance.now() - start < minMs && samples.length < 200)) {
     samples.push(once());
   }
-  tf.dispose(Object.values(inputs));
   samples.sort((a, b) => a - b);
   return samples[Math.floor(samples.length / 2)];
 }

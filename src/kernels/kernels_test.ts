@@ -443,6 +443,75 @@ Deno.test("tf.grads of conv2d, depthwiseConv2d, maxPool and matMul on wasm match
   );
 });
 
+Deno.test("Identity and same-dtype Cast on wasm share memory; other casts match cpu", async () => {
+  const rng = createRng(11);
+  const x = randn(rng, [3, 4, 5]);
+  const before = tf.engine().backend.numDataIds();
+  const xt = t(x);
+  const copy = kernel(tf.Identity, { x: xt }, {});
+  const same = kernel(tf.Cast, { x: xt }, { dtype: "float32" });
+  // Three tensors, one buffer: no copy was made.
+  assert.equal(tf.engine().backend.numDataIds(), before + 1);
+  assert.deepEqual(copy.dataSync(), x.values);
+  xt.dispose();
+  assert.deepEqual(same.dataSync(), x.values, "the shared buffer outlives the input");
+  tf.dispose([copy, same]);
+  assert.equal(tf.engine().backend.numDataIds(), before);
+  await assertSameOnBoth(
+    "Cast float32→int32",
+    () => kernel(tf.Cast, { x: t(x) }, { dtype: "int32" }),
+  );
+  x.values[0] = 0; // a zero, so that bool gets both values
+  for (const [from, to] of [["float32", "bool"], ["int32", "bool"], ["bool", "int32"]] as const) {
+    await assertSameOnBoth(`Cast ${from}→${to}`, () => {
+      const input = from === "float32" ? t(x) : tf.cast(tf.mul(t(x), 3), from);
+      return tf.cast(kernel(tf.Cast, { x: input }, { dtype: to }), "float32");
+    });
+  }
+});
+
+Deno.test("Tile on wasm matches cpu for float, int and bool tensors", async () => {
+  const rng = createRng(12);
+  const cases: Array<[number[], number[]]> = [
+    [[1, 1, 1, 8], [4, 3, 5, 1]], // a batch-norm gradient's broadcast
+    [[2, 3], [3, 2]],
+    [[3, 1, 2], [1, 4, 1]],
+    [[5], [3]],
+    [[2, 2, 2], [1, 1, 1]],
+  ];
+  for (const [shape, reps] of cases) {
+    const x = randn(rng, shape);
+    const ints = { shape, values: Int32Array.from(x.values, (v) => Math.round(v * 10)) };
+    await assertSameOnBoth(`Tile float ${shape} × ${reps}`, () => tf.tile(t(x), reps));
+    await assertSameOnBoth(`Tile int ${shape} × ${reps}`, () => tf.tile(t(ints), reps));
+    await assertSameOnBoth(
+      `Tile bool ${shape} × ${reps}`,
+      () => tf.cast(tf.tile(tf.greater(t(x), 0), reps), "float32"),
+    );
+  }
+});
+
+Deno.test("Sum and Mean on wasm match cpu over leading, trailing and mixed axes", async () => {
+  const rng = createRng(13);
+  const x = randn(rng, [6, 5, 4, 3]);
+  const axesList: Array<number | number[]> = [[0, 1, 2], [0], [0, 1], [2, 1, 0], [3], [1, 2], [
+    0,
+    2,
+  ], -4];
+  for (const axis of axesList) {
+    for (const keepDims of [false, true]) {
+      const label = `axis ${JSON.stringify(axis)} keepDims ${keepDims}`;
+      await assertSameOnBoth(`Sum ${label}`, () => tf.sum(t(x), axis, keepDims));
+      await assertSameOnBoth(`Mean ${label}`, () => tf.mean(t(x), axis, keepDims));
+    }
+  }
+  const ints = { shape: [4, 3], values: Int32Array.from({ length: 12 }, (_, i) => i - 5) };
+  await assertSameOnBoth("Sum int32 axis 0", () => tf.sum(t(ints), 0));
+  // Large values: float64 accumulation keeps the sum exact where float32 would round.
+  const big = { shape: [3, 1], values: Float32Array.from([16777216, 1, 1]) };
+  assert.deepEqual(Array.from(tf.sum(t(big), 0).dataSync()), [16777218]);
+});
+
 Deno.test("kt wasm kernels leave no tensors or wasm buffers behind when run repeatedly", () => {
   const rng = createRng(7);
   const x = t(randn(rng, [2, 8, 8, 3])) as tf.Tensor4D;
@@ -458,6 +527,7 @@ Deno.test("kt wasm kernels leave no tensors or wasm buffers behind when run repe
       tf.sum(tf.maxPool(xv, 2, 2, "valid")),
       tf.sum(tf.matMul(a, a, true, false)),
       tf.sum(tf.unsortedSegmentSum(xv, ids, 3)),
+      tf.sum(tf.mean(tf.mul(tf.tile(tf.sum(xv, [0, 1, 2], true), [2, 8, 8, 1]), xv), [0, 1])),
     ]) as tf.Scalar;
   const step = () =>
     tf.tidy(() =>

@@ -13,16 +13,23 @@ import {
   depthwiseConv2dNativeBackpropFilter,
   depthwiseConv2dNativeBackpropInput,
 } from "./conv.ts";
+import { cast, identity, tile } from "./copy.ts";
 import { untransposedMatMul } from "./matmul.ts";
 import { maxPoolGrad } from "./pool.ts";
+import { mean, sum } from "./reduce.ts";
 import { unsortedSegmentSum } from "./segment.ts";
 
 export {
+  cast,
   conv2DBackpropFilter,
   conv2DBackpropInput,
   depthwiseConv2dNativeBackpropFilter,
   depthwiseConv2dNativeBackpropInput,
+  identity,
   maxPoolGrad,
+  mean,
+  sum,
+  tile,
   unsortedSegmentSum,
   untransposedMatMul,
 };
@@ -60,6 +67,11 @@ const KERNELS: Array<
   },
   { name: tf.MaxPoolGrad, func: maxPoolGrad, replaces: true },
   { name: tf.Conv2DBackpropInput, func: conv2DBackpropInput, replaces: true },
+  { name: tf.Identity, func: identity, replaces: true },
+  { name: tf.Cast, func: cast, replaces: true },
+  { name: tf.Tile, func: tile, replaces: true },
+  { name: tf.Sum, func: sum, replaces: true },
+  { name: tf.Mean, func: mean, replaces: true },
 ];
 
 /** Names of the kernels {@linkcode registerWasmTrainingKernels} registers for backend "wasm". */
@@ -69,7 +81,8 @@ export const WASM_TRAINING_KERNELS: readonly string[] = KERNELS.map((k) => k.nam
  * Registers, for backend "wasm", the training kernels the stock wasm backend lacks
  * (`Conv2DBackpropFilter`, `DepthwiseConv2dNativeBackpropFilter/Input`, `UnsortedSegmentSum`)
  * and faster replacements (`BatchMatMul`/`_FusedMatMul` with transposes, `MaxPoolGrad`,
- * `Conv2DBackpropInput`; measured in `bench/kernels_bench.ts`). Idempotent; call after the wasm backend is imported.
+ * `Conv2DBackpropInput`, copy-free `Identity`/`Cast`, block-copy `Tile`, `Sum`/`Mean` over
+ * leading axes; measured in `bench/kernels_bench.ts`). Idempotent; call after the wasm backend is imported.
  *
  * @example
  * ```ts

@@ -25,13 +25,17 @@ export function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
   const xv = backend.typedArrayFromHeap(input) as Float32Array;
   const dyv = backend.typedArrayFromHeap(dy) as Float32Array;
   const dxv = backend.typedArrayFromHeap(dx) as Float32Array;
-  dxv.fill(0);
   const { batchSize, inHeight: h, inWidth: w, inChannels: c, outHeight: ho, outWidth: wo } = info;
   const { strideHeight: sh, strideWidth: sw } = info;
   const { effectiveFilterHeight: fh, effectiveFilterWidth: fw } = info;
   const { top, left } = info.padInfo;
-  const best = new Float32Array(c);
-  const where = new Int32Array(c);
+  const tiles = fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0;
+  if (tiles && 2 * ho <= h && 2 * wo <= w) {
+    if (2 * ho < h || 2 * wo < w) dxv.fill(0); // rows/cols in no window
+    pool2x2Grad(xv, dyv, dxv, batchSize, h, w, c, ho, wo);
+    return dx;
+  }
+  dxv.fill(0);
   let o = 0; // offset of dy[n, i, j, 0]
   for (let n = 0; n < batchSize; n++) {
     const batchBase = n * h * w * c;
@@ -41,25 +45,71 @@ export function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
       for (let j = 0; j < wo; j++, o += c) {
         const c0 = Math.max(0, j * sw - left);
         const c1 = Math.min(w, j * sw - left + fw);
-        best.fill(-Infinity);
-        where.fill(-1);
-        for (let r = r0; r < r1; r++) {
-          for (let q = c0; q < c1; q++) {
-            const base = batchBase + (r * w + q) * c;
-            for (let k = 0; k < c; k++) {
-              const v = xv[base + k];
-              if (v > best[k]) {
-                best[k] = v;
-                where[k] = base + k;
+        for (let k = 0; k < c; k++) {
+          // First maximum in row-major window order; NaN never wins, as on cpu.
+          let best = -Infinity;
+          let where = -1;
+          for (let r = r0; r < r1; r++) {
+            let idx = batchBase + (r * w + c0) * c + k;
+            for (let q = c0; q < c1; q++, idx += c) {
+              const v = xv[idx];
+              if (v > best) {
+                best = v;
+                where = idx;
               }
             }
           }
-        }
-        for (let k = 0; k < c; k++) {
-          if (where[k] >= 0) dxv[where[k]] += dyv[o + k];
+          if (where >= 0) dxv[where] += dyv[o + k];
         }
       }
     }
   }
   return dx;
+}
+
+/**
+ * The 2×2, stride-2, unpadded case: windows do not overlap, so every input entry of a window is
+ * written once (the winner gets dy, the others 0) and no zero fill is needed.
+ */
+function pool2x2Grad(
+  xv: Float32Array,
+  dyv: Float32Array,
+  dxv: Float32Array,
+  batch: number,
+  h: number,
+  w: number,
+  c: number,
+  ho: number,
+  wo: number,
+): void {
+  const rowStep = w * c;
+  let o = 0;
+  for (let n = 0; n < batch; n++) {
+    for (let i = 0; i < ho; i++) {
+      let p00 = (n * h + 2 * i) * rowStep;
+      for (let j = 0; j < wo; j++, o += c, p00 += 2 * c) {
+        const p01 = p00 + c;
+        const p10 = p00 + rowStep;
+        const p11 = p10 + c;
+        for (let k = 0; k < c; k++) {
+          const a = xv[p00 + k];
+          const b = xv[p01 + k];
+          const d = xv[p10 + k];
+          const e = xv[p11 + k];
+          // Index (0..3, row-major) of the first maximum; -1 when all are NaN.
+          let best = -Infinity;
+          let win = -1;
+          if (a > best) (best = a), (win = 0);
+          if (b > best) (best = b), (win = 1);
+          if (d > best) (best = d), (win = 2);
+          if (e > best) (best = e), (win = 3);
+          const g = dyv[o + k];
+          dxv[p00 + k] = win === 0 ? g : 0;
+          dxv[p01 + k] = win === 1 ? g : 0;
+          dxv[p10 + k] = win === 2 ? g : 0;
+          dxv[p11 + k] = win === 3 ? g : 0;
+        }
+      }
+    }
+  }
 }
