@@ -15,6 +15,7 @@ const root = new URL("..", import.meta.url).pathname;
 const EXPECTED: Record<string, number> = {
   "experiments/quickstart.yaml": 4 * 2,
   "experiments/mnist_pkt.yaml": 7 * 3,
+  "experiments/mnist_pkt_lr.yaml": 3 * 2 * 3,
   "experiments/fashion_mnist_pkt.yaml": 7 * 3,
   "experiments/cifar10_paper.yaml": 4 * 1,
   "experiments/hog_to_cnn.yaml": 4 * 3,
