@@ -80,3 +80,32 @@ function write(value: unknown, path: string, seen: Set<object>): string {
   seen.delete(obj);
   return text;
 }
+
+/**
+ * A short human form of a parameter value for labels: numbers to 4 significant digits, strings
+ * as they are, an inline plugin `{ use: hinton, form: official }` as `hinton(form=official)`,
+ * anything else as canonical JSON.
+ *
+ * @example
+ * ```ts
+ * import { displayValue } from "./canonical.ts";
+ * displayValue({ use: "hinton", form: "official" }); // "hinton(form=official)"
+ * displayValue(0.000123456); // "0.0001235"
+ * ```
+ */
+export function displayValue(v: unknown): string {
+  if (typeof v === "number") {
+    return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
+  }
+  if (typeof v === "string") return v;
+  if (
+    v && typeof v === "object" && !Array.isArray(v) &&
+    typeof (v as { use?: unknown }).use === "string"
+  ) {
+    const { use, ...rest } = v as Record<string, unknown>;
+    const keys = Object.keys(rest).sort();
+    if (keys.length === 0) return use as string;
+    return `${use}(${keys.map((k) => `${k}=${displayValue(rest[k])}`).join(", ")})`;
+  }
+  return canonicalJson(v);
+}

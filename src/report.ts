@@ -27,7 +27,7 @@
 import { join } from "node:path";
 import { stringify as toYaml } from "yaml";
 import denoConfig from "../deno.json" with { type: "json" };
-import { canonicalJson, type JsonValue } from "./canonical.ts";
+import { canonicalJson, displayValue, type JsonValue } from "./canonical.ts";
 import { KtError } from "./errors.ts";
 import { writeFileAtomic } from "./io/_files.ts";
 import { type EpochPoint, openResults, requireResults, type TrialRow } from "./results.ts";
@@ -291,11 +291,7 @@ function describeMethods(table: ComparisonTable, trials: readonly ReportTrial[])
     const value = single ? Object.values(row.params)[0] : undefined;
     return {
       row,
-      name: value === undefined
-        ? row.method
-        : typeof value === "string"
-        ? value
-        : canonicalJson(value),
+      name: value === undefined ? row.method : displayValue(value),
       color: PALETTE[i % PALETTE.length],
       trials: [],
     };
@@ -377,25 +373,57 @@ function comparisonHtml(table: ComparisonTable, methods: MethodInfo[]): string {
     `column in bold; — : one seed, no std.</p>`;
 }
 
+/**
+ * Which evaluation's retrieval metrics the charts show: `mAP` / `P@k`, or `<node>.mAP` /
+ * `<node>.P@k` when a graph has several evaluate nodes — the one whose mAP differs most between
+ * methods (a shared baseline's evaluation is the same on every row).
+ */
+export function retrievalPrefix(table: ComparisonTable): string | undefined {
+  const prefixes = table.metrics
+    .map((m) => /^(.*?)mAP$/.exec(m))
+    .filter((x): x is RegExpExecArray => x !== null && (x[1] === "" || x[1].endsWith(".")))
+    .map((x) => x[1]);
+  let best: string | undefined;
+  let spread = -1;
+  for (const p of prefixes) {
+    const means = table.rows.map((r) => r.metrics[`${p}mAP`]?.mean).filter((v) =>
+      Number.isFinite(v)
+    ) as number[];
+    const s = means.length > 0 ? Math.max(...means) - Math.min(...means) : 0;
+    if (s > spread) {
+      spread = s;
+      best = p;
+    }
+  }
+  return best;
+}
+
+function fromNode(prefix: string): string {
+  return prefix ? ` (node <code>${esc(prefix.slice(0, -1))}</code>)` : "";
+}
+
 function mapChartHtml(table: ComparisonTable, methods: MethodInfo[]): string {
-  if (!table.metrics.includes("mAP")) return note("No mAP recorded in this run — no bar chart.");
+  const prefix = retrievalPrefix(table);
+  if (prefix === undefined) return note("No mAP recorded in this run — no bar chart.");
+  const key = `${prefix}mAP`;
   const bars = methods.map((m) => ({
     name: m.name,
     color: m.color,
-    mean: m.row.metrics.mAP?.mean ?? NaN,
-    std: m.row.metrics.mAP?.std ?? null,
-    best: m.row.metrics.mAP?.best ?? false,
+    mean: m.row.metrics[key]?.mean ?? NaN,
+    std: m.row.metrics[key]?.std ?? null,
+    best: m.row.metrics[key]?.best ?? false,
   }));
   const oneSeed = bars.every((b) => b.std === null || !Number.isFinite(b.std));
   return `<figure>${barChart("chart-map", "mAP", bars)}</figure>` +
-    `<p class="caption">Bars: mean mAP over seeds${
+    `<p class="caption">Bars: mean mAP over seeds${fromNode(prefix)}${
       oneSeed ? " (one seed per method: no error bars)" : "; error bars: ± one sample std"
     }.</p>`;
 }
 
 function precisionChartHtml(table: ComparisonTable, methods: MethodInfo[]): string {
+  const prefix = retrievalPrefix(table) ?? "";
   const ks = table.metrics
-    .map((m) => /^P@(\d+)$/.exec(m))
+    .map((m) => m.startsWith(prefix) ? /^P@(\d+)$/.exec(m.slice(prefix.length)) : null)
     .filter((x): x is RegExpExecArray => x !== null)
     .map((x) => Number(x[1]))
     .sort((a, b) => a - b);
@@ -404,7 +432,7 @@ function precisionChartHtml(table: ComparisonTable, methods: MethodInfo[]): stri
     name: m.name,
     color: m.color,
     points: ks.map((k) => {
-      const c = m.row.metrics[`P@${k}`];
+      const c = m.row.metrics[`${prefix}P@${k}`];
       return { x: k, y: c?.mean ?? NaN, std: c?.std ?? null };
     }),
   }));
@@ -417,7 +445,9 @@ function precisionChartHtml(table: ComparisonTable, methods: MethodInfo[]): stri
     xLog: ks[0] > 0 && ks[ks.length - 1] / ks[0] >= 10,
   });
   return `<figure>${legend(methods)}${chart}</figure>` +
-    `<p class="caption">Mean precision among the top k retrieved items; band: ± one std over seeds.</p>`;
+    `<p class="caption">Mean precision among the top k retrieved items${
+      fromNode(prefix)
+    }; band: ± one std over seeds.</p>`;
 }
 
 /** A training-loss series: node name plus phase. */

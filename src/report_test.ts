@@ -6,8 +6,10 @@ import {
   loadReportInput,
   renderReport,
   type ReportTrial,
+  retrievalPrefix,
   writeReport,
 } from "./report.ts";
+import { comparisonTable } from "./table.ts";
 import { openResults } from "./results.ts";
 import { KtError } from "./errors.ts";
 
@@ -315,4 +317,25 @@ Deno.test("buildReport() explains a missing database or an unknown run id", asyn
       (e) => e instanceof KtError && /no run 7/.test(e.message) && /runs: 1/.test(e.hint ?? ""),
     );
   });
+});
+
+Deno.test("retrievalPrefix() charts the evaluation that differs between methods", () => {
+  const trial = (method: string, seed: number, base: number, own: number) => ({
+    params: { method },
+    seed,
+    status: "done",
+    metrics: { "baseline_eval.mAP": base, "eval.mAP": own, "eval.P@10": own },
+  });
+  const table = comparisonTable([
+    trial("pkt", 0, 0.5, 0.7),
+    trial("pkt", 1, 0.6, 0.72),
+    trial("none", 0, 0.5, 0.6),
+    trial("none", 1, 0.6, 0.62),
+  ]);
+  assert.equal(retrievalPrefix(table), "eval.");
+  assert.equal(retrievalPrefix(comparisonTable([trial("a", 0, 0.5, 0.5)])), "baseline_eval.");
+  assert.equal(
+    retrievalPrefix(comparisonTable([{ params: {}, status: "done", metrics: { acc: 1 } }])),
+    undefined,
+  );
 });

@@ -26,7 +26,7 @@
  * ```
  * @module
  */
-import { canonicalJson, type JsonValue } from "./canonical.ts";
+import { canonicalJson, displayValue, type JsonValue } from "./canonical.ts";
 import { KtError } from "./errors.ts";
 
 /** What the table needs from a trial (a results-database `TrialRow` fits). */
@@ -223,9 +223,7 @@ export function formatTable(
 }
 
 function methodLabel(params: Record<string, JsonValue>): string {
-  const parts = Object.entries(params).map(([k, v]) =>
-    `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`
-  );
+  const parts = Object.entries(params).map(([k, v]) => `${k}=${displayValue(v)}`);
   return parts.length > 0 ? parts.join(", ") : "default";
 }
 

@@ -11,7 +11,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { canonicalJson } from "../canonical.ts";
+import { canonicalJson, displayValue } from "../canonical.ts";
 import { closestNames } from "../errors.ts";
 import { createRng } from "../rng.ts";
 import type { Registry } from "../registry.ts";
@@ -395,17 +395,9 @@ interface Assignment {
 }
 
 /** Formats a parameter value for a trial label. */
-function labelValue(v: unknown): string {
-  if (typeof v === "number") {
-    return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
-  }
-  if (typeof v === "string") return v;
-  return canonicalJson(v);
-}
-
 /** A trial's human label: `method=pkt student.epochs=5 seed=1`. */
 export function trialLabel(params: Record<string, unknown>, seed: number): string {
-  return [...Object.entries(params).map(([k, v]) => `${k}=${labelValue(v)}`), `seed=${seed}`]
+  return [...Object.entries(params).map(([k, v]) => `${k}=${displayValue(v)}`), `seed=${seed}`]
     .join(" ");
 }
 

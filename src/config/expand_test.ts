@@ -73,7 +73,12 @@ Deno.test("trialLabel() lists params in order, then the seed", () => {
     trialLabel({ method: "pkt", "s.lr": 0.000123456, n: 3 }, 2),
     "method=pkt s.lr=0.0001235 n=3 seed=2",
   );
-  assert.equal(trialLabel({ m: { use: "cnn" } }, 0), `m={"use":"cnn"} seed=0`);
+  assert.equal(trialLabel({ m: { use: "cnn" } }, 0), "m=cnn seed=0");
+  assert.equal(
+    trialLabel({ m: { use: "hinton", form: "official", temperature: 2 } }, 0),
+    "m=hinton(form=official, temperature=2) seed=0",
+  );
+  assert.equal(trialLabel({ k: [1, 2] }, 1), "k=[1,2] seed=1");
 });
 
 Deno.test("expandTrials() draws int and choice axes within their ranges", () => {
