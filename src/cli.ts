@@ -5,22 +5,14 @@
  */
 import { Command, CommanderError } from "commander";
 import { isAbsolute, join, resolve } from "node:path";
-import type {
-  DatasetPlugin,
-  JobEvents,
-  JobResult,
-  JobSpec,
-  ModelPlugin,
-  Plugin,
-  PluginContext,
-} from "./api.ts";
+import type { DatasetPlugin, JobSpec, ModelPlugin, Plugin, PluginContext } from "./api.ts";
 import { KtError, unknownNameMessage } from "./errors.ts";
 import { useBackend } from "./backend.ts";
 import { trainModel } from "./train.ts";
 import { predictLogits, saveModel } from "./model.ts";
 import { createRegistry, type Registry } from "./registry.ts";
 import { type LoadedExperiment, loadExperiment } from "./config/mod.ts";
-import { materialize, planTrial, releaseMemo } from "./engine/execute.ts";
+import { planTrial, runJobInProcess } from "./engine/execute.ts";
 import { runSweep } from "./engine/sweep.ts";
 import { eventLine } from "./engine/worker_protocol.ts";
 import { openCache } from "./cache.ts";
@@ -103,38 +95,6 @@ function dirsOf(loaded: LoadedExperiment, o: { cacheDir?: string; runDir?: strin
     cacheDir: abs(o.cacheDir ?? loaded.experiment.cacheDir ?? DEFAULT_CACHE),
     runDir: abs(o.runDir ?? loaded.experiment.runDir ?? join("runs", loaded.experiment.name)),
   };
-}
-
-/** Runs one job in this process: materialise the node (inputs from the cache or computed). */
-async function runJobHere(
-  loaded: LoadedExperiment,
-  job: JobSpec,
-  events: JobEvents,
-  backend: { ready?: Promise<unknown> },
-): Promise<JobResult> {
-  backend.ready ??= useBackend(loaded.experiment.backend);
-  await backend.ready;
-  const trial = loaded.trials.find((t) => t.id === job.trialId);
-  if (!trial) return { ok: false, reason: `trial ${job.trialId} is not in ${job.file} any more` };
-  const cache = await openCache(job.cacheDir);
-  const memo = new Map<string, Promise<unknown>>();
-  try {
-    await materialize(trial, planTrial(trial), job.node, {
-      cache,
-      registry: loaded.experiment.registry,
-      cacheDir: join(job.cacheDir, "datasets"),
-      log: events.log,
-      onCurve: (_node, point) => events.curve(point),
-    }, memo);
-    return { ok: true };
-  } catch (err) {
-    return {
-      ok: false,
-      reason: err instanceof KtError ? err.format() : String((err as Error)?.stack ?? err),
-    };
-  } finally {
-    releaseMemo(memo);
-  }
 }
 
 function buildProgram(plugins: Plugin[], env: CliEnv): Command {
@@ -275,7 +235,7 @@ Examples:
         executor,
         executorOptions,
         workerCommand: (job) => workerCommand(env, job),
-        runInProcess: (job, events) => runJobHere(loaded, job, events, backend),
+        runInProcess: (job, events) => runJobInProcess(loaded, job, events, backend),
       }).finally(() => Deno.removeSignalListener("SIGINT", onSigint));
       const table = comparisonTable(report.trials);
       console.log(formatTable(table, o.format as TableFormat));
@@ -418,7 +378,7 @@ Examples:
       const job = JSON.parse(await new Response(Deno.stdin.readable).text()) as JobSpec;
       const emit = (text: string) => Deno.stdout.writeSync(new TextEncoder().encode(text));
       const loaded = await loadExperiment(job.file, registry);
-      const result = await runJobHere(loaded, job, {
+      const result = await runJobInProcess(loaded, job, {
         curve: (p) => emit(eventLine({ type: "curve", ...p })),
         log: (line) => emit(eventLine({ type: "log", line })),
       }, {});

@@ -12,11 +12,10 @@ import { loadExperiment } from "../src/config/mod.ts";
 import { runSweep } from "../src/engine/sweep.ts";
 import { workerCommand } from "../src/cli.ts";
 import { openResults } from "../src/results.ts";
-import { materialize, planTrial, releaseMemo } from "../src/engine/execute.ts";
+import { materialize, planTrial, releaseMemo, runJobInProcess } from "../src/engine/execute.ts";
 import { openCache } from "../src/cache.ts";
 import { useBackend } from "../src/backend.ts";
-import type { JobEvents, JobResult, JobSpec, KtModel, TrainedModel } from "../src/api.ts";
-import type { LoadedExperiment } from "../src/config/mod.ts";
+import type { KtModel, TrainedModel } from "../src/api.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const MAIN = join(ROOT, "main.ts");
@@ -62,39 +61,16 @@ async function writeExperiment(dir: string, yaml: string): Promise<string> {
   return file;
 }
 
-async function inProcess(
-  loaded: LoadedExperiment,
-  job: JobSpec,
-  events: JobEvents,
-): Promise<JobResult> {
-  await useBackend("wasm");
-  const trial = loaded.trials.find((t) => t.id === job.trialId)!;
-  const memo = new Map<string, Promise<unknown>>();
-  try {
-    await materialize(trial, planTrial(trial), job.node, {
-      cache: await openCache(job.cacheDir),
-      registry: loaded.experiment.registry,
-      cacheDir: join(job.cacheDir, "datasets"),
-      log: events.log,
-      onCurve: (_n, p) => events.curve(p),
-    }, memo);
-    return { ok: true };
-  } catch (err) {
-    return { ok: false, reason: (err as Error).message };
-  } finally {
-    releaseMemo(memo);
-  }
-}
-
 async function sweepInline(file: string, dir: string) {
   const loaded = await loadExperiment(file, registry);
+  const backend = {};
   return await runSweep(loaded, {
     cacheDir: join(dir, "cache"),
     runDir: join(dir, "run"),
     jobs: 1,
     executor: registry.get("executor", "inline"),
     workerCommand: (job) => workerCommand({ entry: MAIN }, job),
-    runInProcess: (job, events) => inProcess(loaded, job, events),
+    runInProcess: (job, events) => runJobInProcess(loaded, job, events, backend),
     tty: false,
     log: () => {},
   });

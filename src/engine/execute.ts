@@ -16,6 +16,11 @@ import type {
 import { type Cache, cacheKey } from "../cache.ts";
 import type { ResolvedNode, Trial } from "../config/mod.ts";
 import { KtError } from "../errors.ts";
+import { useBackend } from "../backend.ts";
+import { openCache } from "../cache.ts";
+import type { JobEvents, JobResult, JobSpec } from "../api.ts";
+import type { LoadedExperiment } from "../config/mod.ts";
+import { join } from "node:path";
 import type { Registry } from "../registry.ts";
 import { outputFromArtifact, outputToFiles, teacherSource } from "./outputs.ts";
 
@@ -184,4 +189,39 @@ async function compute(
 export function releaseMemo(memo: Map<string, Promise<unknown>>): void {
   memo.clear();
   tf.disposeVariables();
+}
+
+/**
+ * Runs one job in this process: materialises the node (inputs from the cache or computed) and
+ * frees its models afterwards. `backend` is shared between calls so the backend starts once.
+ */
+export async function runJobInProcess(
+  loaded: LoadedExperiment,
+  job: JobSpec,
+  events: JobEvents,
+  backend: { ready?: Promise<unknown> },
+): Promise<JobResult> {
+  backend.ready ??= useBackend(loaded.experiment.backend);
+  await backend.ready;
+  const trial = loaded.trials.find((t) => t.id === job.trialId);
+  if (!trial) return { ok: false, reason: `trial ${job.trialId} is not in ${job.file} any more` };
+  const cache = await openCache(job.cacheDir);
+  const memo = new Map<string, Promise<unknown>>();
+  try {
+    await materialize(trial, planTrial(trial), job.node, {
+      cache,
+      registry: loaded.experiment.registry,
+      cacheDir: join(job.cacheDir, "datasets"),
+      log: events.log,
+      onCurve: (_node, point) => events.curve(point),
+    }, memo);
+    return { ok: true };
+  } catch (err) {
+    return {
+      ok: false,
+      reason: err instanceof KtError ? err.format() : String((err as Error)?.stack ?? err),
+    };
+  } finally {
+    releaseMemo(memo);
+  }
 }
