@@ -6,7 +6,7 @@
 import { Command, CommanderError } from "commander";
 import { isAbsolute, join, resolve } from "node:path";
 import type { DatasetPlugin, JobSpec, ModelPlugin, Plugin, PluginContext } from "./api.ts";
-import { KtError, unknownNameMessage } from "./errors.ts";
+import { KtError } from "./errors.ts";
 import { useBackend } from "./backend.ts";
 import { trainModel } from "./train.ts";
 import { predictLogits, saveModel } from "./model.ts";
@@ -20,22 +20,6 @@ import { openResults, requireResults } from "./results.ts";
 import { comparisonTable, formatTable, type TableFormat } from "./table.ts";
 import { describePlugins } from "./describe.ts";
 import { writeReport } from "./report.ts";
-
-/** Finds a plugin of `kind` by name, with a "did you mean" error on a miss. */
-export function findPlugin<K extends Plugin["kind"]>(
-  plugins: Plugin[],
-  kind: K,
-  name: string,
-): Extract<Plugin, { kind: K }> {
-  const found = plugins.find((p) => p.kind === kind && p.name === name);
-  if (!found) {
-    throw new KtError(
-      unknownNameMessage(kind, name, plugins.filter((p) => p.kind === kind).map((p) => p.name)),
-      { hint: "run `deno task kt plugins` to list the plugins" },
-    );
-  }
-  return found as Extract<Plugin, { kind: K }>;
-}
 
 /** Parses plugin options (JSON text) against the plugin's schema, with a readable error. */
 export function parseOptions<O>(
@@ -128,10 +112,8 @@ Example:
     .action(async (o) => {
       const choice = await useBackend(o.backend);
       console.error(`backend: ${choice.name} (${choice.reason})`);
-      const dataPlugin = findPlugin(plugins, "dataset", o.data) as DatasetPlugin<
-        Record<string, unknown>
-      >;
-      const modelPlugin = findPlugin(plugins, "model", o.model) as ModelPlugin<unknown>;
+      const dataPlugin = registry.get("dataset", o.data) as DatasetPlugin<Record<string, unknown>>;
+      const modelPlugin = registry.get("model", o.model) as ModelPlugin<unknown>;
       const dataOpts = JSON.parse(o.dataOptions);
       const seed = Number(o.seed);
       const ctx = context(seed, o.cacheDir);
@@ -213,7 +195,7 @@ Examples:
     .action(async (file: string, o) => {
       const loaded = await loadExperiment(file, registry);
       const { cacheDir, runDir } = dirsOf(loaded, o);
-      const executor = findPlugin(plugins, "executor", o.executor);
+      const executor = loaded.experiment.registry.get("executor", o.executor);
       const executorOptions = parseOptions(executor, o.executorOptions, "--executor-options");
       const backend = {};
       // Ctrl-C: ask (on a terminal) whether to cancel what was submitted; a second Ctrl-C exits.
