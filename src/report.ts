@@ -26,7 +26,7 @@
  */
 import { join } from "node:path";
 import { stringify as toYaml } from "yaml";
-import denoConfig from "../deno.json" with { type: "json" };
+import { KT_VERSION } from "./version.ts";
 import { canonicalJson, displayValue, type JsonValue } from "./canonical.ts";
 import { KtError } from "./errors.ts";
 import { writeFileAtomic } from "./io/_files.ts";
@@ -86,8 +86,7 @@ export interface WriteReportOptions {
   runId?: number;
 }
 
-/** The version of this kt (from deno.json). */
-export const KT_VERSION: string = denoConfig.version;
+export { KT_VERSION };
 
 const FINISHED = new Set(["done", "cached"]);
 const PALETTE = [

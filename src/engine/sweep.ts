@@ -12,6 +12,7 @@ import type { JsonValue } from "../canonical.ts";
 import type { LoadedExperiment, Trial } from "../config/mod.ts";
 import { KtError } from "../errors.ts";
 import { openResults } from "../results.ts";
+import { KT_VERSION, ktCommit } from "../version.ts";
 import { type NodePlan, planTrial, stepDependencies } from "./execute.ts";
 import { createSweepProgress } from "./sweep_progress.ts";
 
@@ -161,7 +162,12 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
   }
 
   const db = openResults(opts.runDir);
-  const runId = db.startRun({ experiment: experiment.name, file: experiment.file });
+  const runId = db.startRun({
+    experiment: experiment.name,
+    file: experiment.file,
+    ktVersion: KT_VERSION,
+    ktCommit: ktCommit(),
+  });
   const trialRows = new Map<string, number>();
   const ids = db.addTrials(
     runId,
