@@ -83,3 +83,15 @@ Deno.test("kt plugins lists every kind with options", async () => {
   }
   assert.match(r.stdout, /kernel: "cosine" \| "rbf"/);
 });
+
+Deno.test("a crashed worker is summarised by its error line and first frame, without colours", async () => {
+  const { crashSummary } = await import("../plugins/executors/local.ts");
+  const stderr =
+    "\x1b[0m\x1b[1m\x1b[31merror\x1b[0m: Uncaught (in promise) TypeError: x is not a function\n" +
+    "    at run (file:///a/b.ts:3:5)\n    at async main (file:///a/c.ts:9:1)\n";
+  assert.equal(
+    crashSummary(stderr),
+    "error: Uncaught (in promise) TypeError: x is not a function | at run (file:///a/b.ts:3:5)",
+  );
+  assert.equal(crashSummary("one\ntwo\nthree\nfour\n"), "two | three | four");
+});

@@ -7,6 +7,21 @@
 import { defineExecutor, type JobEvents, type JobResult, type JobSpec, z } from "../../src/api.ts";
 import { readWorkerStream } from "../../src/engine/worker_protocol.ts";
 
+/**
+ * The gist of a crashed worker's stderr: its `error:` line (Deno's uncaught-error report, without
+ * colour codes) and the first stack frame, else the last lines.
+ */
+export function crashSummary(stderr: string): string {
+  // deno-lint-ignore no-control-regex
+  const lines = stderr.replace(/\x1b\[[0-9;]*m/g, "").split("\n").map((l) => l.trim()).filter(
+    Boolean,
+  );
+  const error = lines.findIndex((l) => l.startsWith("error:"));
+  if (error < 0) return lines.slice(-3).join(" | ");
+  const frame = lines.slice(error + 1).find((l) => l.startsWith("at "));
+  return [lines[error], frame].filter(Boolean).join(" | ");
+}
+
 export default defineExecutor({
   name: "local",
   description: "run jobs in worker processes on this machine (default)",
@@ -37,7 +52,7 @@ export default defineExecutor({
             child.status,
           ]);
           if (outcome) return outcome;
-          const tail = stderr.trim().split("\n").filter((l) => l.trim()).slice(-3).join(" | ");
+          const tail = crashSummary(stderr);
           const how = status.signal
             ? `killed by ${status.signal}`
             : `exited with code ${status.code}`;
