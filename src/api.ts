@@ -15,6 +15,7 @@
  */
 import type * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
+import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import type { Dataset } from "./data.ts";
 
@@ -57,6 +58,16 @@ export interface PluginContext {
   seed: number;
   /** Log a line (progress output stays consistent with the engine's view). */
   log(message: string): void;
+  /**
+   * Directory that relative paths in options are relative to: the experiment file's directory
+   * (default: the working directory). Use {@linkcode resolvePath}.
+   */
+  baseDir?: string;
+}
+
+/** A path from an option, resolved against the experiment file's directory ({@linkcode PluginContext.baseDir}). */
+export function resolvePath(ctx: Pick<PluginContext, "baseDir">, path: string): string {
+  return isAbsolute(path) ? path : resolve(ctx.baseDir ?? Deno.cwd(), path);
 }
 
 // ---------------------------------------------------------------- datasets

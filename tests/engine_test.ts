@@ -15,6 +15,7 @@ import { openResults } from "../src/results.ts";
 import { materialize, planTrial, releaseMemo, runJobInProcess } from "../src/engine/execute.ts";
 import { openCache } from "../src/cache.ts";
 import { useBackend } from "../src/backend.ts";
+import { writeNpy } from "../src/io/npy.ts";
 import type { KtModel, TrainedModel } from "../src/api.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -262,5 +263,40 @@ nodes:
     releaseMemo(memo);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("relative file paths in options start at the experiment file's directory", async () => {
+  const dir = await Deno.makeTempDir();
+  const elsewhere = await Deno.makeTempDir();
+  const cwd = Deno.cwd();
+  try {
+    await Deno.mkdir(join(dir, "data"));
+    // 20 samples × 3 features, aligned with the 20-image subset below.
+    const rows = Float32Array.from({ length: 60 }, (_, i) => i / 7);
+    await writeNpy(join(dir, "data", "feats.npy"), rows, [20, 3]);
+    const yaml = `name: paths
+backend: wasm
+nodes:
+  train: { use: mnist, split: train, limit: 20 }
+  captions: { use: precomputed, file: data/feats.npy }
+  targets: { use: features, model: captions, data: train }
+`;
+    const loaded = await loadExperiment(await writeExperiment(dir, yaml), registry);
+    Deno.chdir(elsewhere); // the working directory must not matter
+    const [trial] = loaded.trials;
+    const out = await materialize(trial, planTrial(trial), "targets", {
+      cache: await openCache(join(dir, "cache")),
+      registry: loaded.experiment.registry,
+      cacheDir: join(dir, "cache", "datasets"),
+      baseDir: loaded.experiment.dir,
+      log: () => {},
+    }) as { features: { values: Float32Array; dim: number } };
+    assert.equal(out.features.dim, 3);
+    assert.deepEqual(out.features.values, rows);
+  } finally {
+    Deno.chdir(cwd);
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(elsewhere, { recursive: true });
   }
 });

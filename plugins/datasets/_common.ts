@@ -5,7 +5,14 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { type Dataset, type DatasetPlugin, defineDataset, KtError, z } from "../../src/api.ts";
+import {
+  type Dataset,
+  type DatasetPlugin,
+  defineDataset,
+  KtError,
+  resolvePath,
+  z,
+} from "../../src/api.ts";
 import type { IdxData } from "../../src/io/idx.ts";
 import { normalize, stratifiedIndices } from "../../src/data.ts";
 import { createRng, permutation } from "../../src/rng.ts";
@@ -165,7 +172,7 @@ export async function packageDir(pkg: string): Promise<string> {
 
 /** Options of the plugins that read user files (`npy`, `idx`), beside the common ones. */
 export const userFileOptions = {
-  /** Path of the images file (relative paths start at the working directory). */
+  /** Path of the images file (relative to the experiment file). */
   images: z.string().min(1),
   /** Path of the labels file: one integer class per sample. */
   labels: z.string().min(1),
@@ -296,8 +303,11 @@ export function defineUserFileDataset(p: {
     description: p.description,
     version: "1",
     options: z.object({ ...commonOptions, ...userFileOptions }).strict(),
-    async load(opts) {
-      const [images, labels] = await Promise.all([p.read(opts.images), p.read(opts.labels)]);
+    async load(opts, ctx) {
+      const [images, labels] = await Promise.all([
+        p.read(resolvePath(ctx, opts.images)),
+        p.read(resolvePath(ctx, opts.labels)),
+      ]);
       return fromUserArrays(p.name, images, labels, opts);
     },
   });

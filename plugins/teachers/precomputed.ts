@@ -8,7 +8,7 @@
  * Relative paths start at the working directory.
  * @module
  */
-import { defineTeacher, KtError, z } from "../../src/api.ts";
+import { defineTeacher, KtError, resolvePath, z } from "../../src/api.ts";
 import { readNpy } from "../../src/io/npy.ts";
 import { readInputFile } from "../../src/io/_files.ts";
 
@@ -64,11 +64,13 @@ export default defineTeacher({
   description: "features from a .npy or raw float32 file, one row per dataset sample",
   version: "1",
   options: z.object({
-    file: z.string().min(1).describe("path of the .npy or raw float32 file"),
+    file: z.string().min(1).describe(
+      "path of the .npy or raw float32 file (relative to the experiment file)",
+    ),
     dim: z.number().int().positive().optional().describe("values per sample (raw files)"),
   }).strict(),
-  async extract(options, data) {
-    const { values, dim } = await readRows(options.file, options.dim);
+  async extract(options, data, ctx) {
+    const { values, dim } = await readRows(resolvePath(ctx, options.file), options.dim);
     const rows = values.length / dim;
     if (rows !== data.size) {
       throw new KtError(

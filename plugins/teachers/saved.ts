@@ -3,7 +3,7 @@
  * elsewhere and converted with the tfjs converter, or saved by `kt train --save`.
  * @module
  */
-import { defineStep, z } from "../../src/api.ts";
+import { defineStep, resolvePath, z } from "../../src/api.ts";
 import { loadModel } from "../../src/model.ts";
 
 export default defineStep({
@@ -13,11 +13,13 @@ export default defineStep({
   output: "model",
   seeded: false,
   options: z.object({
-    path: z.string().min(1).describe("directory holding model.json"),
+    path: z.string().min(1).describe(
+      "directory holding model.json (relative to the experiment file)",
+    ),
     representation: z.string().optional().describe("layer exposed for transfer"),
   }).strict(),
-  async run(opts) {
-    const model = await loadModel(opts.path);
+  async run(opts, ctx) {
+    const model = await loadModel(resolvePath(ctx, opts.path));
     if (opts.representation) model.representation = opts.representation;
     return { model, history: [] };
   },

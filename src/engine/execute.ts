@@ -30,6 +30,8 @@ export interface NodeRuntime {
   registry: Registry;
   /** Downloads and other plugin caches. */
   cacheDir: string;
+  /** The experiment file's directory: relative paths in options start there. */
+  baseDir?: string;
   log(message: string): void;
   /** A training curve point of node `node`. */
   onCurve?(
@@ -139,7 +141,12 @@ async function compute(
   memo: Map<string, Promise<unknown>>,
 ): Promise<unknown> {
   const { node } = plan;
-  const ctx: PluginContext = { cacheDir: rt.cacheDir, seed: plan.seed, log: rt.log };
+  const ctx: PluginContext = {
+    cacheDir: rt.cacheDir,
+    seed: plan.seed,
+    log: rt.log,
+    baseDir: rt.baseDir,
+  };
   if (node.kind === "dataset") {
     return await (node.plugin as Extract<Plugin, { kind: "dataset" }>).load(node.options, ctx);
   }
@@ -212,6 +219,7 @@ export async function runJobInProcess(
       cache,
       registry: loaded.experiment.registry,
       cacheDir: join(job.cacheDir, "datasets"),
+      baseDir: loaded.experiment.dir,
       log: events.log,
       onCurve: (_node, point) => events.curve(point),
     }, memo);
