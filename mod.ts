@@ -45,6 +45,7 @@ export {
 export { createRng, permutation, type Rng } from "./src/rng.ts";
 export {
   extractFeatures,
+  extractLayers,
   layerNames,
   loadModel,
   modelFromFiles,

@@ -62,33 +62,53 @@ export function multiOutput(model: KtModel, layers: string[]): tfl.LayersModel {
 }
 
 /**
- * Output of `layer` for every sample of `data` (inference mode), flattened to one row per sample.
+ * Outputs of several layers for every sample of `data` (inference mode) from ONE forward pass per
+ * batch, each flattened to one row per sample, in the order of `layers`.
  */
+export function extractLayers(
+  model: KtModel,
+  data: Dataset,
+  layers: string[],
+  batchSize = 256,
+): FeatureTable[] {
+  // Aliases (representation, logits) and repeats share one output of the pass.
+  const resolved = layers.map((l) => resolveLayerName(model, l));
+  const unique = [...new Set(resolved)];
+  const sub = multiOutput(model, unique);
+  const d = sampleSize(data);
+  const tables: FeatureTable[] = unique.map(() => ({
+    values: new Float32Array(0),
+    dim: 0,
+    size: data.size,
+  }));
+  for (let start = 0; start < data.size; start += batchSize) {
+    const end = Math.min(start + batchSize, data.size);
+    const outs = tf.tidy(() => {
+      const x = tf.tensor4d(data.x.subarray(start * d, end * d), [end - start, ...data.shape]);
+      const ys = sub.apply(x, { training: false }) as tf.Tensor | tf.Tensor[];
+      return (Array.isArray(ys) ? ys : [ys]).map((y) => tf.reshape(y, [end - start, -1]));
+    });
+    outs.forEach((out, k) => {
+      const table = tables[k];
+      if (start === 0) {
+        table.dim = out.shape[1]!;
+        table.values = new Float32Array(data.size * table.dim);
+      }
+      table.values.set(out.dataSync() as Float32Array, start * table.dim);
+      out.dispose();
+    });
+  }
+  return resolved.map((name) => tables[unique.indexOf(name)]);
+}
+
+/** Output of `layer` for every sample of `data` (inference mode), one row per sample. */
 export function extractFeatures(
   model: KtModel,
   data: Dataset,
   layer = "representation",
   batchSize = 256,
 ): FeatureTable {
-  const sub = multiOutput(model, [layer]);
-  const d = sampleSize(data);
-  let values: Float32Array | undefined;
-  let dim = 0;
-  for (let start = 0; start < data.size; start += batchSize) {
-    const end = Math.min(start + batchSize, data.size);
-    const out = tf.tidy(() => {
-      const x = tf.tensor4d(data.x.subarray(start * d, end * d), [end - start, ...data.shape]);
-      const y = sub.apply(x, { training: false }) as tf.Tensor;
-      return tf.reshape(y, [end - start, -1]);
-    });
-    if (!values) {
-      dim = out.shape[1]!;
-      values = new Float32Array(data.size * dim);
-    }
-    values.set(out.dataSync() as Float32Array, start * dim);
-    out.dispose();
-  }
-  return { values: values ?? new Float32Array(0), dim, size: data.size };
+  return extractLayers(model, data, [layer], batchSize)[0];
 }
 
 /** Logits for every sample (inference mode). */

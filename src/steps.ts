@@ -4,8 +4,8 @@
  * @module
  */
 import { type Dataset, type Features, KtError, type TrainedModel, z } from "./api.ts";
-import type { FeatureTable, KtModel } from "./api.ts";
-import { extractFeatures } from "./model.ts";
+import type { KtModel } from "./api.ts";
+import { extractLayers } from "./model.ts";
 import type { TrainOptions } from "./train.ts";
 
 /** Options every training step (teacher training, transfer) accepts. */
@@ -81,16 +81,12 @@ export interface FeatureSource {
 export function modelSource(trained: TrainedModel): FeatureSource {
   return {
     extract(data: Dataset, layer: string, withLogits: boolean, layers: string[] = []) {
-      const features = extractFeatures(trained.model, data, layer);
-      const logits: FeatureTable | undefined = withLogits
-        ? extractFeatures(trained.model, data, "logits")
-        : undefined;
-      const out: Features = { features, logits };
-      if (layers.length > 0) {
-        out.layers = Object.fromEntries(
-          layers.map((l) => [l, extractFeatures(trained.model, data, l)]),
-        );
-      }
+      // One forward pass yields the layer, the logits and any extra layers together.
+      const names = [layer, ...(withLogits ? ["logits"] : []), ...layers];
+      const [features, ...rest] = extractLayers(trained.model, data, names);
+      const out: Features = { features };
+      if (withLogits) out.logits = rest.shift();
+      if (layers.length > 0) out.layers = Object.fromEntries(layers.map((l, i) => [l, rest[i]]));
       return Promise.resolve(out);
     },
   };

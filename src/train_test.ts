@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { useBackend } from "./backend.ts";
 import { scheduledLr, trainModel } from "./train.ts";
-import { extractFeatures, loadModel, predictLogits, saveModel } from "./model.ts";
+import { extractFeatures, extractLayers, loadModel, predictLogits, saveModel } from "./model.ts";
 import type { Dataset } from "./data.ts";
 import { createRng } from "./rng.ts";
 import { KtError } from "./errors.ts";
@@ -198,5 +198,19 @@ Deno.test("trainModel() trains the variables a loss term creates in init()", asy
   const trained = term.variables![0].dataSync();
   assert.deepEqual(term.variables![0].shape, [16, 5]);
   assert.ok(trained.some((v, i) => Math.abs(v - initial[i]) > 1e-4), "projection did not move");
+  model.net.dispose();
+});
+
+Deno.test("extractLayers() gives each layer in one pass, the same as one layer at a time", () => {
+  const data = blobs(70, 4, 8);
+  const model = cnn.build(cnn.options.parse({ filters: [4], batchNorm: true, dense: [8] }), {
+    inputShape: [8, 8, 1],
+    numClasses: 4,
+    seed: 3,
+  });
+  const layers = ["representation", "logits", "pool1", "fc1"];
+  const together = extractLayers(model, data, layers, 32);
+  layers.forEach((l, i) => assert.deepEqual(together[i], extractFeatures(model, data, l, 32), l));
+  assert.deepEqual([together[0].dim, together[1].dim, together[2].dim], [8, 4, 4 * 4 * 4]);
   model.net.dispose();
 });
