@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../cache.ts";
 import { canonicalJson, displayValue } from "../canonical.ts";
 import { closestNames } from "../errors.ts";
 import { createRng } from "../rng.ts";
@@ -403,7 +403,7 @@ export function trialLabel(params: Record<string, unknown>, seed: number): strin
 
 /** A trial's id: the first 12 hex digits of SHA-256 over canonical `{ params, seed }`. */
 export function trialId(params: Record<string, unknown>, seed: number): string {
-  return createHash("sha256").update(canonicalJson({ params, seed })).digest("hex").slice(0, 12);
+  return sha256Hex(canonicalJson({ params, seed })).slice(0, 12);
 }
 
 function drawRandom(spec: NonNullable<SweepSpec["random"]>): Assignment[][] {
