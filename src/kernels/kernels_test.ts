@@ -577,3 +577,30 @@ Deno.test("a 2-conv CNN gradient step with tf.variableGrads on wasm matches cpu"
     return out;
   });
 });
+
+Deno.test("Conv2DBackpropFilter's SIMD register tiles (several in/out channels) match cpu", async () => {
+  const rng = createRng(21);
+  const cases: Array<
+    { x: number[]; k: number; co: number; strides: number | [number, number]; pad: Pad }
+  > = [
+    { x: [2, 9, 9, 16], k: 3, co: 32, strides: 1, pad: "same" }, // 2 channels × 16 outputs per tile
+    { x: [2, 8, 7, 6], k: 3, co: 12, strides: 2, pad: "valid" }, // 2 × 12
+    { x: [1, 6, 6, 5], k: 5, co: 8, strides: [2, 1], pad: [[0, 0], [2, 1], [0, 3], [0, 0]] },
+    { x: [3, 5, 5, 3], k: 1, co: 4, strides: 1, pad: "same" }, // 3 × 4
+  ];
+  for (const c of cases) {
+    const fShape = [c.k, c.k, c.x[3], c.co];
+    const x = randn(rng, c.x);
+    const dy = randn(rng, convOutShape(c.x, fShape, c.strides, 1, c.pad, false));
+    await assertSameOnBoth(
+      `Conv2DBackpropFilter ${JSON.stringify(c)}`,
+      () =>
+        kernel(tf.Conv2DBackpropFilter, { x: t(x), dy: t(dy) }, {
+          strides: c.strides,
+          pad: c.pad,
+          dataFormat: "NHWC",
+          filterShape: fShape,
+        }),
+    );
+  }
+});
