@@ -344,6 +344,33 @@ Deno.test("MaxPoolGrad on wasm matches cpu, ties included (one winner per window
   }
 });
 
+Deno.test("MaxPoolGrad's 2×2 SIMD path matches cpu with ties, NaN, -∞ and odd edges", async () => {
+  const rng = createRng(31);
+  for (const shape of [[2, 8, 10, 8], [1, 9, 7, 4], [3, 4, 4, 12]]) {
+    const x = randn(rng, shape);
+    x.values.forEach((v, i) => {
+      // Rounded values tie often; every 7th entry is NaN, every 11th -∞.
+      x.values[i] = i % 7 === 3 ? NaN : i % 11 === 5 ? -Infinity : Math.round(v);
+    });
+    // A window of four -∞ (no winner: all zero) and one of four NaN.
+    const c = shape[3];
+    const rowStep = shape[2] * c;
+    for (const [at, v] of [[0, -Infinity], [2 * c, NaN]] as const) {
+      for (const o of [0, c, rowStep, rowStep + c]) x.values[at + o] = v;
+    }
+    await assertSameOnBoth(`MaxPoolGrad 2×2 ${shape}`, () => {
+      const xt = t(x) as tf.Tensor4D;
+      const y = tf.maxPool(xt, 2, 2, "valid");
+      const dy = tf.add(tf.reshape(tf.range(0, y.size), y.shape), 1);
+      return kernel(tf.MaxPoolGrad, { dy, input: xt, output: y }, {
+        filterSize: 2,
+        strides: 2,
+        pad: "valid",
+      });
+    });
+  }
+});
+
 Deno.test("BatchMatMul and fused matMul with transposes on wasm match cpu", async () => {
   const rng = createRng(4);
   const shapes: Array<[number[], number[]]> = [

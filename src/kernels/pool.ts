@@ -1,11 +1,14 @@
 /**
- * `MaxPoolGrad` for the wasm backend as one pass over the wasm heap in JS: for each pooling
+ * `MaxPoolGrad` for the wasm backend as one pass over the wasm heap (a generated SIMD kernel for
+ * 2×2/2 windows over a multiple of 4 channels, JS otherwise): for each pooling
  * window, the first maximum in row-major window order receives the window's gradient (the cpu
  * backend's rule, so ties and overlapping windows match it exactly).
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelArgs, WasmBackendLike } from "./_scope.ts";
+import { poolGradModule, poolGradSupported } from "./wasm/pool_grad.ts";
+import { backendMemory, instantiate } from "./wasm/runtime.ts";
 
 /** `MaxPoolGrad` (inputs dy, input, output; NHWC; any window, stride and padding). */
 export function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
@@ -32,6 +35,17 @@ export function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
   const tiles = fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0;
   if (tiles && 2 * ho <= h && 2 * wo <= w) {
     if (2 * ho < h || 2 * wo < w) dxv.fill(0); // rows/cols in no window
+    const shape = { h, w, c, ho, wo };
+    const memory = backendMemory(args.backend);
+    if (memory && poolGradSupported(shape) && input.dtype === "float32") {
+      const kernel = instantiate(
+        memory,
+        `poolGrad2x2 ${h},${w},${c},${ho},${wo}`,
+        () => poolGradModule(shape),
+      ).run as (x: number, dy: number, dx: number, n: number) => void;
+      kernel(xv.byteOffset, dyv.byteOffset, dxv.byteOffset, batchSize);
+      return dx;
+    }
     pool2x2Grad(xv, dyv, dxv, batchSize, h, w, c, ho, wo);
     return dx;
   }
