@@ -234,14 +234,23 @@ function spreadAndPad(
   dy: tf.TensorInfo,
   info: tf.backend_util.Conv2DInfo,
 ): tf.TensorInfo {
+  const spread = s.spread(dy, info.strideHeight, info.strideWidth);
+  const [top, bottom, left, right] = inputGradientPads(dy.shape, info);
+  return s.padOrCrop(spread, [[0, 0], [top, bottom], [left, right], [0, 0]]);
+}
+
+/** [top, bottom, left, right] amounts {@linkcode spreadAndPad} pads (negative: crops) dy by. */
+function inputGradientPads(
+  dyShape: number[],
+  info: tf.backend_util.Conv2DInfo,
+): [number, number, number, number] {
   const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
   const { filterHeight: fh, filterWidth: fw, inHeight: h, inWidth: w } = info;
-  const spread = s.spread(dy, sh, sw);
   const top = (fh - 1) * dh - info.padInfo.top;
   const left = (fw - 1) * dw - info.padInfo.left;
-  const bottom = h + (fh - 1) * dh - top - spread.shape[1];
-  const right = w + (fw - 1) * dw - left - spread.shape[2];
-  return s.padOrCrop(spread, [[0, 0], [top, bottom], [left, right], [0, 0]]);
+  const bottom = h + (fh - 1) * dh - top - dyShape[1] * sh;
+  const right = w + (fw - 1) * dw - left - dyShape[2] * sw;
+  return [top, bottom, left, right];
 }
 
 /**
@@ -261,13 +270,19 @@ export function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
       attrs,
       false,
     );
-    const padded = spreadAndPad(s, dyh, info);
     const flipped = s.run("Reverse", { x: filter }, { dims: [0, 1] });
     const swapped = s.transpose(flipped, [0, 1, 3, 2]); // [fh, fw, Co, Ci]
-    const dx = s.run("Conv2D", { x: padded, filter: swapped }, {
+    const [top, bottom, left, right] = inputGradientPads(dyh.shape, info);
+    // Stride 1 needs no spreading, and XNNPACK pads by itself (no PadV2 copy) when no side crops.
+    const direct = info.strideHeight === 1 && info.strideWidth === 1 &&
+      Math.min(top, bottom, left, right) >= 0;
+    const dx = s.run("Conv2D", {
+      x: direct ? dyh : spreadAndPad(s, dyh, info),
+      filter: swapped,
+    }, {
       strides: [1, 1],
       dilations: [1, 1],
-      pad: "valid",
+      pad: direct ? [[0, 0], [top, bottom], [left, right], [0, 0]] : "valid",
       dataFormat: "NHWC",
     });
     return nchw ? s.transpose(dx, TO_NCHW) : dx;
