@@ -537,6 +537,39 @@ Deno.test("Sum and Mean on wasm match cpu over leading, trailing and mixed axes"
   // Large values: float64 accumulation keeps the sum exact where float32 would round.
   const big = { shape: [3, 1], values: Float32Array.from([16777216, 1, 1]) };
   assert.deepEqual(Array.from(tf.sum(t(big), 0).dataSync()), [16777218]);
+  const big4 = {
+    shape: [3, 4],
+    values: Float32Array.from({ length: 12 }, (_, i) => i < 4 ? 2 ** 24 : 1),
+  };
+  assert.deepEqual(Array.from(tf.sum(t(big4), 0).dataSync()), [
+    2 ** 24 + 2,
+    2 ** 24 + 2,
+    2 ** 24 + 2,
+    2 ** 24 + 2,
+  ]);
+});
+
+Deno.test("Sum and Mean over leading axes equal a float64 reference for every column tiling", () => {
+  const rng = createRng(17);
+  for (const inner of [4, 8, 12, 16, 20, 28, 36, 64]) {
+    for (const rows of [1, 7, 130]) {
+      const x = randn(rng, [rows, inner]);
+      const ref = new Float64Array(inner);
+      for (let r = 0; r < rows; r++) {
+        for (let j = 0; j < inner; j++) ref[j] += x.values[r * inner + j];
+      }
+      const sum = tf.tidy(() => tf.sum(t(x), 0).dataSync());
+      const mean = tf.tidy(() => tf.mean(t(x), 0).dataSync());
+      for (let j = 0; j < inner; j++) {
+        assert.equal(sum[j], Math.fround(ref[j]), `sum rows ${rows} inner ${inner} column ${j}`);
+        assert.equal(
+          mean[j],
+          Math.fround(ref[j] / rows),
+          `mean rows ${rows} inner ${inner} column ${j}`,
+        );
+      }
+    }
+  }
 });
 
 Deno.test("kt wasm kernels leave no tensors or wasm buffers behind when run repeatedly", () => {

@@ -1,12 +1,14 @@
 /**
  * `Sum` and `Mean` over the leading axes of a float32 tensor (e.g. a bias or batch-norm
  * gradient: [N, H, W, C] → [C]) as one streaming pass over the wasm heap with float64
- * accumulators. The stock kernels first transpose the reduced axes innermost, which costs more
+ * accumulators (a generated SIMD kernel when the kept size is a multiple of 4). The stock kernels first transpose the reduced axes innermost, which costs more
  * than the sum itself. Other reductions go to the stock kernels.
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { type KernelArgs, type WasmBackendLike, wasmKernel } from "./_scope.ts";
+import { sumRowsModule, sumRowsSupported } from "./wasm/reduce_rows.ts";
+import { backendMemory, instantiate } from "./wasm/runtime.ts";
 
 /** The number of leading axes `axis` names when they are exactly 0..k-1 (k < rank), else 0. */
 function leadingAxes(axis: number | number[], shape: number[]): number {
@@ -28,6 +30,13 @@ function reduceLeading(args: KernelArgs, name: "Sum" | "Mean"): tf.TensorInfo {
   const out = backend.makeOutput(outShape, "float32");
   const xv = backend.typedArrayFromHeap(x) as Float32Array;
   const ov = backend.typedArrayFromHeap(out) as Float32Array;
+  const memory = backendMemory(args.backend);
+  if (memory && sumRowsSupported(inner)) {
+    const kernel = instantiate(memory, `sumRows ${inner}`, () => sumRowsModule(inner))
+      .run as (x: number, out: number, rows: number, divisor: number) => void;
+    kernel(xv.byteOffset, ov.byteOffset, rows, name === "Mean" ? rows : 1);
+    return out;
+  }
   const acc = new Float64Array(inner);
   for (let r = 0, o = 0; r < rows; r++, o += inner) {
     for (let j = 0; j < inner; j++) acc[j] += xv[o + j];

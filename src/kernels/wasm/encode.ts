@@ -184,6 +184,32 @@ export class FunctionBuilder {
     for (let i = 0; i < 16; i++) this.code.push(0);
     return this;
   }
+  f64(v: number): this {
+    this.code.push(0x44);
+    this.code.push(...new Uint8Array(new Float64Array([v]).buffer));
+    return this;
+  }
+  f64Div(): this {
+    return this.op(0xa3);
+  }
+  /** f32.demote_f64. */
+  f32DemoteF64(): this {
+    return this.op(0xb6);
+  }
+  /** i8x16.shuffle of two vectors by 16 lane indices (0–31). */
+  i8x16Shuffle(lanes: number[]): this {
+    return this.#simd(0x0d).op(...lanes);
+  }
+  /** The two low f32 lanes widened to f64. */
+  f64x2PromoteLowF32x4(): this {
+    return this.#simd(0x5f);
+  }
+  f64x2Add(): this {
+    return this.#simd(0xf0);
+  }
+  f64x2ExtractLane(lane: number): this {
+    return this.#simd(0x21).op(lane);
+  }
   f32x4Splat(): this {
     return this.#simd(0x13);
   }

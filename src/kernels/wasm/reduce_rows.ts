@@ -1,0 +1,59 @@
+/**
+ * Generated SIMD kernel summing the rows of a [rows, inner] float32 matrix (a reduction over the
+ * leading axes, e.g. a bias gradient [N, H, W, C] → [C]) with float64 accumulators, as kt's JS
+ * version did, so results do not depend on the row count's rounding: out[j] = Σ_r x[r, j] / divisor.
+ * @module
+ */
+import { encodeModule, FunctionBuilder, type Local } from "./encode.ts";
+
+/** Whether {@linkcode sumRowsModule} handles rows of `inner` values. */
+export function sumRowsSupported(inner: number): boolean {
+  return inner > 0 && inner % 4 === 0;
+}
+
+/** Lanes 2, 3 of the first vector moved to lanes 0, 1 (bytes 8–15 → 0–7). */
+const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+
+/**
+ * The module's bytes: export `run(x, out, rows, divisor)` (byte offsets, row count, f64 divisor:
+ * 1 for a sum, rows for a mean). Columns go in tiles of 16, 8 or 4 accumulated over all rows.
+ */
+export function sumRowsModule(inner: number): Uint8Array<ArrayBuffer> {
+  const f = new FunctionBuilder(["i32", "i32", "i32", "f64"]);
+  const [px, pout, prows, pdiv] = f.params;
+  const p = f.local("i32");
+  const end = f.local("i32");
+  const v = f.local("v128");
+  const accs: Local[] = Array.from({ length: 8 }, () => f.local("v128"));
+  const rowBytes = inner * 4;
+  // end = x + rows·rowBytes
+  f.get(px).get(prows).i32(rowBytes).i32Mul().i32Add().set(end);
+  let col = 0;
+  for (const tile of [16, 8, 4]) {
+    while (inner - col >= tile && (tile === 16 || inner - col < 2 * tile)) {
+      const vecs = tile / 4;
+      for (let a = 0; a < 2 * vecs; a++) f.v128Zero().set(accs[a]);
+      f.get(px).i32(col * 4).i32Add().set(p);
+      f.op(0x02, 0x40); // block: no rows → skip
+      f.get(p).get(end).i32LtU().i32Eqz().op(0x0d, 0);
+      f.op(0x03, 0x40); // loop over rows
+      for (let k = 0; k < vecs; k++) {
+        f.get(p).v128Load(16 * k).set(v);
+        f.get(accs[2 * k]).get(v).f64x2PromoteLowF32x4().f64x2Add().set(accs[2 * k]);
+        f.get(accs[2 * k + 1]).get(v).get(v).i8x16Shuffle(HIGH_HALF).f64x2PromoteLowF32x4();
+        f.f64x2Add().set(accs[2 * k + 1]);
+      }
+      f.addTo(p, rowBytes);
+      f.get(p).get(end).i32LtU().op(0x0d, 0);
+      f.op(0x0b, 0x0b);
+      for (let k = 0; k < 2 * vecs; k++) {
+        for (let lane = 0; lane < 2; lane++) {
+          f.get(pout).get(accs[k]).f64x2ExtractLane(lane).get(pdiv).f64Div().f32DemoteF64();
+          f.f32Store((col + 2 * k + lane) * 4);
+        }
+      }
+      col += tile;
+    }
+  }
+  return encodeModule([{ name: "run", fn: f }]);
+}
