@@ -94,16 +94,18 @@ Deno.test("trainModel() does not grow tf.memory() across steps and epochs", () =
     seed: 1,
   });
   const counts: number[] = [];
+  const bytes: number[] = [];
   trainModel(model, data, {
     epochs: 4,
     batchSize: 16,
     optimizer: { type: "adam", lr: 1e-3 },
     seed: 0,
     progress: false,
-    onEpoch: () => counts.push(tf.memory().numTensors),
+    onEpoch: () => (counts.push(tf.memory().numTensors), bytes.push(tf.memory().numBytes)),
   });
   assert.equal(counts[1], counts[3], `tensor counts per epoch ${counts}`);
   assert.equal(counts[2], counts[3]);
+  assert.equal(bytes[1], bytes[3], `bytes per epoch ${bytes}`);
   model.net.dispose();
 });
 

@@ -8,6 +8,7 @@
 import * as tfl from "@tensorflow/tfjs-layers";
 import { defineModel, z } from "../../src/api.ts";
 import { seededInitializers } from "../../src/model.ts";
+import { batchNormalization } from "../../src/batch_norm_layer.ts";
 
 const options = z.object({
   filters: z.array(z.number().int().positive()).default([16, 32]).describe(
@@ -41,7 +42,7 @@ export default defineModel({
         kernelInitializer: init.he(),
       }).apply(x) as tfl.SymbolicTensor;
       if (opts.batchNorm) {
-        x = tfl.layers.batchNormalization({ name: `bn${n}`, momentum: 0.9, epsilon: 1e-5 })
+        x = batchNormalization({ name: `bn${n}`, momentum: 0.9, epsilon: 1e-5 })
           .apply(x) as tfl.SymbolicTensor;
         x = tfl.layers.activation({ name: `relu${n}`, activation: "relu" }).apply(
           x,

@@ -9,6 +9,7 @@
 import * as tfl from "@tensorflow/tfjs-layers";
 import { defineModel, z } from "../../src/api.ts";
 import { seededInitializers } from "../../src/model.ts";
+import { batchNormalization } from "../../src/batch_norm_layer.ts";
 
 type T = tfl.SymbolicTensor;
 
@@ -34,7 +35,7 @@ export default defineModel({
         kernelInitializer: init.he(),
       });
     const bnRelu = (name: string, x: T): T => {
-      const b = tfl.layers.batchNormalization({ name: `${name}_bn`, momentum: 0.9, epsilon: 1e-5 })
+      const b = batchNormalization({ name: `${name}_bn`, momentum: 0.9, epsilon: 1e-5 })
         .apply(x) as T;
       return tfl.layers.activation({ name: `${name}_relu`, activation: "relu" }).apply(b) as T;
     };

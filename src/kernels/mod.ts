@@ -14,6 +14,12 @@ import {
   depthwiseConv2dNativeBackpropInput,
 } from "./conv.ts";
 import { cast, identity, tile } from "./copy.ts";
+import {
+  BATCH_NORM_TRAIN,
+  BATCH_NORM_TRAIN_GRAD,
+  batchNormTrain,
+  batchNormTrainGrad,
+} from "./batch_norm.ts";
 import { untransposedMatMul } from "./matmul.ts";
 import { maxPoolGrad } from "./pool.ts";
 import { mean, sum } from "./reduce.ts";
@@ -55,6 +61,16 @@ const KERNELS: Array<
     replaces: false,
   },
   { name: tf.UnsortedSegmentSum, func: unsortedSegmentSum, replaces: false },
+  {
+    name: BATCH_NORM_TRAIN,
+    func: batchNormTrain as unknown as (a: KernelArgs) => tf.TensorInfo,
+    replaces: false,
+  },
+  {
+    name: BATCH_NORM_TRAIN_GRAD,
+    func: batchNormTrainGrad as unknown as (a: KernelArgs) => tf.TensorInfo,
+    replaces: false,
+  },
   {
     name: tf.BatchMatMul,
     func: untransposedMatMul(tf.BatchMatMul) as (a: KernelArgs) => tf.TensorInfo,

@@ -192,6 +192,19 @@ export class FunctionBuilder {
   f64Div(): this {
     return this.op(0xa3);
   }
+  f64Mul(): this {
+    return this.op(0xa2);
+  }
+  f64Sub(): this {
+    return this.op(0xa1);
+  }
+  f64Max(): this {
+    return this.op(0xa5);
+  }
+  /** i32 → f64 (unsigned). */
+  f64ConvertI32U(): this {
+    return this.op(0xb8);
+  }
   /** f32.demote_f64. */
   f32DemoteF64(): this {
     return this.op(0xb6);
@@ -206,6 +219,12 @@ export class FunctionBuilder {
   }
   f64x2Add(): this {
     return this.#simd(0xf0);
+  }
+  f64x2Mul(): this {
+    return this.#simd(0xf2);
+  }
+  f32x4Sub(): this {
+    return this.#simd(0xe5);
   }
   f64x2ExtractLane(lane: number): this {
     return this.#simd(0x21).op(lane);
