@@ -8,12 +8,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { parseArgs } from "node:util";
 import { useBackend } from "../src/backend.ts";
-import { trainModel } from "../src/train.ts";
-import type { Dataset } from "../src/data.ts";
-import type { KtModel } from "../src/api.ts";
-import { createRng } from "../src/rng.ts";
 import cnn from "../plugins/models/cnn.ts";
-import mlp from "../plugins/models/mlp.ts";
+import { cases, synthetic, trainingThroughput } from "./training_cases.ts";
 import { extractFeatures } from "../src/model.ts";
 import { openCache } from "../src/cache.ts";
 import { benchRetrieval } from "./retrieval_bench.ts";
@@ -34,80 +30,33 @@ const REFERENCE = {
   mlp_samples_per_s: { value: 8851, what: "PyTorch CPU, 2 threads" },
 };
 
-function synthetic(n: number, shape: [number, number, number], seed: number): Dataset {
-  const rng = createRng(seed);
-  const d = shape[0] * shape[1] * shape[2];
-  const x = new Float32Array(n * d);
-  for (let i = 0; i < x.length; i++) x[i] = rng.next();
-  const y = Int32Array.from({ length: n }, (_, i) => i % 10);
-  return { name: "synthetic", x, y, shape, size: n, numClasses: 10 };
-}
-
-interface ModelCase {
-  key: "mnist_cnn_samples_per_s" | "mlp_samples_per_s" | "tiny_student_samples_per_s";
-  label: string;
-  shape: [number, number, number];
-  build(): KtModel;
-}
-
-const cases: ModelCase[] = [
-  {
-    key: "mnist_cnn_samples_per_s",
-    label: "MNIST CNN conv16-32 fc64 (28×28×1)",
-    shape: [28, 28, 1],
-    build: () =>
-      cnn.build(cnn.options.parse({ filters: [16, 32], dense: [64] }), {
-        inputShape: [28, 28, 1],
-        numClasses: 10,
-        seed: 0,
-      }),
-  },
-  {
-    key: "mlp_samples_per_s",
-    label: "MLP 784-256-128-10",
-    shape: [28, 28, 1],
-    build: () =>
-      mlp.build(mlp.options.parse({ hidden: [256, 128] }), {
-        inputShape: [28, 28, 1],
-        numClasses: 10,
-        seed: 0,
-      }),
-  },
-  {
-    key: "tiny_student_samples_per_s",
-    label: "tiny student conv8-16-32+BN fc64 (32×32×3)",
-    shape: [32, 32, 3],
-    build: () =>
-      cnn.build(cnn.options.parse({ filters: [8, 16, 32], batchNorm: true, dense: [64] }), {
-        inputShape: [32, 32, 3],
-        numClasses: 10,
-        seed: 0,
-      }),
-  },
-];
-
-/** Training samples/s at `batchSize`, measured over `steps` steps after a warm-up epoch. */
-export function trainingThroughput(
-  c: ModelCase,
-  batchSize: number,
+/**
+ * Trains `trials` copies of one model at once, each in its own worker (its own tfjs and wasm
+ * instance, as sweep workers are), and returns the sum of their samples/s.
+ */
+async function parallelTrials(
+  backend: string,
+  key: string,
+  trials: number,
   steps: number,
-): number {
-  const model = c.build();
-  const warm = synthetic(batchSize * 2, c.shape, 1);
-  const data = synthetic(batchSize * steps, c.shape, 2);
-  const opts = {
-    batchSize,
-    epochs: 1,
-    optimizer: { type: "adam" as const, lr: 1e-3 },
-    seed: 0,
-    progress: false as const,
-  };
-  trainModel(model, warm, opts);
-  const t0 = performance.now();
-  trainModel(model, data, opts);
-  const seconds = (performance.now() - t0) / 1000;
-  model.net.dispose();
-  return data.size / seconds;
+): Promise<number> {
+  const workers = Array.from(
+    { length: trials },
+    () => new Worker(new URL("./throughput_worker.ts", import.meta.url).href, { type: "module" }),
+  );
+  try {
+    const results = await Promise.all(workers.map((w) =>
+      new Promise<number>((resolve, reject) => {
+        w.onmessage = (e: MessageEvent<{ samplesPerSecond?: number; error?: string }>) =>
+          e.data.error ? reject(new Error(e.data.error)) : resolve(e.data.samplesPerSecond!);
+        w.onerror = (e) => reject(new Error(e.message));
+        w.postMessage({ backend, key, batch: 128, steps });
+      })
+    ));
+    return results.reduce((a, b) => a + b, 0);
+  } finally {
+    for (const w of workers) w.terminate();
+  }
 }
 
 /** matMul 512×512 GFLOP/s on the current backend. */
@@ -174,6 +123,18 @@ for (const [i, backend] of backends.entries()) {
   rows.push([choice.name, "matMul 512×512×512", "-", `${gflops.toFixed(2)} GFLOP/s`, ""]);
   if (i === 0) json.matmul512_gflops = Number(gflops.toFixed(3));
   if (i > 0) continue;
+  // A sweep runs one worker per core: two MNIST CNN trials at once, each in its own worker.
+  const parallel = await parallelTrials(backend, cases[0].key, 2, args.quick ? 4 : 60);
+  rows.push([
+    choice.name,
+    `${cases[0].label}, 2 trials at once (one worker each): sum`,
+    "128",
+    parallel.toFixed(0),
+    `${
+      (parallel / REFERENCE.mnist_cnn_samples_per_s.value).toFixed(2)
+    }× ${REFERENCE.mnist_cnn_samples_per_s.what}`,
+  ]);
+  json.mnist_cnn_2_trials_samples_per_s = Math.round(parallel);
   // How training cost grows with the batch size.
   for (const batch of [32, 512]) {
     const sps = trainingThroughput(

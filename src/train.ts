@@ -12,6 +12,7 @@ import { createRng, permutation } from "./rng.ts";
 import { KtError } from "./errors.ts";
 import { multiOutput, resolveLayerName } from "./model.ts";
 import { createProgress } from "./progress.ts";
+import { KtAdamOptimizer } from "./adam.ts";
 
 /** Optimiser settings. */
 export interface OptimizerOptions {
@@ -85,7 +86,7 @@ export function scheduledLr(base: number, epoch: number, schedule?: StepSchedule
 
 function createOptimizer(o: OptimizerOptions): { opt: tf.Optimizer; setLr(lr: number): void } {
   if (o.type === "adam") {
-    const opt = tf.train.adam(o.lr);
+    const opt = new KtAdamOptimizer(o.lr);
     // Adam reads its learning rate on every step.
     return { opt, setLr: (lr) => ((opt as unknown as { learningRate: number }).learningRate = lr) };
   }

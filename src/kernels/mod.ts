@@ -14,6 +14,7 @@ import {
   depthwiseConv2dNativeBackpropInput,
 } from "./conv.ts";
 import { cast, identity, tile } from "./copy.ts";
+import { ADAM_UPDATE, adamUpdate } from "./adam.ts";
 import {
   BATCH_NORM_TRAIN,
   BATCH_NORM_TRAIN_GRAD,
@@ -61,6 +62,11 @@ const KERNELS: Array<
     replaces: false,
   },
   { name: tf.UnsortedSegmentSum, func: unsortedSegmentSum, replaces: false },
+  {
+    name: ADAM_UPDATE,
+    func: adamUpdate as unknown as (a: KernelArgs) => tf.TensorInfo,
+    replaces: false,
+  },
   {
     name: BATCH_NORM_TRAIN,
     func: batchNormTrain as unknown as (a: KernelArgs) => tf.TensorInfo,

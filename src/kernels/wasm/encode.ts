@@ -238,6 +238,12 @@ export class FunctionBuilder {
   f32x4Mul(): this {
     return this.#simd(0xe6);
   }
+  f32x4Div(): this {
+    return this.#simd(0xe7);
+  }
+  f32x4Sqrt(): this {
+    return this.#simd(0xe3);
+  }
   f32x4Gt(): this {
     return this.#simd(0x44);
   }
