@@ -11,7 +11,7 @@ import { ADAM_UPDATE } from "./kernels/adam.ts";
 function optimize(make: () => tf.Optimizer, steps: number): Float32Array[] {
   const rng = createRng(4);
   const sizes = [1, 3, 4, 10, 1001];
-  const vars = sizes.map((n, k) =>
+  const vars = sizes.map((n) =>
     tf.variable(tf.tensor1d(Float32Array.from({ length: n }, () => rng.normal())))
   );
   const targets = sizes.map((n) =>

@@ -6,7 +6,7 @@
  * operation, which rounds exactly as float32 arithmetic does for +, −, ×, ÷ and √).
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import type * as tf from "@tensorflow/tfjs-core";
 import type { KernelArgs, WasmBackendLike } from "./_scope.ts";
 import { adamModule } from "./wasm/adam.ts";
 import { backendMemory, instantiate } from "./wasm/runtime.ts";
