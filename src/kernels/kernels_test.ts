@@ -10,6 +10,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import assert from "node:assert/strict";
 import { createRng, type Rng } from "../rng.ts";
 import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from "./mod.ts";
+import { RELU_GRAD } from "./elementwise.ts";
 
 await tf.setBackend("wasm");
 registerWasmTrainingKernels();
@@ -663,4 +664,54 @@ Deno.test("Conv2DBackpropFilter's SIMD register tiles (several in/out channels) 
         }),
     );
   }
+});
+
+Deno.test("the ReLU gradient on wasm (fused KtReluGrad) equals cpu bit for bit, NaN, ±0 and ∞ included", async () => {
+  const rng = createRng(41);
+  for (const shape of [[2, 5, 5, 4], [7], [3, 6]]) {
+    const x = randn(rng, shape);
+    const special = [NaN, 0, -0, Infinity, -Infinity, 1e-30, -1e-30];
+    special.forEach((v, i) => (x.values[(i * 3) % x.values.length] = v));
+    const dy = randn(rng, shape);
+    dy.values[1] = Infinity;
+    dy.values[2] = NaN;
+    const r = await onBoth(() => tf.grad((v: tf.Tensor) => tf.relu(v))(t(x), t(dy)));
+    assert.deepEqual(Array.from(r.wasm[0].values), Array.from(r.cpu[0].values), `shape ${shape}`);
+  }
+  // The fused kernel is what ran on wasm.
+  const config = tf.getKernel(RELU_GRAD, "wasm")!;
+  let calls = 0;
+  tf.unregisterKernel(RELU_GRAD, "wasm");
+  tf.registerKernel({ ...config, kernelFunc: (a) => (calls++, config.kernelFunc(a)) });
+  try {
+    tf.tidy(() => tf.grad((v: tf.Tensor) => tf.relu(v))(tf.ones([4, 4])));
+  } finally {
+    tf.unregisterKernel(RELU_GRAD, "wasm");
+    tf.registerKernel(config);
+  }
+  assert.equal(calls, 1);
+});
+
+Deno.test("Add of a bias over the last axis (SIMD path) and every other Add equal cpu bit for bit", async () => {
+  const rng = createRng(43);
+  const pairs: Array<[number[], number[]]> = [
+    [[3, 4, 5, 8], [8]], // bias, C = 8
+    [[4], [2, 3, 4]], // bias first
+    [[6, 12], [12]],
+    [[3, 6], [6]], // C not a multiple of 4: stock
+    [[2, 3], [2, 3]], // same shape: stock
+    [[2, 1, 4], [3, 1]], // general broadcast: stock
+    [[8], [8]], // rank 1 both: stock
+  ];
+  for (const [sa, sb] of pairs) {
+    const a = randn(rng, sa);
+    const b = randn(rng, sb);
+    const r = await onBoth(() => tf.add(t(a), t(b)));
+    assert.deepEqual(r.wasm[0].shape, r.cpu[0].shape);
+    assert.deepEqual(Array.from(r.wasm[0].values), Array.from(r.cpu[0].values), `${sa} + ${sb}`);
+  }
+  const ints = await onBoth(() =>
+    tf.add(tf.tensor2d([[1, 2, 3, 4]], [1, 4], "int32"), tf.tensor1d([1, 1, 1, 1], "int32"))
+  );
+  assert.deepEqual(Array.from(ints.wasm[0].values), [2, 3, 4, 5]);
 });

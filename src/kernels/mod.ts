@@ -15,6 +15,7 @@ import {
 } from "./conv.ts";
 import { cast, identity, tile } from "./copy.ts";
 import { ADAM_UPDATE, adamUpdate } from "./adam.ts";
+import { add, registerReluGradient, RELU_GRAD, reluGrad } from "./elementwise.ts";
 import {
   BATCH_NORM_TRAIN,
   BATCH_NORM_TRAIN_GRAD,
@@ -62,6 +63,8 @@ const KERNELS: Array<
     replaces: false,
   },
   { name: tf.UnsortedSegmentSum, func: unsortedSegmentSum, replaces: false },
+  { name: RELU_GRAD, func: reluGrad, replaces: false },
+  { name: tf.Add, func: add, replaces: true },
   {
     name: ADAM_UPDATE,
     func: adamUpdate as unknown as (a: KernelArgs) => tf.TensorInfo,
@@ -124,6 +127,8 @@ export function registerWasmTrainingKernels(): void {
       where: "registerWasmTrainingKernels()",
     });
   }
+  // Relu's gradient: the fused kernel on wasm, tfjs's own formula on every other backend.
+  registerReluGradient();
   for (const { name, func, replaces } of KERNELS) {
     const current = tf.getKernel(name, "wasm");
     if ((current?.kernelFunc as Tagged | undefined)?.[KT_KERNEL]) continue;

@@ -179,6 +179,12 @@ export class FunctionBuilder {
   v128Load32Splat(offset = 0): this {
     return this.#simd(0x09).#memarg(2, offset);
   }
+  /** A v128 constant of four f32 lanes. */
+  f32x4Const(lanes: [number, number, number, number]): this {
+    this.#simd(0x0c);
+    this.code.push(...new Uint8Array(new Float32Array(lanes).buffer));
+    return this;
+  }
   v128Zero(): this {
     this.#simd(0x0c);
     for (let i = 0; i < 16; i++) this.code.push(0);
@@ -243,6 +249,9 @@ export class FunctionBuilder {
   }
   f32x4Sqrt(): this {
     return this.#simd(0xe3);
+  }
+  f32x4Ne(): this {
+    return this.#simd(0x42);
   }
   f32x4Gt(): this {
     return this.#simd(0x44);
