@@ -1,8 +1,10 @@
 /**
- * `deno task bench [--json] [--backends wasm,cpu] [--quick]`: training throughput of the reference
- * models per backend, matMul GFLOP/s, and (when available) retrieval and cache timings, printed as
- * a table with the reference figures measured on the 2-core dev machine beside them as ratios.
- * `--json` prints one JSON object on the last line (default backend figures).
+ * `deno task bench [--json] [--backends wasm,cpu] [--quick] [--pytorch]`: training throughput of
+ * the reference models per backend, matMul GFLOP/s, retrieval and cache timings, printed as a
+ * table with the reference figures of DESIGN.md §3 beside them as ratios. `--pytorch` first runs
+ * `bench/reference_pytorch.py` (python3 with torch, e.g. Debian's python3-torch) on this machine
+ * and adds its figures as a second reference column. `--json` prints one JSON object on the last
+ * line (default backend figures; `pytorch_*` keys with `--pytorch`).
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -20,6 +22,7 @@ const { values: args } = parseArgs({
     json: { type: "boolean", default: false },
     backends: { type: "string", default: "wasm" },
     quick: { type: "boolean", default: false },
+    pytorch: { type: "boolean", default: false },
   },
 });
 
@@ -29,6 +32,33 @@ const REFERENCE = {
   mnist_cnn_samples_per_s: { value: 2081, what: "PyTorch CPU, 2 threads" },
   mlp_samples_per_s: { value: 8851, what: "PyTorch CPU, 2 threads" },
 };
+
+/** Runs bench/reference_pytorch.py (2 threads) and returns its JSON figures. */
+async function measurePytorch(quick: boolean): Promise<Record<string, number | string>> {
+  const script = new URL("./reference_pytorch.py", import.meta.url).pathname;
+  const candidates = [Deno.env.get("KT_PYTHON"), "/usr/bin/python3", "python3"]
+    .filter((p): p is string => !!p);
+  const errors: string[] = [];
+  for (const python of candidates) {
+    try {
+      const flags = quick ? ["--steps", "8", "--no-retrieval"] : [];
+      const out = await new Deno.Command(python, {
+        args: [script, "--json", "--threads", "2", ...flags],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout).trim();
+      if (out.success) return JSON.parse(text.slice(text.lastIndexOf("\n") + 1));
+      errors.push(`${python}: ${new TextDecoder().decode(out.stderr).trim().split("\n").pop()}`);
+    } catch (err) {
+      errors.push(`${python}: ${(err as Error).message}`);
+    }
+  }
+  throw new Error(
+    `--pytorch: no python3 with torch ran the reference (${errors.join("; ")}); ` +
+      "install it (apt-get install python3-torch) or set KT_PYTHON",
+  );
+}
 
 /**
  * Trains `trials` copies of one model at once, each in its own worker (its own tfjs and wasm
@@ -107,6 +137,40 @@ export async function cacheBench(n: number): Promise<{ extract: number; hit: num
 
 const json: Record<string, number | string> = {};
 const rows: string[][] = [];
+const torch = args.pytorch ? await measurePytorch(args.quick) : undefined;
+if (torch) {
+  for (const [k, v] of Object.entries(torch)) json[`pytorch_${k}`] = v;
+}
+
+/** A table row; `key` picks the reference figures; `higherIsBetter` for rates vs times. */
+function row(
+  backend: string,
+  label: string,
+  batch: string,
+  value: number,
+  shown: string,
+  key?: string,
+  higherIsBetter = true,
+): void {
+  const ratio = (ref: number) =>
+    higherIsBetter ? `${(value / ref).toFixed(2)}×` : `${(ref / value).toFixed(1)}× faster`;
+  const fixed = key ? REFERENCE[key as keyof typeof REFERENCE] : undefined;
+  const now = key && torch && typeof torch[key] === "number" ? torch[key] as number : undefined;
+  const cells = [
+    backend,
+    label,
+    batch,
+    shown,
+    fixed
+      ? `${ratio(fixed.value)} ${fixed.what} (${fixed.value}${higherIsBetter ? "" : " s"})`
+      : "",
+  ];
+  if (torch) {
+    cells.push(now ? `${ratio(now)} (${now}${higherIsBetter ? "" : " s"})` : "");
+  }
+  rows.push(cells);
+}
+
 const backends = args.backends.split(",").map((b) => b.trim());
 for (const [i, backend] of backends.entries()) {
   const choice = await useBackend(backend);
@@ -114,26 +178,23 @@ for (const [i, backend] of backends.entries()) {
   if (i === 0) json.backend = choice.name;
   for (const c of cases) {
     const sps = trainingThroughput(c, 128, steps);
-    const ref = c.key in REFERENCE ? REFERENCE[c.key as keyof typeof REFERENCE] : undefined;
-    const vs = ref ? `${(sps / ref.value).toFixed(2)}× ${ref.what} (${ref.value})` : "";
-    rows.push([choice.name, c.label, "128", sps.toFixed(0), vs]);
+    row(choice.name, c.label, "128", sps, sps.toFixed(0), c.key);
     if (i === 0) json[c.key] = Math.round(sps);
   }
   const gflops = matmulGflops(512, args.quick ? 3 : 20);
-  rows.push([choice.name, "matMul 512×512×512", "-", `${gflops.toFixed(2)} GFLOP/s`, ""]);
+  row(choice.name, "matMul 512×512×512", "-", gflops, `${gflops.toFixed(2)} GFLOP/s`);
   if (i === 0) json.matmul512_gflops = Number(gflops.toFixed(3));
   if (i > 0) continue;
   // A sweep runs one worker per core: two MNIST CNN trials at once, each in its own worker.
   const parallel = await parallelTrials(backend, cases[0].key, 2, args.quick ? 4 : 60);
-  rows.push([
+  row(
     choice.name,
     `${cases[0].label}, 2 trials at once (one worker each): sum`,
     "128",
+    parallel,
     parallel.toFixed(0),
-    `${
-      (parallel / REFERENCE.mnist_cnn_samples_per_s.value).toFixed(2)
-    }× ${REFERENCE.mnist_cnn_samples_per_s.what}`,
-  ]);
+    cases[0].key,
+  );
   json.mnist_cnn_2_trials_samples_per_s = Math.round(parallel);
   // How training cost grows with the batch size.
   for (const batch of [32, 512]) {
@@ -142,43 +203,41 @@ for (const [i, backend] of backends.entries()) {
       batch,
       args.quick ? 2 : Math.max(4, Math.round(3840 / batch)),
     );
-    rows.push([choice.name, cases[0].label, String(batch), sps.toFixed(0), ""]);
-    json[`mnist_cnn_batch${batch}_samples_per_s`] = Math.round(sps);
+    const key = `mnist_cnn_batch${batch}_samples_per_s`;
+    row(choice.name, cases[0].label, String(batch), sps, sps.toFixed(0), key);
+    json[key] = Math.round(sps);
   }
   // Retrieval evaluation: 10k queries × 64-d against databases of growing size.
   for (const nd of args.quick ? [1000, 10000] : [1000, 10000, 60000]) {
     const seconds = await benchRetrieval(10000, nd, 64);
-    const ref = nd === 60000 ? REFERENCE.retrieval_10k_60k_s : undefined;
-    rows.push([
-      choice.name,
-      `retrieval 10k queries × ${nd / 1000}k database × 64-d`,
-      "-",
-      `${seconds.toFixed(2)} s`,
-      ref ? `${(ref.value / seconds).toFixed(1)}× faster than ${ref.what} (${ref.value} s)` : "",
-    ]);
-    if (nd === 60000) json.retrieval_10k_60k_s = Number(seconds.toFixed(3));
+    const label = `retrieval 10k queries × ${nd / 1000}k database × 64-d`;
+    const key = nd === 60000 ? "retrieval_10k_60k_s" : undefined;
+    row(choice.name, label, "-", seconds, `${seconds.toFixed(2)} s`, key, false);
+    if (key) json[key] = Number(seconds.toFixed(3));
   }
   // Teacher features: extraction vs a cache hit (60k MNIST-sized samples, teacher conv32-64-128 fc256).
   const { extract, hit } = await cacheBench(args.quick ? 5000 : 60000);
-  rows.push([
+  row(
     choice.name,
     `teacher features, ${args.quick ? "5k" : "60k"} samples: extract`,
     "-",
+    extract,
     `${extract.toFixed(2)} s`,
-    "",
-  ]);
+  );
   rows.push([
     choice.name,
     "teacher features: cache hit (read + verify)",
     "-",
     `${hit.toFixed(3)} s`,
     `${(extract / hit).toFixed(0)}× faster than extraction`,
+    ...(torch ? [""] : []),
   ]);
   json.cache_extract_s = Number(extract.toFixed(3));
   json.cache_hit_s = Number(hit.toFixed(4));
 }
 
-const header = ["backend", "benchmark", "batch", "samples/s", "vs reference"];
+const header = ["backend", "benchmark", "batch", "samples/s", "vs reference (DESIGN.md)"];
+if (torch) header.push(`vs PyTorch ${torch.torch}, ${torch.threads} threads, measured now`);
 const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k].length)));
 const line = (r: string[]) => "| " + r.map((c, k) => c.padEnd(widths[k])).join(" | ") + " |";
 console.log(line(header));

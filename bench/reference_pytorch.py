@@ -6,8 +6,12 @@ the MNIST CNN (conv 16-32 3×3 same + ReLU + 2×2 max-pool, fc 64, 10 logits), t
 plus a 10k×60k×64 retrieval ranking with a full sort per query (numpy), as in DESIGN.md §3.
 
     apt-get install python3-torch   # Debian
-    python3 bench/reference_pytorch.py [--threads 2] [--steps 30]
+    python3 bench/reference_pytorch.py [--threads 2] [--steps 60] [--json] [--no-retrieval]
+
+`deno task bench --pytorch` runs it first and prints its figures beside kt's. `--json` ends the
+output with one JSON line using bench.ts's keys.
 """
+import json
 import argparse
 import time
 
@@ -57,7 +61,7 @@ def throughput(model, shape, batch, steps):
             loss_fn(model(xb), yb).backward()
             opt.step()
 
-    epoch(2)  # warm-up
+    epoch(5)  # warm-up (oneDNN builds its primitives on the first steps)
     t0 = time.perf_counter()
     epoch(steps)
     return batch * steps / (time.perf_counter() - t0)
@@ -83,22 +87,31 @@ def retrieval(nq=10000, nd=60000, d=64):
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--steps", type=int, default=60)
+    ap.add_argument("--json", action="store_true")
     ap.add_argument("--no-retrieval", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     cases = [
-        ("MNIST CNN conv16-32 fc64", cnn([16, 32], False, [64], (28, 28, 1)), (28, 28, 1)),
-        ("MLP 784-256-128-10", mlp([256, 128]), (28, 28, 1)),
-        ("tiny student conv8-16-32+BN fc64", cnn([8, 16, 32], True, [64], (32, 32, 3)), (32, 32, 3)),
+        ("mnist_cnn_samples_per_s", "MNIST CNN conv16-32 fc64",
+         cnn([16, 32], False, [64], (28, 28, 1)), (28, 28, 1)),
+        ("mlp_samples_per_s", "MLP 784-256-128-10", mlp([256, 128]), (28, 28, 1)),
+        ("tiny_student_samples_per_s", "tiny student conv8-16-32+BN fc64",
+         cnn([8, 16, 32], True, [64], (32, 32, 3)), (32, 32, 3)),
     ]
-    for label, model, shape in cases:
-        print(f"{label}: {throughput(model, shape, 128, args.steps):.0f} samples/s (batch 128)")
+    out = {"torch": torch.__version__, "threads": torch.get_num_threads()}
+    for key, label, model, shape in cases:
+        out[key] = round(throughput(model, shape, 128, args.steps))
+        print(f"{label}: {out[key]} samples/s (batch 128)")
     for batch in (32, 512):
         model = cnn([16, 32], False, [64], (28, 28, 1))
-        sps = throughput(model, (28, 28, 1), batch, max(4, round(3840 / batch)))
+        sps = throughput(model, (28, 28, 1), batch, max(8, round(7680 / batch)))
+        out[f"mnist_cnn_batch{batch}_samples_per_s"] = round(sps)
         print(f"MNIST CNN batch {batch}: {sps:.0f} samples/s")
     if not args.no_retrieval:
-        print(f"retrieval 10k x 60k x 64 (full sort per query): {retrieval():.1f} s")
+        out["retrieval_10k_60k_s"] = round(retrieval(), 2)
+        print(f"retrieval 10k x 60k x 64 (full sort per query): {out['retrieval_10k_60k_s']} s")
+    if args.json:
+        print(json.dumps(out))
