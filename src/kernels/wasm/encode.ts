@@ -244,6 +244,10 @@ export class FunctionBuilder {
   f32x4Mul(): this {
     return this.#simd(0xe6);
   }
+  /** a·b + c (stack: a b c), relaxed SIMD: fused or not, as the CPU does it. */
+  f32x4RelaxedMadd(): this {
+    return this.#simd(0x105);
+  }
   f32x4Div(): this {
     return this.#simd(0xe7);
   }

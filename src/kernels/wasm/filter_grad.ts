@@ -4,10 +4,12 @@
  * tensors in the wasm heap — no patch matrix, no packing, no transposes. Each (a, b) filter
  * offset sweeps only the output pixels whose input pixel lies inside the image, so padding
  * costs nothing; a register tile of `rows` input channels × `vecs`·4 output channels
- * accumulates over one image at a time.
+ * accumulates over one image at a time, with relaxed-SIMD multiply-adds (fused on CPUs with FMA:
+ * ~15 % faster here than separate multiply and add).
  * @module
  */
 import { encodeModule, FunctionBuilder, type Local } from "./encode.ts";
+import { relaxedSimdSupported } from "./runtime.ts";
 
 /** The geometry a generated filter-gradient kernel is specialised to. */
 export interface FilterGradShape {
@@ -41,9 +43,13 @@ function largestDivisorAtMost(n: number, limit: number): number {
 
 /**
  * The module's bytes: export `run(x, dy, dw, n)` with byte offsets into the memory and the batch
- * size; dw ([fh, fw, ci, co]) is overwritten.
+ * size; dw ([fh, fw, ci, co]) is overwritten. `fma`: relaxed-SIMD multiply-adds (default: when
+ * the runtime has them), else a multiply then an add.
  */
-export function filterGradModule(s: FilterGradShape): Uint8Array<ArrayBuffer> {
+export function filterGradModule(
+  s: FilterGradShape,
+  fma = relaxedSimdSupported(),
+): Uint8Array<ArrayBuffer> {
   const { h, w, ci, ho, wo, co, fh, fw, top, left } = s;
   const { sh = 1, sw = 1, dh = 1, dw = 1 } = s;
   const vecs = largestDivisorAtMost(co / 4, 4); // output-channel vectors per tile
@@ -114,7 +120,9 @@ export function filterGradModule(s: FilterGradShape): Uint8Array<ArrayBuffer> {
               for (let r = 0; r < rows; r++) {
                 f.get(xp).v128Load32Splat(4 * r).set(sx);
                 for (let k = 0; k < vecs; k++) {
-                  f.get(acc[r][k]).get(sx).get(d[k]).f32x4Mul().f32x4Add().set(acc[r][k]);
+                  if (fma) f.get(sx).get(d[k]).get(acc[r][k]).f32x4RelaxedMadd();
+                  else f.get(acc[r][k]).get(sx).get(d[k]).f32x4Mul().f32x4Add();
+                  f.set(acc[r][k]);
                 }
               }
               f.addTo(dp, co * 4);

@@ -3,6 +3,23 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs-core";
+import { encodeModule, FunctionBuilder } from "./encode.ts";
+
+let relaxed: boolean | undefined;
+
+/** Whether this runtime compiles relaxed-SIMD multiply-adds (checked once). */
+export function relaxedSimdSupported(): boolean {
+  if (relaxed === undefined) {
+    const f = new FunctionBuilder([]);
+    f.v128Zero().v128Zero().v128Zero().f32x4RelaxedMadd().op(0x1a); // drop
+    try {
+      relaxed = WebAssembly.validate(encodeModule([{ name: "probe", fn: f }]));
+    } catch {
+      relaxed = false;
+    }
+  }
+  return relaxed;
+}
 
 interface WasmBackendInternals {
   wasm?: { asm?: { memory?: WebAssembly.Memory }; wasmMemory?: WebAssembly.Memory };
