@@ -5,6 +5,9 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
+// kt's Conv2D and BatchNormalization (same class names) for models loaded from disk too.
+import "./conv_layer.ts";
+import "./batch_norm_layer.ts";
 import type { FeatureTable, KtModel } from "./api.ts";
 import type { Dataset } from "./data.ts";
 import { sampleSize } from "./data.ts";

@@ -9,6 +9,7 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import { defineModel, z } from "../../src/api.ts";
 import { seededInitializers } from "../../src/model.ts";
 import { batchNormalization } from "../../src/batch_norm_layer.ts";
+import { conv2d } from "../../src/conv_layer.ts";
 
 const options = z.object({
   filters: z.array(z.number().int().positive()).default([16, 32]).describe(
@@ -32,7 +33,7 @@ export default defineModel({
     let x = input as tfl.SymbolicTensor;
     opts.filters.forEach((f, i) => {
       const n = i + 1;
-      x = tfl.layers.conv2d({
+      x = conv2d({
         name: `conv${n}`,
         filters: f,
         kernelSize: opts.kernelSize,

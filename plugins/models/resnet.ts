@@ -10,6 +10,7 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import { defineModel, z } from "../../src/api.ts";
 import { seededInitializers } from "../../src/model.ts";
 import { batchNormalization } from "../../src/batch_norm_layer.ts";
+import { conv2d } from "../../src/conv_layer.ts";
 
 type T = tfl.SymbolicTensor;
 
@@ -25,7 +26,7 @@ export default defineModel({
   build(opts, ctx) {
     const init = seededInitializers(ctx.seed);
     const conv = (name: string, filters: number, kernelSize: number, strides: number) =>
-      tfl.layers.conv2d({
+      conv2d({
         name,
         filters,
         kernelSize,
