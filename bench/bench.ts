@@ -152,8 +152,8 @@ function row(
   key?: string,
   higherIsBetter = true,
 ): void {
-  const ratio = (ref: number) =>
-    higherIsBetter ? `${(value / ref).toFixed(2)}×` : `${(ref / value).toFixed(1)}× faster`;
+  const ratio = (ref: number, than = "") =>
+    higherIsBetter ? `${(value / ref).toFixed(2)}×` : `${(ref / value).toFixed(1)}× faster${than}`;
   const fixed = key ? REFERENCE[key as keyof typeof REFERENCE] : undefined;
   const now = key && torch && typeof torch[key] === "number" ? torch[key] as number : undefined;
   const cells = [
