@@ -162,7 +162,7 @@ function row(
     batch,
     shown,
     fixed
-      ? `${ratio(fixed.value)} ${fixed.what} (${fixed.value}${higherIsBetter ? "" : " s"})`
+      ? `${ratio(fixed.value, " than")} ${fixed.what} (${fixed.value}${higherIsBetter ? "" : " s"})`
       : "",
   ];
   if (torch) {
