@@ -56,9 +56,13 @@ export {
   saveModel,
   seededInitializers,
 } from "./src/model.ts";
-export { batchNormalization, KtBatchNormalization } from "./src/batch_norm_layer.ts";
-export { conv2d, KtConv2D } from "./src/conv_layer.ts";
-export { KtAdamOptimizer } from "./src/adam.ts";
+export {
+  batchNormalization,
+  type BatchNormArgs,
+  KtBatchNormalization,
+} from "./src/batch_norm_layer.ts";
+export { conv2d, type Conv2DArgs, KtConv2D } from "./src/conv_layer.ts";
+export { type GradientList, KtAdamOptimizer } from "./src/adam.ts";
 export {
   crossEntropyTerm,
   type EpochRecord,

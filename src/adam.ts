@@ -20,7 +20,7 @@ interface AdamFields {
 }
 
 /** What `applyGradients` receives: gradients by variable name, as a map or a list. */
-type GradientList = Parameters<tf.AdamOptimizer["applyGradients"]>[0];
+export type GradientList = Parameters<tf.AdamOptimizer["applyGradients"]>[0];
 
 /** Adam (β1 0.9, β2 0.999, ε the backend's) with the fused step on wasm. */
 export class KtAdamOptimizer extends tf.AdamOptimizer {
