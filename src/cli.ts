@@ -225,7 +225,7 @@ Examples:
       console.error(
         `${report.trials.length} trials: ${report.trials.length - report.failed} finished, ` +
           `${report.failed} failed · ran ${executed || "nothing (all cached)"} · ` +
-          `${report.cached} cached · ${
+          `${report.cached} cached${cacheSaving(report)} · ${
             report.seconds.toFixed(1)
           } s · results: ${runDir}/results.sqlite`,
       );
@@ -413,4 +413,15 @@ export async function runCli(args: string[], plugins: Plugin[], env: CliEnv): Pr
     }
     throw err;
   }
+}
+
+/** " (read in 0.12 s; computing them took 35.6 s)" for a report with cache hits, else "". */
+function cacheSaving(
+  report: { cached: number; cacheReadSeconds: number; cachedComputeSeconds: number },
+): string {
+  if (report.cached === 0) return "";
+  const read = `read in ${report.cacheReadSeconds.toFixed(2)} s`;
+  return report.cachedComputeSeconds > 0
+    ? ` (${read}; computing them took ${report.cachedComputeSeconds.toFixed(1)} s)`
+    : ` (${read})`;
 }

@@ -100,6 +100,19 @@ Deno.test("a sweep of N students over one teacher trains it and extracts its fea
     assert.equal(second.cached, 1 + 1 + 6 + 6);
     assert.ok(second.trials.every((t) => t.status === "cached"));
     assert.deepEqual(second.trials.map((t) => t.metrics), first.trials.map((t) => t.metrics));
+    // The rerun knows what the cache saved: the compute time each manifest recorded.
+    assert.equal(first.cached, 0);
+    assert.equal(first.cachedComputeSeconds, 0);
+    const cache = await openCache(join(dir, "cache"));
+    const recorded: unknown[] = [];
+    for (const e of await cache.list()) {
+      recorded.push((await cache.get(e.key))!.manifest.info.computeSeconds);
+    }
+    assert.equal(recorded.length, 14);
+    assert.ok(recorded.every((s) => typeof s === "number" && s >= 0), `${recorded}`);
+    const total = (recorded as number[]).reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(second.cachedComputeSeconds - total) < 1e-6);
+    assert.ok(total > 0 && second.cacheReadSeconds > 0 && second.cacheReadSeconds < total);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -174,6 +174,7 @@ async function compute(
     curve: (point) => rt.onCurve?.(node.name, point),
   };
   let value: unknown;
+  const started = performance.now();
   try {
     value = await step.run(node.options, stepCtx);
   } catch (err) {
@@ -182,12 +183,14 @@ async function compute(
     }
     throw err;
   }
+  // How long computing this took, kept in the manifest so a later cache hit can say what it saved.
+  const computeSeconds = Number(((performance.now() - started) / 1000).toFixed(3));
   rt.onExecuted?.(node.name, node.use);
   const { files, info } = await outputToFiles(step.output, value);
   await rt.cache.put(plan.key, files, {
     plugin: `${node.kind}:${node.use}`,
     version: node.version,
-    info,
+    info: { ...info, computeSeconds },
   });
   return value;
 }

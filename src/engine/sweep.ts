@@ -55,6 +55,10 @@ export interface SweepReport {
   executed: Record<string, number>;
   /** Jobs found in the cache. */
   cached: number;
+  /** Seconds spent reading and verifying the cached jobs' artifacts. */
+  cacheReadSeconds: number;
+  /** Seconds computing the cached artifacts took when they were made (where recorded). */
+  cachedComputeSeconds: number;
   failed: number;
   seconds: number;
 }
@@ -156,9 +160,17 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
   }
 
   // What the cache already holds (verified: a corrupt artifact is removed and recomputed).
+  let cacheReadSeconds = 0;
+  let cachedComputeSeconds = 0;
   for (const job of jobs.values()) {
+    const t = performance.now();
     const found = await cache.lookup(job.spec.key);
-    if (found.status === "hit") job.state = "cached";
+    if (found.status === "hit") {
+      job.state = "cached";
+      cacheReadSeconds += (performance.now() - t) / 1000;
+      const computed = found.artifact.manifest.info.computeSeconds;
+      if (typeof computed === "number") cachedComputeSeconds += computed;
+    }
   }
 
   const db = openResults(opts.runDir);
@@ -330,6 +342,8 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
     trials: outcomes,
     executed,
     cached: [...jobs.values()].filter((j) => j.state === "cached").length,
+    cacheReadSeconds,
+    cachedComputeSeconds,
     failed: outcomes.filter((o) => o.status === "failed").length,
     seconds: (performance.now() - t0) / 1000,
   };
