@@ -715,3 +715,42 @@ Deno.test("Add of a bias over the last axis (SIMD path) and every other Add equa
   );
   assert.deepEqual(Array.from(ints.wasm[0].values), [2, 3, 4, 5]);
 });
+
+Deno.test("Conv2D and FusedConv2D on wasm (kt's kernel for ≤ 8 input channels) match cpu", async () => {
+  const rng = createRng(51);
+  let i = 0;
+  for (const k of [1, 3, 5]) {
+    for (const strides of STRIDES) {
+      for (const pad of PADS) {
+        for (const dil of k === 3 && strides === 1 ? [1, 2] : [1]) {
+          const inC = [1, 3, 8, 16][i % 4];
+          const outC = [4, 8, 12, 6][i % 4]; // 6: not a multiple of 4 → stock kernel
+          const xShape = [1 + (i % 3), 7 + (i % 4), 8 + (i % 3), inC];
+          const fShape = [k, k, inC, outC];
+          const x = randn(rng, xShape);
+          const f = randn(rng, fShape);
+          const b = randn(rng, [outC]);
+          const label = `k${k} s${strides} d${dil} ${JSON.stringify(pad)} ${xShape}→${outC}`;
+          i++;
+          if (dil > 1 && pad !== "same" && pad !== "valid") continue; // tfjs: no explicit + dilation
+          await assertSameOnBoth(
+            `Conv2D ${label}`,
+            () => tf.conv2d(t(x) as tf.Tensor4D, t(f) as tf.Tensor4D, strides, pad, "NHWC", dil),
+          );
+          for (const activation of ["linear", "relu", "elu"] as const) {
+            await assertSameOnBoth(`FusedConv2D ${activation} ${label}`, () =>
+              tf.fused.conv2d({
+                x: t(x) as tf.Tensor4D,
+                filter: t(f) as tf.Tensor4D,
+                strides,
+                pad,
+                dilations: dil,
+                bias: activation === "linear" ? undefined : t(b),
+                activation,
+              }));
+          }
+        }
+      }
+    }
+  }
+});

@@ -8,10 +8,12 @@ import * as tf from "@tensorflow/tfjs-core";
 import { KtError } from "../errors.ts";
 import { type KernelArgs, originalKernels } from "./_scope.ts";
 import {
+  conv2D,
   conv2DBackpropFilter,
   conv2DBackpropInput,
   depthwiseConv2dNativeBackpropFilter,
   depthwiseConv2dNativeBackpropInput,
+  fusedConv2D,
 } from "./conv.ts";
 import { cast, identity, tile } from "./copy.ts";
 import { ADAM_UPDATE, adamUpdate } from "./adam.ts";
@@ -92,6 +94,8 @@ const KERNELS: Array<
   },
   { name: tf.MaxPoolGrad, func: maxPoolGrad, replaces: true },
   { name: tf.Conv2DBackpropInput, func: conv2DBackpropInput, replaces: true },
+  { name: tf.Conv2D, func: conv2D, replaces: true },
+  { name: tf.FusedConv2D, func: fusedConv2D, replaces: true },
   { name: tf.Identity, func: identity, replaces: true },
   { name: tf.Cast, func: cast, replaces: true },
   { name: tf.Tile, func: tile, replaces: true },

@@ -150,6 +150,14 @@ export class FunctionBuilder {
   }
 
   /** f32.load at [address + offset] (address on the stack). */
+  /** memory.copy (stack: dst src n). */
+  memoryCopy(): this {
+    return this.op(0xfc, 0x0a, 0x00, 0x00);
+  }
+  /** memory.fill (stack: dst byte n). */
+  memoryFill(): this {
+    return this.op(0xfc, 0x0b, 0x00);
+  }
   f32Load(offset = 0): this {
     return this.op(0x2a).#memarg(2, offset);
   }
@@ -247,6 +255,10 @@ export class FunctionBuilder {
   /** a·b + c (stack: a b c), relaxed SIMD: fused or not, as the CPU does it. */
   f32x4RelaxedMadd(): this {
     return this.#simd(0x105);
+  }
+  /** f32x4.max: lanewise maximum; NaN where either lane is NaN. */
+  f32x4Max(): this {
+    return this.#simd(0xe9);
   }
   f32x4Div(): this {
     return this.#simd(0xe7);
