@@ -1,7 +1,9 @@
 /**
  * Kernels kt registers on the wasm backend so it can train (see DESIGN.md §3): the gradients
- * stock `@tensorflow/tfjs-backend-wasm` 4.22 lacks, and faster versions of slow ones. Every
- * kernel is built from the backend's own kernels (or a JS loop over the wasm heap).
+ * stock `@tensorflow/tfjs-backend-wasm` 4.22 lacks, faster versions of slow ones, and fused
+ * kernels of kt's own (`Kt*`). Each is built from the backend's own kernels, a JS loop over the
+ * wasm heap, or a WebAssembly SIMD module kt generates for the shape (`wasm/`), which runs in
+ * place on the backend's memory.
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -108,10 +110,12 @@ export const WASM_TRAINING_KERNELS: readonly string[] = KERNELS.map((k) => k.nam
 
 /**
  * Registers, for backend "wasm", the training kernels the stock wasm backend lacks
- * (`Conv2DBackpropFilter`, `DepthwiseConv2dNativeBackpropFilter/Input`, `UnsortedSegmentSum`)
- * and faster replacements (`BatchMatMul`/`_FusedMatMul` with transposes, `MaxPoolGrad`,
- * `Conv2DBackpropInput`, copy-free `Identity`/`Cast`, block-copy `Tile`, `Sum`/`Mean` over
- * leading axes; measured in `bench/kernels_bench.ts`). Idempotent; call after the wasm backend is imported.
+ * (`Conv2DBackpropFilter`, `DepthwiseConv2dNativeBackpropFilter/Input`, `UnsortedSegmentSum`),
+ * faster replacements (`Conv2D`/`FusedConv2D` for few input channels, `BatchMatMul`/
+ * `_FusedMatMul` with transposes, `MaxPoolGrad`, `Conv2DBackpropInput`, bias `Add`, copy-free
+ * `Identity`/`Cast`, block-copy `Tile`, `Sum`/`Mean` over leading axes), kt's fused kernels
+ * (`KtReluGrad`, `KtAdamUpdate`, `KtBatchNormTrain`/`KtBatchNormTrainGrad`) and `Relu`'s gradient
+ * (measured in `bench/kernels_bench.ts`). Idempotent; call after the wasm backend is imported.
  *
  * @example
  * ```ts
