@@ -8,7 +8,11 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-layers"; // registers the gradient functions
 import "@tensorflow/tfjs-backend-wasm";
+import * as tfl from "@tensorflow/tfjs-layers";
 import { registerWasmTrainingKernels } from "../src/kernels/mod.ts";
+import { RELU_GRAD } from "../src/kernels/elementwise.ts";
+import { KtAdamOptimizer } from "../src/adam.ts";
+import { batchNormalization } from "../src/batch_norm_layer.ts";
 
 await tf.setBackend("wasm");
 await tf.ready();
@@ -62,6 +66,23 @@ function pool(label: string, x: number[]): Case {
   };
 }
 
+function forward(label: string, x: number[], f: number[], fused: boolean): Case {
+  const base = { strides: 1, pad: "same", dataFormat: "NHWC", dilations: 1 };
+  return fused
+    ? {
+      label: `${label} forward + bias + relu`,
+      kernel: tf.FusedConv2D,
+      inputs: () => ({ x: r(x), filter: r(f), bias: r([f[3]]) }),
+      attrs: { ...base, activation: "relu" },
+    }
+    : {
+      label: `${label} forward`,
+      kernel: tf.Conv2D,
+      inputs: () => ({ x: r(x), filter: r(f) }),
+      attrs: base,
+    };
+}
+
 function matmul(label: string, a: number[], b: number[], tA: boolean, tB: boolean): Case {
   return {
     label,
@@ -91,6 +112,9 @@ function depthwise(label: string, x: number[], f: number[]): Case[] {
 }
 
 const CASES: Case[] = [
+  forward("conv1 28×28 1→16", [B, 28, 28, 1], [3, 3, 1, 16], false),
+  forward("conv1 28×28 1→16", [B, 28, 28, 1], [3, 3, 1, 16], true),
+  forward("student conv1 32×32 3→8", [B, 32, 32, 3], [3, 3, 3, 8], false),
   ...conv("conv1 28×28 1→16", [B, 28, 28, 1], [3, 3, 1, 16]),
   ...conv("conv2 14×14 16→32", [B, 14, 14, 16], [3, 3, 16, 32]),
   ...conv("conv2 stride 2", [B, 14, 14, 16], [3, 3, 16, 32], 2),
@@ -120,6 +144,12 @@ const CASES: Case[] = [
     kernel: tf.Mean,
     inputs: () => ({ x: r([B, 32, 32, 8]) }),
     attrs: { axis: [0, 1, 2], keepDims: true },
+  },
+  {
+    label: "add bias [128,28,28,16] + [16]",
+    kernel: tf.Add,
+    inputs: () => ({ a: r([B, 28, 28, 16]), b: r([16]) }),
+    attrs: {},
   },
   {
     label: "identity [128,28,28,16] (saved for backprop)",
@@ -202,6 +232,68 @@ function trainStep(): number | string {
   }
 }
 
+/** Median ms of `body` over ≥ 5 runs (≥ 250 ms), after two warm-ups; tensors it leaves are freed. */
+function timeOp(body: () => void): number {
+  const once = () => {
+    const t0 = performance.now();
+    tf.tidy(body);
+    return performance.now() - t0;
+  };
+  once();
+  once();
+  const samples: number[] = [];
+  const start = performance.now();
+  while (samples.length < 5 || (performance.now() - start < 250 && samples.length < 200)) {
+    samples.push(once());
+  }
+  return samples.sort((a, b) => a - b)[Math.floor(samples.length / 2)];
+}
+
+/** tfjs's own way and kt's fused way of three training-step pieces (after registration). */
+function fusedOps(): Array<[string, number, number]> {
+  const dy = r([B, 28, 28, 16]);
+  const x = r([B, 28, 28, 16]);
+  const relu: [string, number, number] = [
+    "ReLU gradient [128,28,28,16]: Step·Mul vs KtReluGrad",
+    timeOp(() => tf.mul(dy, tf.cast(tf.step(x), "float32"))),
+    timeOp(() => tf.engine().runKernel(RELU_GRAD, { dy, x })),
+  ];
+  const adamStep = (opt: tf.Optimizer) => {
+    const vars = [tf.variable(r([1568, 64])), tf.variable(r([64]))];
+    const grads = { [vars[0].name]: r([1568, 64]), [vars[1].name]: r([64]) };
+    const ms = timeOp(() => opt.applyGradients(grads));
+    tf.dispose([...vars, ...Object.values(grads)]);
+    opt.dispose();
+    return ms;
+  };
+  const adam: [string, number, number] = [
+    "Adam step, 100k parameters: tfjs vs KtAdamUpdate",
+    adamStep(tf.train.adam(1e-3)),
+    adamStep(new KtAdamOptimizer(1e-3)),
+  ];
+  const bnStep = (layer: tfl.layers.Layer) => {
+    const input = r([B, 32, 32, 8]);
+    layer.build(input.shape);
+    const vars = layer.trainableWeights.map((v) => v.read() as tf.Variable);
+    const w = r([B, 32, 32, 8]);
+    const ms = timeOp(() =>
+      tf.variableGrads(
+        () => tf.sum(tf.mul(layer.apply(input, { training: true }) as tf.Tensor, w)) as tf.Scalar,
+        vars,
+      )
+    );
+    tf.dispose([input, w]);
+    return ms;
+  };
+  const bn: [string, number, number] = [
+    "batch norm [128,32,32,8] train fwd+bwd: tfjs vs kt",
+    bnStep(tfl.layers.batchNormalization({ momentum: 0.9 })),
+    bnStep(batchNormalization({ momentum: 0.9 })),
+  ];
+  tf.dispose([dy, x]);
+  return [relu, adam, bn];
+}
+
 const fmt = (ms: number | null) => (ms === null ? "missing" : ms.toFixed(2));
 const stockKernels = CASES.map((c) => tf.getKernel(c.kernel, "wasm")?.kernelFunc);
 const stockStep = trainStep();
@@ -230,6 +322,14 @@ CASES.forEach((c, i) => {
     `${c.label.padEnd(44)} ${fmt(s).padStart(9)} ${fmt(k).padStart(9)} ${gain.padStart(9)}`,
   );
 });
+console.log(`\n${"fused ops (ms, median)".padEnd(52)} ${"tfjs".padStart(9)} ${"kt".padStart(9)}`);
+for (const [label, ours, theirs] of fusedOps().map(([l, a, b]) => [l, b, a] as const)) {
+  console.log(
+    `${label.padEnd(52)} ${theirs.toFixed(2).padStart(9)} ${ours.toFixed(2).padStart(9)} ${
+      `${(theirs / ours).toFixed(1)}×`.padStart(9)
+    }`,
+  );
+}
 const stepText = (v: number | string) => (typeof v === "number" ? `${v.toFixed(1)} ms` : v);
 console.log(
   `CNN train step (batch ${B}): stock ${stepText(stockStep)}; kt ${stepText(ktStep)}` +
