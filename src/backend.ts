@@ -6,6 +6,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { KtError, unknownNameMessage } from "./errors.ts";
 import { registerWasmTrainingKernels } from "./kernels/mod.ts";
+import { KernelPool, loadOnSharedMemory, wasmSharedMemory } from "./kernels/wasm/threads.ts";
+import { kernelThreads, setKernelPool } from "./kernels/wasm/runtime.ts";
 
 /** Backend names a user may ask for. */
 export const BACKENDS = ["auto", "wasm", "cpu", "webgpu", "tensorflow", "tensorflow-gpu"] as const;
@@ -73,7 +75,7 @@ async function loadNode(backend: "tensorflow" | "tensorflow-gpu"): Promise<void>
   await tf.ready();
 }
 
-async function loadWasm(): Promise<void> {
+async function initWasm(): Promise<void> {
   await import("@tensorflow/tfjs-backend-wasm");
   if (!(await tf.setBackend("wasm"))) {
     throw new KtError("the wasm backend failed to initialise", {
@@ -81,7 +83,23 @@ async function loadWasm(): Promise<void> {
     });
   }
   await tf.ready();
+}
+
+/**
+ * Loads the wasm backend; with `threads` > 1 on a shared memory, with a pool of kernel threads
+ * (decided by the first load in a process: the memory cannot change afterwards).
+ */
+async function loadWasm(threads: number): Promise<void> {
+  const first = !tf.findBackend("wasm");
+  if (first && threads > 1) await loadOnSharedMemory(initWasm);
+  else await initWasm();
   registerWasmTrainingKernels();
+  const memory = wasmSharedMemory();
+  if (memory && threads > 1 && kernelThreads() !== threads) {
+    setKernelPool(await KernelPool.create(memory, threads));
+  } else if (threads <= 1 && kernelThreads() > 1) {
+    setKernelPool(undefined);
+  }
 }
 
 async function loadCpu(): Promise<void> {
@@ -108,6 +126,20 @@ async function loadWebgpu(): Promise<void> {
   await tf.ready();
 }
 
+/** Options of {@linkcode useBackend}. */
+export interface BackendOptions {
+  /**
+   * Threads for one training run on wasm (default 1): > 1 runs tfjs-wasm on a shared memory and
+   * splits kt's kernels over that many threads. Results are the same for any thread count.
+   */
+  threads?: number;
+}
+
+/** Stops the kernel threads of {@linkcode useBackend} (so the process can exit). */
+export function closeBackendThreads(): void {
+  setKernelPool(undefined);
+}
+
 /**
  * Activates a backend. `auto` tries tensorflow-gpu, then tensorflow, then wasm, and reports why.
  *
@@ -118,7 +150,11 @@ async function loadWebgpu(): Promise<void> {
  * console.log(choice.name); // "cpu"
  * ```
  */
-export async function useBackend(name: string): Promise<BackendChoice> {
+export async function useBackend(
+  name: string,
+  options: BackendOptions = {},
+): Promise<BackendChoice> {
+  const threads = Math.max(1, Math.floor(options.threads ?? 1));
   if (!(BACKENDS as readonly string[]).includes(name)) {
     throw new KtError(unknownNameMessage("backend", name, BACKENDS), {
       hint: `choose one of: ${BACKENDS.join(", ")}`,
@@ -127,7 +163,7 @@ export async function useBackend(name: string): Promise<BackendChoice> {
   const backend = name as BackendName;
   switch (backend) {
     case "wasm":
-      await loadWasm();
+      await loadWasm(threads);
       return { name: "wasm", reason: "requested" };
     case "cpu":
       await loadCpu();
@@ -149,7 +185,7 @@ export async function useBackend(name: string): Promise<BackendChoice> {
           skipped.push(`${NODE_PACKAGES[candidate]} not installed`);
         }
       }
-      await loadWasm();
+      await loadWasm(threads);
       return {
         name: "wasm",
         reason: `auto: ${skipped.join(", ")}; using the embedded wasm backend`,

@@ -13,7 +13,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { type KernelArgs, type KernelScope, pair, wasmKernel, withScope } from "./_scope.ts";
 import { filterGradModule, type FilterGradShape, filterGradSupported } from "./wasm/filter_grad.ts";
-import { backendMemory, instantiate } from "./wasm/runtime.ts";
+import { backendMemory, instantiate, kernelThreads, runParts, splitRange } from "./wasm/runtime.ts";
+import { elementwiseModule } from "./wasm/elementwise.ts";
 import {
   convForwardModule,
   convForwardSupported,
@@ -112,16 +113,35 @@ function filterGradientSimd(
     dw: info.dilationWidth,
   };
   if (!filterGradSupported(shape)) return undefined;
-  const kernel = instantiate(
+  // Two halves of the batch, each into its own dW, then summed: the same sums in the same order
+  // whether the halves run on one thread or two.
+  const dwShape = [shape.fh, shape.fw, shape.ci, shape.co];
+  const dw = s.track(s.backend.makeOutput(dwShape, "float32"));
+  const partial = s.track(s.backend.makeOutput(dwShape, "float32"));
+  const at = (t: tf.TensorInfo) => s.backend.typedArrayFromHeap(t).byteOffset;
+  const xImage = shape.h * shape.w * shape.ci * 4;
+  const dyImage = shape.ho * shape.wo * shape.co * 4;
+  runParts(
     memory,
     `filterGrad ${Object.values(shape).join(",")}`,
     () => filterGradModule(shape),
-  ).run as (x: number, dy: number, dw: number, n: number) => void;
-  const dw = s.track(
-    s.backend.makeOutput([shape.fh, shape.fw, shape.ci, shape.co], "float32"),
+    "run",
+    splitRange(info.batchSize, 2).map(([start, count], k) => [
+      at(x) + start * xImage,
+      at(dy) + start * dyImage,
+      k === 0 ? at(dw) : at(partial),
+      count,
+    ]),
   );
-  const at = (t: tf.TensorInfo) => s.backend.typedArrayFromHeap(t).byteOffset;
-  kernel(at(x), at(dy), at(dw), info.batchSize);
+  // dw += partial (an elementwise add: a "bias" of the whole length over one row).
+  const size = tf.util.sizeFromShape(dwShape);
+  (instantiate(memory, "elementwise", elementwiseModule).biasAdd as (
+    x: number,
+    b: number,
+    o: number,
+    rows: number,
+    c: number,
+  ) => void)(at(dw), at(partial), at(dw), 1, size);
   return dw;
 }
 
@@ -282,15 +302,17 @@ export function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
     // Stride 1 needs no spreading, and XNNPACK pads by itself (no PadV2 copy) when no side crops.
     const direct = info.strideHeight === 1 && info.strideWidth === 1 &&
       Math.min(top, bottom, left, right) >= 0;
-    const dx = s.run("Conv2D", {
-      x: direct ? dyh : spreadAndPad(s, dyh, info),
-      filter: swapped,
-    }, {
-      strides: [1, 1],
-      dilations: [1, 1],
-      pad: direct ? [[0, 0], [top, bottom], [left, right], [0, 0]] : "valid",
+    const input = direct ? dyh : spreadAndPad(s, dyh, info);
+    const convAttrs = {
+      strides: [1, 1] as [number, number],
+      dilations: [1, 1] as [number, number],
+      pad: direct
+        ? [[0, 0], [top, bottom], [left, right], [0, 0]] as tf.backend_util.ExplicitPadding
+        : "valid" as const,
       dataFormat: "NHWC",
-    });
+    };
+    const ours = directConv(args.backend, input, swapped, convAttrs);
+    const dx = ours ? s.track(ours) : s.run("Conv2D", { x: input, filter: swapped }, convAttrs);
     return nchw ? s.transpose(dx, TO_NCHW) : dx;
   });
 }
@@ -338,10 +360,11 @@ export function depthwiseConv2dNativeBackpropInput(args: KernelArgs): tf.TensorI
 
 /**
  * When kt's generated forward conv replaces XNNPACK's: inputs of at most this many channels
- * (measured at batch 128, `bench/kernels_bench.ts`: 28×28 1→16: 2.3 → 0.9 ms; 32×32 3→8:
- * 2.9 → 1.5 ms; 16×16 8→16: 2.7 → 2.3 ms; from 16 channels on XNNPACK is as fast or faster).
+ * (measured at batch 128, `bench/kernels_bench.ts`, one thread: 28×28 1→16: 2.3 → 0.9 ms;
+ * 32×32 3→8: 2.9 → 1.5 ms; 16×16 8→16: 2.7 → 2.3 ms; 14×14 16→32: 7.2 → 7.8 ms; 14×14 32→16:
+ * 7.1 → 6.7 ms — about even from 16 channels on, but ours splits the batch over threads).
  */
-const DIRECT_CONV_MAX_IN_CHANNELS = 8;
+const DIRECT_CONV_MAX_IN_CHANNELS = 32;
 
 /**
  * The forward conv by kt's generated kernel, with an optional bias and ReLU fused in; undefined
@@ -381,17 +404,32 @@ function directConv(
   };
   if (!convForwardSupported(shape) || info.batchSize === 0) return undefined;
   const epilogue = { bias: bias !== undefined, relu };
-  const kernel = instantiate(
-    memory,
-    `convForward ${Object.values(shape).join(",")} ${epilogue.bias} ${relu}`,
-    () => convForwardModule(shape, epilogue),
-  ).run as (x: number, w: number, out: number, n: number, scr: number, b: number) => void;
+  const key = `convForward ${Object.values(shape).join(",")} ${epilogue.bias} ${relu}`;
   return withScope(backend, (s) => {
     const out = s.track(s.backend.makeOutput(info.outShape, "float32"));
     const { rows, cols } = scratchSize(shape);
-    const scratch = s.track(s.backend.makeOutput([rows * cols * shape.ci], "float32"));
+    // One part of the batch per thread, each with its own zero-bordered scratch image.
+    const parts = splitRange(info.batchSize, kernelThreads());
+    const scratch = parts.map(() =>
+      s.track(s.backend.makeOutput([rows * cols * shape.ci], "float32"))
+    );
     const at = (t: tf.TensorInfo) => s.backend.typedArrayFromHeap(t).byteOffset;
-    kernel(at(x), at(filter), at(out), info.batchSize, at(scratch), bias ? at(bias) : 0);
+    const xImage = shape.h * shape.w * shape.ci * 4;
+    const outImage = shape.ho * shape.wo * co * 4;
+    runParts(
+      memory,
+      key,
+      () => convForwardModule(shape, epilogue),
+      "run",
+      parts.map(([start, count], k) => [
+        at(x) + start * xImage,
+        at(filter),
+        at(out) + start * outImage,
+        count,
+        at(scratch[k]),
+        bias ? at(bias) : 0,
+      ]),
+    );
     return out;
   });
 }

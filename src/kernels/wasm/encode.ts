@@ -350,10 +350,21 @@ export interface FunctionDef {
   results?: ValType[];
 }
 
+/** Whether modules encoded now import a shared memory (set by `runtime.ts` while it builds). */
+export let sharedMemoryImports = false;
+
+/** Sets {@linkcode sharedMemoryImports}. */
+export function setSharedMemoryImports(shared: boolean): void {
+  sharedMemoryImports = shared;
+}
+
 /**
  * Encodes a module that imports `env.memory` (a non-shared memory) and exports `functions`.
  */
-export function encodeModule(functions: FunctionDef[]): Uint8Array<ArrayBuffer> {
+export function encodeModule(
+  functions: FunctionDef[],
+  memory: { shared?: boolean } = { shared: sharedMemoryImports },
+): Uint8Array<ArrayBuffer> {
   const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   const types: number[] = [];
   uleb(functions.length, types);
@@ -368,7 +379,12 @@ export function encodeModule(functions: FunctionDef[]): Uint8Array<ArrayBuffer> 
   const imports: number[] = [1];
   name("env", imports);
   name("memory", imports);
-  imports.push(0x02, 0x00, 0x00); // memory, limits: min 0, no max
+  if (memory.shared) {
+    imports.push(0x02, 0x03, 0x00); // shared memory, limits: min 0, max 65536 pages (4 GiB)
+    uleb(65536, imports);
+  } else {
+    imports.push(0x02, 0x00, 0x00); // memory, limits: min 0, no max
+  }
   section(2, imports, out);
   const funcs: number[] = [];
   uleb(functions.length, funcs);
