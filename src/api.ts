@@ -290,6 +290,11 @@ export interface JobSpec {
   runDir: string;
   /** Hosts the job may reach (dataset downloads); empty = no network. */
   netHosts: string[];
+  /**
+   * Threads the job's training may use on the wasm backend (default 1): the sweep gives each
+   * job cores ÷ parallel jobs. Results do not depend on it.
+   */
+  threads?: number;
 }
 
 /** Events a running job reports back. */

@@ -20,6 +20,8 @@ export interface BackendChoice {
   name: Exclude<BackendName, "auto">;
   /** Why it was chosen (for `auto`: what was tried). */
   reason: string;
+  /** Threads kt's kernels use (wasm; 1 elsewhere). */
+  threads: number;
 }
 
 const NODE_PACKAGES = {
@@ -164,23 +166,27 @@ export async function useBackend(
   switch (backend) {
     case "wasm":
       await loadWasm(threads);
-      return { name: "wasm", reason: "requested" };
+      return { name: "wasm", reason: "requested", threads: kernelThreads() };
     case "cpu":
       await loadCpu();
-      return { name: "cpu", reason: "requested" };
+      return { name: "cpu", reason: "requested", threads: 1 };
     case "webgpu":
       await loadWebgpu();
-      return { name: "webgpu", reason: "requested" };
+      return { name: "webgpu", reason: "requested", threads: 1 };
     case "tensorflow":
     case "tensorflow-gpu":
       await loadNode(backend);
-      return { name: backend, reason: "requested" };
+      return { name: backend, reason: "requested", threads: 1 };
     case "auto": {
       const skipped: string[] = [];
       for (const candidate of ["tensorflow-gpu", "tensorflow"] as const) {
         try {
           await loadNode(candidate);
-          return { name: candidate, reason: `auto: ${NODE_PACKAGES[candidate]} is installed` };
+          return {
+            name: candidate,
+            reason: `auto: ${NODE_PACKAGES[candidate]} is installed`,
+            threads: 1,
+          };
         } catch {
           skipped.push(`${NODE_PACKAGES[candidate]} not installed`);
         }
@@ -189,6 +195,7 @@ export async function useBackend(
       return {
         name: "wasm",
         reason: `auto: ${skipped.join(", ")}; using the embedded wasm backend`,
+        threads: kernelThreads(),
       };
     }
   }

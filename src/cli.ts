@@ -103,6 +103,11 @@ function buildProgram(plugins: Plugin[], env: CliEnv): Command {
     .option("--backend <name>", "auto | wasm | cpu | webgpu | tensorflow | tensorflow-gpu", "auto")
     .option("--cache-dir <dir>", "download/cache directory", ".kt/cache")
     .option("--save <dir>", "save the trained model (tfjs format) here")
+    .option(
+      "--threads <n>",
+      "threads for training on wasm (results do not depend on it)",
+      String(navigator.hardwareConcurrency || 1),
+    )
     .addHelpText(
       "after",
       `
@@ -110,8 +115,11 @@ Example:
   deno task kt train --data mnist --model cnn --model-options '{"filters":[16,32],"dense":[64]}' --epochs 1`,
     )
     .action(async (o) => {
-      const choice = await useBackend(o.backend);
-      console.error(`backend: ${choice.name} (${choice.reason})`);
+      const choice = await useBackend(o.backend, { threads: Number(o.threads) });
+      console.error(
+        `backend: ${choice.name} (${choice.reason})` +
+          (choice.threads > 1 ? `, ${choice.threads} threads` : ""),
+      );
       const dataPlugin = registry.get("dataset", o.data) as DatasetPlugin<Record<string, unknown>>;
       const modelPlugin = registry.get("model", o.model) as ModelPlugin<unknown>;
       const dataOpts = JSON.parse(o.dataOptions);

@@ -211,7 +211,7 @@ export async function runJobInProcess(
   events: JobEvents,
   backend: { ready?: Promise<unknown> },
 ): Promise<JobResult> {
-  backend.ready ??= useBackend(loaded.experiment.backend);
+  backend.ready ??= useBackend(loaded.experiment.backend, { threads: job.threads ?? 1 });
   await backend.ready;
   const trial = loaded.trials.find((t) => t.id === job.trialId);
   if (!trial) return { ok: false, reason: `trial ${job.trialId} is not in ${job.file} any more` };

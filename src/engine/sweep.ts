@@ -121,6 +121,8 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
       log(`cache: artifact ${key.slice(0, 12)} is corrupt (${reason}); recomputing`),
   });
   const netHosts = downloadHosts(trials);
+  // Cores left to each job's own kernel threads when `jobs` run at once (e.g. 1 job on 2 cores: 2).
+  const threads = Math.max(1, Math.floor((navigator.hardwareConcurrency || 1) / opts.jobs));
 
   // Plan: one job per distinct step-node key.
   const jobs = new Map<string, Job>();
@@ -150,6 +152,7 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
           cacheDir: opts.cacheDir,
           runDir: opts.runDir,
           netHosts,
+          threads,
         },
         plugin: plan.node.use,
         state: "pending",

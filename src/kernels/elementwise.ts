@@ -13,7 +13,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { type KernelArgs, type WasmBackendLike, wasmKernel } from "./_scope.ts";
 import { elementwiseModule } from "./wasm/elementwise.ts";
-import { backendMemory, instantiate } from "./wasm/runtime.ts";
+import { backendMemory, kernelThreads, runParts, splitRange } from "./wasm/runtime.ts";
 
 /** Kernel name of the fused ReLU gradient. */
 export const RELU_GRAD = "KtReluGrad";
@@ -23,23 +23,33 @@ interface ElementwiseExports {
   biasAdd(x: number, bias: number, out: number, rows: number, c: number): void;
 }
 
-function exportsOf(backend: tf.KernelBackend): ElementwiseExports | undefined {
+/** Runs export `fn` of the elementwise module once per argument list, over the kernel threads. */
+function run(backend: tf.KernelBackend, fn: string, parts: number[][]): boolean {
   const memory = backendMemory(backend);
-  if (!memory) return undefined;
-  return instantiate(memory, "elementwise", elementwiseModule) as unknown as ElementwiseExports;
+  if (!memory) return false;
+  runParts(memory, "elementwise", elementwiseModule, fn, parts);
+  return true;
 }
 
 /** `KtReluGrad`: dy · step(x) with step(NaN) = NaN (float32 inputs of one shape). */
 export function reluGrad(args: KernelArgs): tf.TensorInfo {
   const { dy, x } = args.inputs;
   const backend = args.backend as unknown as WasmBackendLike;
-  const k = exportsOf(args.backend);
-  if (!k) throw new Error("KtReluGrad needs the wasm backend's memory");
+  if (!backendMemory(args.backend)) throw new Error("KtReluGrad needs the wasm backend's memory");
   const out = backend.makeOutput(x.shape, "float32");
   const [dv, xv, ov] = [dy, x, out].map((t) => backend.typedArrayFromHeap(t) as Float32Array);
   const n = xv.length;
   const n4 = n - (n % 4);
-  k.reluGrad(dv.byteOffset, xv.byteOffset, ov.byteOffset, n4);
+  run(
+    args.backend,
+    "reluGrad",
+    splitRange(n4 / 4, kernelThreads()).map(([start, count]) => [
+      dv.byteOffset + start * 16,
+      xv.byteOffset + start * 16,
+      ov.byteOffset + start * 16,
+      count * 4,
+    ]),
+  );
   for (let i = n4; i < n; i++) {
     const xi = xv[i];
     ov[i] = dv[i] * (xi > 0 ? 1 : Number.isNaN(xi) ? NaN : 0);
@@ -52,14 +62,24 @@ export function add(args: KernelArgs): tf.TensorInfo {
   const { a, b } = args.inputs;
   const biasFirst = isBiasOf(a, b);
   if (biasFirst || isBiasOf(b, a)) {
-    const k = exportsOf(args.backend);
-    if (k) {
+    if (backendMemory(args.backend)) {
       const [x, bias] = biasFirst ? [b, a] : [a, b];
       const backend = args.backend as unknown as WasmBackendLike;
       const out = backend.makeOutput(x.shape, "float32");
       const c = x.shape[x.shape.length - 1];
       const at = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
-      k.biasAdd(at(x), at(bias), at(out), tf.util.sizeFromShape(x.shape) / c, c);
+      const rows = tf.util.sizeFromShape(x.shape) / c;
+      run(
+        args.backend,
+        "biasAdd",
+        splitRange(rows, kernelThreads()).map(([start, count]) => [
+          at(x) + start * c * 4,
+          at(bias),
+          at(out) + start * c * 4,
+          count,
+          c,
+        ]),
+      );
       return out;
     }
   }

@@ -8,7 +8,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelArgs, WasmBackendLike } from "./_scope.ts";
 import { poolGradModule, poolGradSupported } from "./wasm/pool_grad.ts";
-import { backendMemory, instantiate } from "./wasm/runtime.ts";
+import { backendMemory, kernelThreads, runParts, splitRange } from "./wasm/runtime.ts";
 
 /** `MaxPoolGrad` (inputs dy, input, output; NHWC; any window, stride and padding). */
 export function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
@@ -38,12 +38,21 @@ export function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
     const shape = { h, w, c, ho, wo };
     const memory = backendMemory(args.backend);
     if (memory && poolGradSupported(shape) && input.dtype === "float32") {
-      const kernel = instantiate(
+      // One part of the batch per kernel thread (no sums: any split gives the same result).
+      const image = h * w * c * 4;
+      const outImage = ho * wo * c * 4;
+      runParts(
         memory,
         `poolGrad2x2 ${h},${w},${c},${ho},${wo}`,
         () => poolGradModule(shape),
-      ).run as (x: number, dy: number, dx: number, n: number) => void;
-      kernel(xv.byteOffset, dyv.byteOffset, dxv.byteOffset, batchSize);
+        "run",
+        splitRange(batchSize, kernelThreads()).map(([start, count]) => [
+          xv.byteOffset + start * image,
+          dyv.byteOffset + start * outImage,
+          dxv.byteOffset + start * image,
+          count,
+        ]),
+      );
       return dx;
     }
     pool2x2Grad(xv, dyv, dxv, batchSize, h, w, c, ho, wo);

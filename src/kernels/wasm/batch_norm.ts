@@ -2,12 +2,13 @@
  * Generated SIMD kernels for batch normalisation in training over the channel (last) axis of a
  * [rows, C] view of the input (C a multiple of 4), with float64 accumulators:
  *
- * - `moments(x, out, rows)`: out = [mean(C), biased variance(C)];
- * - `sums(dy, x, mean, out, rows)`: out = [Σ dy (C), Σ dy·(x − mean) (C)];
+ * - `moments(x, out, rows)`: out = float64 [Σ x (C), Σ x² (C)];
+ * - `sums(dy, x, mean, out, rows)`: out = float64 [Σ dy (C), Σ dy·(x − mean) (C)];
  * - `affine(x, coef, y, rows)`: y = (x − m)·a + b with coef = [m(C), a(C), b(C)];
  * - `affine2(dy, x, coef, dx, rows)`: dx = dy·a + (x − m)·b + c with coef = [m, a, b, c].
  *
- * Reductions run over tiles of 8 channels (four float64 pairs per sum) down all rows.
+ * Reductions run over tiles of 8 channels (four float64 pairs per sum) down the given rows; the
+ * caller splits rows into parts (threads) and adds the parts' float64 sums in a fixed order.
  * @module
  */
 import { encodeModule, FunctionBuilder, type Local } from "./encode.ts";
@@ -110,16 +111,8 @@ export function batchNormModule(c: number): Uint8Array<ArrayBuffer> {
       accumulateSquares(f, v, accs[1], k, t);
     }
   }, (f, ch, [s, q]) => {
-    const rows = f.params[2];
-    const mean = () => f.get(s).get(rows).f64ConvertI32U().f64Div();
-    f.get(f.params[1]);
-    mean();
-    f.f32DemoteF64().f32Store(ch * 4);
-    // var = max(Σx²/n − mean², 0)
-    f.get(f.params[1]).get(q).get(rows).f64ConvertI32U().f64Div();
-    mean();
-    mean();
-    f.f64Mul().f64Sub().f64(0).f64Max().f32DemoteF64().f32Store((c + ch) * 4);
+    f.get(f.params[1]).get(s).f64Store(ch * 8);
+    f.get(f.params[1]).get(q).f64Store((c + ch) * 8);
   });
   // sums(dy, x, mean, out, rows)
   const sums = reduction(c, 5, (f, row, col, vecs, accs) => {
@@ -136,8 +129,8 @@ export function batchNormModule(c: number): Uint8Array<ArrayBuffer> {
       accumulate(f, p, accs[1], k);
     }
   }, (f, ch, [a, b]) => {
-    f.get(f.params[3]).get(a).f32DemoteF64().f32Store(ch * 4);
-    f.get(f.params[3]).get(b).f32DemoteF64().f32Store((c + ch) * 4);
+    f.get(f.params[3]).get(a).f64Store(ch * 8);
+    f.get(f.params[3]).get(b).f64Store((c + ch) * 8);
   });
   // affine(x, coef, y, rows): y = (x − m)·a + b
   const affine = elementwise(4, c, (f, off, k) => {

@@ -164,6 +164,10 @@ export class FunctionBuilder {
   f32Store(offset = 0): this {
     return this.op(0x38).#memarg(2, offset);
   }
+  /** f64.store at [address + offset] (stack: address value). */
+  f64Store(offset = 0): this {
+    return this.op(0x39).#memarg(3, offset);
+  }
   f32Add(): this {
     return this.op(0x92);
   }

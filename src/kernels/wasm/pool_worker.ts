@@ -4,7 +4,9 @@
  * @module
  */
 const scope = self as unknown as {
-  onmessage: ((e: MessageEvent<{ memory: WebAssembly.Memory; control: SharedArrayBuffer }>) => void) | null;
+  onmessage:
+    | ((e: MessageEvent<{ memory: WebAssembly.Memory; control: SharedArrayBuffer }>) => void)
+    | null;
   postMessage(m: unknown): void;
 };
 
@@ -19,6 +21,12 @@ scope.onmessage = (e) => {
   for (;;) {
     Atomics.wait(ctl, 0, seen);
     seen = Atomics.load(ctl, 0);
+    // Claim the task (the caller may have run it itself meanwhile: then skip it).
+    if (Atomics.compareExchange(ctl, 7, seen, -seen) !== seen) {
+      Atomics.store(ctl, 1, seen);
+      Atomics.notify(ctl, 1);
+      continue;
+    }
     const op = ctl[2];
     if (op === 3) return;
     try {

@@ -69,7 +69,6 @@ export function instantiate(
   return exports;
 }
 
-
 let pool: KernelPool | undefined;
 
 /** Makes `p` the pool that runs kernel parts (undefined: everything on the calling thread). */

@@ -39,7 +39,9 @@ const MAX_PAGES = 65536;
  * `initial` pages as the module asked, max 4 GiB); the memory's export keeps working. Returns
  * the patched bytes and the initial page count. Throws if the module has no memory section.
  */
-export function importSharedMemory(bytes: Uint8Array): { bytes: Uint8Array<ArrayBuffer>; pages: number } {
+export function importSharedMemory(
+  bytes: Uint8Array,
+): { bytes: Uint8Array<ArrayBuffer>; pages: number } {
   const sections: Array<[number, Uint8Array]> = [];
   let p = 8;
   while (p < bytes.length) {
@@ -140,6 +142,7 @@ const MODULE = 3; // module id
 const FN = 4; // export index
 const NARGS = 5;
 const ERROR = 6; // 1 when the worker's task threw
+const CLAIM = 7; // the generation still unclaimed; a claimer swaps it for its negative
 const ARGS = 8; // up to 16 i32 arguments
 const BYTES = 32 * 4; // byte offset of the module bytes area
 const CONTROL_BYTES = 4 << 20; // 4 MiB: room for any generated module
@@ -228,19 +231,32 @@ export class KernelPool {
     const local = this.#local.get(id)![fn] as (...a: number[]) => void;
     const names = Object.keys(this.#local.get(id)!);
     const fnIndex = names.indexOf(fn);
-    const busy: WorkerSlot[] = [];
+    const posted: Array<[WorkerSlot, number[]]> = [];
     for (let k = 0; k < parts.length; k++) {
       const t = k % this.threads;
       if (t === 0) continue;
       const slot = this.#slots[t - 1];
       if (!slot.loaded.has(id)) this.#load(slot, id);
+      // One part per worker at a time: finish the worker's previous part first.
+      const previous = posted.findIndex(([p]) => p === slot);
+      if (previous >= 0) this.#finish(...posted.splice(previous, 1)[0], local);
       this.#call(slot, 2, id, fnIndex, parts[k]);
-      busy.push(slot);
-      // One part per worker at a time: wait before reusing a worker.
-      if (k + this.threads < parts.length) this.#wait(slot);
+      posted.push([slot, parts[k]]);
     }
     for (let k = 0; k < parts.length; k += this.threads) local(...parts[k]);
-    for (const slot of busy) this.#wait(slot);
+    for (const [slot, args] of posted) this.#finish(slot, args, local);
+  }
+
+  /**
+   * Waits for the part posted to `slot`, or runs it here when the worker has not claimed it yet
+   * (a worker the OS has not scheduled must not stall the step).
+   */
+  #finish(slot: WorkerSlot, args: number[], local: (...a: number[]) => void): void {
+    if (Atomics.compareExchange(slot.ctl, CLAIM, slot.gen, -slot.gen) === slot.gen) {
+      local(...args);
+      return;
+    }
+    this.#wait(slot);
   }
 
   #load(slot: WorkerSlot, id: number): void {
@@ -258,7 +274,9 @@ export class KernelPool {
     c[FN] = fnIndex;
     c[NARGS] = args.length;
     for (let i = 0; i < args.length; i++) c[ARGS + i] = args[i];
-    Atomics.store(c, GEN, ++slot.gen);
+    slot.gen++;
+    Atomics.store(c, CLAIM, slot.gen);
+    Atomics.store(c, GEN, slot.gen);
     Atomics.notify(c, GEN);
   }
 
