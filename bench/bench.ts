@@ -9,7 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { parseArgs } from "node:util";
-import { useBackend } from "../src/backend.ts";
+import { closeBackendThreads, useBackend } from "../src/backend.ts";
 import cnn from "../plugins/models/cnn.ts";
 import { cases, synthetic, trainingThroughput } from "./training_cases.ts";
 import { extractFeatures } from "../src/model.ts";
@@ -172,10 +172,15 @@ function row(
 }
 
 const backends = args.backends.split(",").map((b) => b.trim());
+const cores = navigator.hardwareConcurrency || 1;
 for (const [i, backend] of backends.entries()) {
-  const choice = await useBackend(backend);
+  // One training run may use every core (kernel threads); sweeps split cores between jobs.
+  const choice = await useBackend(backend, { threads: cores });
   const steps = args.quick ? 4 : backend === "cpu" ? 2 : 30;
-  if (i === 0) json.backend = choice.name;
+  if (i === 0) {
+    json.backend = choice.name;
+    json.threads = choice.threads;
+  }
   for (const c of cases) {
     const sps = trainingThroughput(c, 128, steps);
     row(choice.name, c.label, "128", sps, sps.toFixed(0), c.key);
@@ -185,6 +190,17 @@ for (const [i, backend] of backends.entries()) {
   row(choice.name, "matMul 512×512×512", "-", gflops, `${gflops.toFixed(2)} GFLOP/s`);
   if (i === 0) json.matmul512_gflops = Number(gflops.toFixed(3));
   if (i > 0) continue;
+  // The same model on one kernel thread (as each job of a sweep running one job per core).
+  const single = await parallelTrials(backend, cases[0].key, 1, args.quick ? 4 : 30);
+  row(
+    choice.name,
+    `${cases[0].label}, 1 kernel thread`,
+    "128",
+    single,
+    single.toFixed(0),
+    cases[0].key,
+  );
+  json.mnist_cnn_1_thread_samples_per_s = Math.round(single);
   // A sweep runs one worker per core: two MNIST CNN trials at once, each in its own worker.
   const parallel = await parallelTrials(backend, cases[0].key, 2, args.quick ? 4 : 60);
   row(
@@ -237,6 +253,9 @@ for (const [i, backend] of backends.entries()) {
 }
 
 const header = ["backend", "benchmark", "batch", "samples/s", "vs reference (DESIGN.md)"];
+console.log(
+  `kernel threads: ${json.backend === "wasm" ? cores : 1} for single runs (rows without a note)`,
+);
 if (torch) header.push(`vs PyTorch ${torch.torch}, ${torch.threads} threads, measured now`);
 const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k].length)));
 const line = (r: string[]) => "| " + r.map((c, k) => c.padEnd(widths[k])).join(" | ") + " |";
@@ -244,3 +263,4 @@ console.log(line(header));
 console.log("|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|");
 for (const r of rows) console.log(line(r));
 if (args.json) console.log(JSON.stringify(json));
+closeBackendThreads();

@@ -16,7 +16,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { type KernelArgs, type WasmBackendLike, withScope } from "./_scope.ts";
 import { batchNormModule, batchNormSupported } from "./wasm/batch_norm.ts";
-import { backendMemory, kernelThreads, runParts, splitRange } from "./wasm/runtime.ts";
+import { backendMemory, partsFor, runParts, splitRange } from "./wasm/runtime.ts";
 
 /** Kernel names. */
 export const BATCH_NORM_TRAIN = "KtBatchNormTrain";
@@ -81,9 +81,9 @@ function reduce(
   return [first, second];
 }
 
-/** Row ranges for the elementwise passes: one per kernel thread. */
-function elementwiseParts(rows: number): Array<[number, number]> {
-  return splitRange(rows, kernelThreads());
+/** Row ranges for the elementwise passes: one per kernel thread (for big enough inputs). */
+function elementwiseParts(rows: number, c: number): Array<[number, number]> {
+  return splitRange(rows, partsFor(rows * c, 1 << 17));
 }
 
 const at = (backend: WasmBackendLike, t: tf.TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
@@ -127,7 +127,7 @@ export function batchNormTrain(args: KernelArgs): tf.TensorInfo[] {
       memory,
       c,
       "affine",
-      elementwiseParts(rows).map(([start, count]) => [
+      elementwiseParts(rows, c).map(([start, count]) => [
         xAt + start * c * 4,
         coefAt,
         yAt + start * c * 4,
@@ -183,7 +183,7 @@ export function batchNormTrainGrad(args: KernelArgs): tf.TensorInfo[] {
       memory,
       c,
       "affine2",
-      elementwiseParts(rows).map(([start, count]) => [
+      elementwiseParts(rows, c).map(([start, count]) => [
         dyAt + start * c * 4,
         xAt + start * c * 4,
         coefAt,

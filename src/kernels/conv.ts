@@ -13,7 +13,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { type KernelArgs, type KernelScope, pair, wasmKernel, withScope } from "./_scope.ts";
 import { filterGradModule, type FilterGradShape, filterGradSupported } from "./wasm/filter_grad.ts";
-import { backendMemory, instantiate, kernelThreads, runParts, splitRange } from "./wasm/runtime.ts";
+import { backendMemory, instantiate, partsFor, runParts, splitRange } from "./wasm/runtime.ts";
 import { elementwiseModule } from "./wasm/elementwise.ts";
 import {
   convForwardModule,
@@ -409,7 +409,10 @@ function directConv(
     const out = s.track(s.backend.makeOutput(info.outShape, "float32"));
     const { rows, cols } = scratchSize(shape);
     // One part of the batch per thread, each with its own zero-bordered scratch image.
-    const parts = splitRange(info.batchSize, kernelThreads());
+    const parts = splitRange(
+      info.batchSize,
+      partsFor(info.batchSize * shape.ho * shape.wo * co * shape.fh * shape.fw * shape.ci, 1 << 22),
+    );
     const scratch = parts.map(() =>
       s.track(s.backend.makeOutput([rows * cols * shape.ci], "float32"))
     );

@@ -13,7 +13,10 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { type KernelArgs, type WasmBackendLike, wasmKernel } from "./_scope.ts";
 import { elementwiseModule } from "./wasm/elementwise.ts";
-import { backendMemory, kernelThreads, runParts, splitRange } from "./wasm/runtime.ts";
+import { backendMemory, partsFor, runParts, splitRange } from "./wasm/runtime.ts";
+
+/** Smallest number of floats worth a thread of its own. */
+const MIN_PART = 1 << 17;
 
 /** Kernel name of the fused ReLU gradient. */
 export const RELU_GRAD = "KtReluGrad";
@@ -43,7 +46,7 @@ export function reluGrad(args: KernelArgs): tf.TensorInfo {
   run(
     args.backend,
     "reluGrad",
-    splitRange(n4 / 4, kernelThreads()).map(([start, count]) => [
+    splitRange(n4 / 4, partsFor(n4, MIN_PART)).map(([start, count]) => [
       dv.byteOffset + start * 16,
       xv.byteOffset + start * 16,
       ov.byteOffset + start * 16,
@@ -72,7 +75,7 @@ export function add(args: KernelArgs): tf.TensorInfo {
       run(
         args.backend,
         "biasAdd",
-        splitRange(rows, kernelThreads()).map(([start, count]) => [
+        splitRange(rows, partsFor(rows * c, MIN_PART)).map(([start, count]) => [
           at(x) + start * c * 4,
           at(bias),
           at(out) + start * c * 4,

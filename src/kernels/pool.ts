@@ -8,7 +8,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelArgs, WasmBackendLike } from "./_scope.ts";
 import { poolGradModule, poolGradSupported } from "./wasm/pool_grad.ts";
-import { backendMemory, kernelThreads, runParts, splitRange } from "./wasm/runtime.ts";
+import { backendMemory, partsFor, runParts, splitRange } from "./wasm/runtime.ts";
 
 /** `MaxPoolGrad` (inputs dy, input, output; NHWC; any window, stride and padding). */
 export function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
@@ -46,7 +46,7 @@ export function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
         `poolGrad2x2 ${h},${w},${c},${ho},${wo}`,
         () => poolGradModule(shape),
         "run",
-        splitRange(batchSize, kernelThreads()).map(([start, count]) => [
+        splitRange(batchSize, partsFor(batchSize * h * w * c, 1 << 17)).map(([start, count]) => [
           xv.byteOffset + start * image,
           dyv.byteOffset + start * outImage,
           dxv.byteOffset + start * image,

@@ -284,7 +284,13 @@ export class KernelPool {
     const c = slot.ctl;
     // Spin briefly (most parts finish within a few ms of each other), then sleep.
     for (let spin = 0; spin < 2000 && Atomics.load(c, DONE) !== slot.gen; spin++);
-    while (Atomics.load(c, DONE) !== slot.gen) Atomics.wait(c, DONE, Atomics.load(c, DONE), 1000);
+    for (;;) {
+      // Wait on the value just read: if the worker stores DONE between a check and a separate
+      // read, waiting on the new value would sleep until the timeout.
+      const done = Atomics.load(c, DONE);
+      if (done === slot.gen) break;
+      Atomics.wait(c, DONE, done, 1000);
+    }
     if (Atomics.load(c, ERROR)) {
       Atomics.store(c, ERROR, 0);
       throw new Error("a kernel part failed on a worker thread");
