@@ -42,7 +42,7 @@ interface ConvAttrs {
 }
 
 /** tfjs's geometry (output size, padding) of the forward NHWC convolution being differentiated. */
-function convInfo(
+export function convInfo(
   inShape: number[],
   filterShape: number[],
   attrs: ConvAttrs,
@@ -88,7 +88,7 @@ export function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
  * x and dy; undefined when the shape or the backend does not allow it. Measured at batch 128
  * (`bench/kernels_bench.ts`): 28×28×1 → 16: 4.9 → 1.4 ms; 14×14×16 → 32: 18.5 → 7.4 ms.
  */
-function filterGradientSimd(
+export function filterGradientSimd(
   s: KernelScope,
   x: tf.TensorInfo,
   dy: tf.TensorInfo,
@@ -370,17 +370,18 @@ const DIRECT_CONV_MAX_IN_CHANNELS = 32;
  * The forward conv by kt's generated kernel, with an optional bias and ReLU fused in; undefined
  * when the shape, layout or backend does not allow it (the caller then runs the stock kernel).
  */
-function directConv(
+export function directConv(
   backend: tf.KernelBackend,
   x: tf.TensorInfo,
   filter: tf.TensorInfo,
   attrs: ConvAttrs & { dataFormat?: string; dilations?: number | [number, number] },
   bias?: tf.TensorInfo,
   relu = false,
+  maxInChannels = DIRECT_CONV_MAX_IN_CHANNELS,
 ): tf.TensorInfo | undefined {
   const memory = backendMemory(backend);
   if (!memory || attrs.dataFormat === "NCHW" || x.dtype !== "float32") return undefined;
-  if (filter.dtype !== "float32" || x.shape[3] > DIRECT_CONV_MAX_IN_CHANNELS) return undefined;
+  if (filter.dtype !== "float32" || x.shape[3] > maxInChannels) return undefined;
   const info = convInfo(x.shape, filter.shape, attrs, false);
   const co = info.outChannels;
   if (bias && (bias.dtype !== "float32" || bias.shape.length !== 1 || bias.shape[0] !== co)) {

@@ -380,6 +380,11 @@ Deno.test("BatchMatMul and fused matMul with transposes on wasm match cpu", asyn
     [[3, 4, 6], [3, 6, 5]],
     [[3, 4, 6], [1, 6, 5]], // broadcast batch
     [[2, 2, 3, 4], [2, 2, 4, 3]],
+    // Output columns a multiple of 4: kt's convolution kernels (even and odd row counts).
+    [[6, 9], [9, 8]],
+    [[7, 5], [5, 12]],
+    [[1, 6, 10], [1, 10, 4]],
+    [[64, 33], [33, 16]],
   ];
   for (const [sa, sb] of shapes) {
     for (const transposeA of [false, true]) {

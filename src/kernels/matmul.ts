@@ -5,6 +5,8 @@
  */
 import type * as tf from "@tensorflow/tfjs-core";
 import { type KernelArgs, type KernelScope, wasmKernel, withScope } from "./_scope.ts";
+import { convInfo, directConv, filterGradientSimd } from "./conv.ts";
+import { backendMemory } from "./wasm/runtime.ts";
 
 /** `x` with its last two axes swapped. */
 function swapLastTwo(s: KernelScope, x: tf.TensorInfo): tf.TensorInfo {
@@ -22,6 +24,10 @@ export function untransposedMatMul(name: "BatchMatMul" | "_FusedMatMul"): tf.Ker
   return (args) => {
     const { inputs, backend } = args as KernelArgs;
     const attrs = (args.attrs ?? {}) as unknown as tf.BatchMatMulAttrs;
+    if (name === "BatchMatMul") {
+      const ours = matMulByConvKernels(args as KernelArgs, attrs);
+      if (ours) return ours;
+    }
     if (!attrs.transposeA && !attrs.transposeB) return wasmKernel(name)(args);
     return withScope(backend, (s) => {
       const a = attrs.transposeA ? swapLastTwo(s, inputs.a) : inputs.a;
@@ -33,4 +39,65 @@ export function untransposedMatMul(name: "BatchMatMul" | "_FusedMatMul"): tf.Ker
       });
     });
   };
+}
+
+/** Largest inner dimension the matmul-as-convolution path takes (the kernel unrolls over it). */
+const MAX_INNER = 4096;
+
+/**
+ * A single (batch 1) float32 matmul by kt's generated convolution kernels, which split over the
+ * kernel threads: C = A·B as a 1×1 convolution of A's rows (pixels) with B; Aᵀ·B (a dense
+ * layer's weight gradient) as the filter gradient of that convolution (summed over A's rows in
+ * two fixed halves); A·Bᵀ (its input gradient) as a 1×1 convolution with Bᵀ. Undefined when the
+ * shapes do not suit (the output's columns must be a multiple of 4).
+ */
+function matMulByConvKernels(
+  args: KernelArgs,
+  attrs: tf.BatchMatMulAttrs,
+): tf.TensorInfo | undefined {
+  const { a, b } = args.inputs;
+  if (a.dtype !== "float32" || b.dtype !== "float32") return undefined;
+  // Plain matrices, or a batch of one.
+  const matrix = (t: tf.TensorInfo) =>
+    t.shape.length === 2 || (t.shape.length === 3 && t.shape[0] === 1);
+  if (!matrix(a) || !matrix(b)) return undefined;
+  const [ar, ac] = a.shape.slice(-2);
+  const [br, bc] = b.shape.slice(-2);
+  const outShape = a.shape.length === 3 || b.shape.length === 3 ? [1] : [];
+  const m = attrs.transposeA ? ac : ar;
+  const k = attrs.transposeA ? ar : ac;
+  const n = attrs.transposeB ? br : bc;
+  if (n % 4 !== 0 || k > MAX_INNER || m === 0 || k === 0) return undefined;
+  if ((attrs.transposeA && attrs.transposeB) || !backendMemory(args.backend)) return undefined;
+  const failed = () => {
+    throw new Error("kt matmul: a generated kernel refused a shape it was checked for");
+  };
+  return withScope(args.backend, (s) => {
+    if (attrs.transposeA && !attrs.transposeB) {
+      // dW[i, o] = Σ_r A[r, i]·B[r, o]: the filter gradient of a 1×1 convolution.
+      // Rows as the pixels of two images (one per half), so each half sums in registers.
+      const images = ar % 2 === 0 ? 2 : 1;
+      const x = s.reshape(a, [images, 1, ar / images, ac]);
+      const dy = s.reshape(b, [images, 1, br / images, bc]);
+      const info = convInfo(x.shape, [1, 1, ac, bc], { strides: 1, pad: "valid" }, false);
+      const dw = filterGradientSimd(s, x, dy, info) ?? failed();
+      return s.reshape(dw, [...outShape, ac, bc]);
+    }
+    // C[r, o] = Σ_i A[r, i]·W[i, o] with W = B or Bᵀ: a 1×1 conv, rows of A as pixels, in two
+    // images when the rows split evenly (so two threads share it).
+    const w = attrs.transposeB ? s.transpose(s.reshape(b, [br, bc]), [1, 0]) : b;
+    const images = m % 2 === 0 ? 2 : 1;
+    const x = s.reshape(a, [images, 1, m / images, k]);
+    const filter = s.reshape(w, [1, 1, k, n]);
+    const out = directConv(
+      args.backend,
+      x,
+      filter,
+      { strides: 1, pad: "valid" },
+      undefined,
+      false,
+      MAX_INNER,
+    );
+    return s.reshape(s.track(out ?? failed()), [...outShape, m, n]);
+  });
 }
