@@ -89,6 +89,30 @@ export function add(args: KernelArgs): tf.TensorInfo {
   return wasmKernel(tf.Add)(args) as tf.TensorInfo;
 }
 
+/** `Relu` for float32: one SIMD pass split over the kernel threads; stock otherwise. */
+export function relu(args: KernelArgs): tf.TensorInfo {
+  const { x } = args.inputs;
+  if (x.dtype !== "float32" || !backendMemory(args.backend)) {
+    return wasmKernel(tf.Relu)(args) as tf.TensorInfo;
+  }
+  const backend = args.backend as unknown as WasmBackendLike;
+  const out = backend.makeOutput(x.shape, "float32");
+  const [xv, ov] = [x, out].map((t) => backend.typedArrayFromHeap(t) as Float32Array);
+  const n = xv.length;
+  const n4 = n - (n % 4);
+  run(
+    args.backend,
+    "relu",
+    splitRange(n4 / 4, partsFor(n4, MIN_PART)).map(([start, count]) => [
+      xv.byteOffset + start * 16,
+      ov.byteOffset + start * 16,
+      count * 4,
+    ]),
+  );
+  for (let i = n4; i < n; i++) ov[i] = Math.max(0, xv[i]);
+  return out;
+}
+
 /** Whether `bias` is a float32 vector over the last axis of a non-empty float32 `x`. */
 function isBiasOf(bias: tf.TensorInfo, x: tf.TensorInfo): boolean {
   const c = x.shape[x.shape.length - 1];

@@ -759,3 +759,38 @@ Deno.test("Conv2D and FusedConv2D on wasm (kt's kernel for ≤ 8 input channels)
     }
   }
 });
+
+Deno.test("MaxPool (2×2 SIMD path) and Relu on wasm equal cpu bit for bit, NaN, ±0 and −∞ included", async () => {
+  const rng = createRng(61);
+  // (Channels a multiple of 4: kt's path. tfjs-wasm's own max-pool, used for other shapes,
+  // treats NaN differently from the cpu backend.)
+  for (const shape of [[2, 8, 10, 8], [1, 9, 7, 4], [3, 4, 4, 12]]) {
+    const x = randn(rng, shape);
+    x.values.forEach((v, i) => {
+      x.values[i] = i % 7 === 3
+        ? NaN
+        : i % 11 === 5
+        ? -Infinity
+        : i % 13 === 1
+        ? -0
+        : Math.round(v);
+    });
+    const c = shape[3];
+    // A window of four NaN and one of four −∞.
+    for (const [at, v] of [[0, NaN], [2 * c, -Infinity]] as const) {
+      for (const o of [0, c, shape[2] * c, shape[2] * c + c]) x.values[at + o] = v;
+    }
+    const pooled = await onBoth(() => tf.maxPool(t(x) as tf.Tensor4D, 2, 2, "valid"));
+    assert.deepEqual(
+      Array.from(pooled.wasm[0].values),
+      Array.from(pooled.cpu[0].values),
+      `maxPool ${shape}`,
+    );
+    const relu = await onBoth(() => tf.relu(t(x)));
+    assert.deepEqual(
+      Array.from(relu.wasm[0].values),
+      Array.from(relu.cpu[0].values),
+      `relu ${shape}`,
+    );
+  }
+});

@@ -19,7 +19,7 @@ import {
 } from "./conv.ts";
 import { cast, identity, tile } from "./copy.ts";
 import { ADAM_UPDATE, adamUpdate } from "./adam.ts";
-import { add, registerReluGradient, RELU_GRAD, reluGrad } from "./elementwise.ts";
+import { add, registerReluGradient, relu, RELU_GRAD, reluGrad } from "./elementwise.ts";
 import {
   BATCH_NORM_TRAIN,
   BATCH_NORM_TRAIN_GRAD,
@@ -27,7 +27,7 @@ import {
   batchNormTrainGrad,
 } from "./batch_norm.ts";
 import { untransposedMatMul } from "./matmul.ts";
-import { maxPoolGrad } from "./pool.ts";
+import { maxPool, maxPoolGrad } from "./pool.ts";
 import { mean, sum } from "./reduce.ts";
 import { unsortedSegmentSum } from "./segment.ts";
 
@@ -69,6 +69,7 @@ const KERNELS: Array<
   { name: tf.UnsortedSegmentSum, func: unsortedSegmentSum, replaces: false },
   { name: RELU_GRAD, func: reluGrad, replaces: false },
   { name: tf.Add, func: add, replaces: true },
+  { name: tf.Relu, func: relu, replaces: true },
   {
     name: ADAM_UPDATE,
     func: adamUpdate as unknown as (a: KernelArgs) => tf.TensorInfo,
@@ -95,6 +96,7 @@ const KERNELS: Array<
     replaces: true,
   },
   { name: tf.MaxPoolGrad, func: maxPoolGrad, replaces: true },
+  { name: tf.MaxPool, func: maxPool, replaces: true },
   { name: tf.Conv2DBackpropInput, func: conv2DBackpropInput, replaces: true },
   { name: tf.Conv2D, func: conv2D, replaces: true },
   { name: tf.FusedConv2D, func: fusedConv2D, replaces: true },

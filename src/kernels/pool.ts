@@ -6,7 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { KernelArgs, WasmBackendLike } from "./_scope.ts";
+import { type KernelArgs, type WasmBackendLike, wasmKernel } from "./_scope.ts";
 import { poolGradModule, poolGradSupported } from "./wasm/pool_grad.ts";
 import { backendMemory, partsFor, runParts, splitRange } from "./wasm/runtime.ts";
 
@@ -135,4 +135,44 @@ function pool2x2Grad(
       }
     }
   }
+}
+
+/** `MaxPool`: kt's SIMD kernel for 2×2/2 unpadded windows over 4k channels, stock otherwise. */
+export function maxPool(args: KernelArgs): tf.TensorInfo {
+  const { x } = args.inputs;
+  const attrs = args.attrs as unknown as tf.MaxPoolAttrs;
+  const memory = backendMemory(args.backend);
+  if (memory && x.dtype === "float32" && x.shape.length === 4) {
+    const info = tf.backend_util.computePool2DInfo(
+      x.shape as [number, number, number, number],
+      attrs.filterSize,
+      attrs.strides,
+      1,
+      attrs.pad,
+      attrs.dimRoundingMode,
+    );
+    const { batchSize, inHeight: h, inWidth: w, inChannels: c, outHeight: ho, outWidth: wo } = info;
+    const shape = { h, w, c, ho, wo };
+    const tiles = info.filterHeight === 2 && info.filterWidth === 2 && info.strideHeight === 2 &&
+      info.strideWidth === 2 && info.padInfo.top === 0 && info.padInfo.left === 0 &&
+      info.dilationHeight === 1 && info.dilationWidth === 1;
+    if (tiles && poolGradSupported(shape)) {
+      const backend = args.backend as unknown as WasmBackendLike;
+      const out = backend.makeOutput(info.outShape, "float32");
+      const at = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
+      const image = h * w * c * 4;
+      const outImage = ho * wo * c * 4;
+      runParts(
+        memory,
+        `poolGrad2x2 ${h},${w},${c},${ho},${wo}`,
+        () => poolGradModule(shape),
+        "forward",
+        splitRange(batchSize, partsFor(batchSize * h * w * c, 1 << 17)).map((
+          [start, count],
+        ) => [at(x) + start * image, at(out) + start * outImage, count]),
+      );
+      return out;
+    }
+  }
+  return wasmKernel(tf.MaxPool)(args) as tf.TensorInfo;
 }

@@ -8,7 +8,10 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { type KernelArgs, type WasmBackendLike, wasmKernel } from "./_scope.ts";
 import { sumRowsModule, sumRowsSupported } from "./wasm/reduce_rows.ts";
-import { backendMemory, instantiate } from "./wasm/runtime.ts";
+import { backendMemory, runParts, splitRange } from "./wasm/runtime.ts";
+
+/** Row parts a sum always uses (so it adds up the same with one thread or two). */
+const PARTS = 2;
 
 /** The number of leading axes `axis` names when they are exactly 0..k-1 (k < rank), else 0. */
 function leadingAxes(axis: number | number[], shape: number[]): number {
@@ -32,9 +35,33 @@ function reduceLeading(args: KernelArgs, name: "Sum" | "Mean"): tf.TensorInfo {
   const ov = backend.typedArrayFromHeap(out) as Float32Array;
   const memory = backendMemory(args.backend);
   if (memory && sumRowsSupported(inner)) {
-    const kernel = instantiate(memory, `sumRows ${inner}`, () => sumRowsModule(inner))
-      .run as (x: number, out: number, rows: number, divisor: number) => void;
-    kernel(xv.byteOffset, ov.byteOffset, rows, name === "Mean" ? rows : 1);
+    // Two fixed halves of the rows (threads or not: the same sums), float64 until the end.
+    const partial = backend.makeOutput([2 * 2 * inner], "float32");
+    try {
+      const base = backend.typedArrayFromHeap(partial).byteOffset;
+      const xAt = backend.typedArrayFromHeap(x).byteOffset;
+      runParts(
+        memory,
+        `sumRows ${inner}`,
+        () => sumRowsModule(inner),
+        "run",
+        splitRange(rows, PARTS).map(([start, count], k) => [
+          xAt + start * inner * 4,
+          base + k * 8 * inner,
+          count,
+        ]),
+      );
+      const view = new DataView(memory.buffer, base, PARTS * 8 * inner);
+      const outView = backend.typedArrayFromHeap(out) as Float32Array;
+      const count = name === "Mean" ? rows : 1;
+      for (let j = 0; j < inner; j++) {
+        let total = 0;
+        for (let k = 0; k < PARTS; k++) total += view.getFloat64((k * inner + j) * 8, true);
+        outView[j] = total / count;
+      }
+    } finally {
+      backend.disposeData(partial.dataId);
+    }
     return out;
   }
   const acc = new Float64Array(inner);

@@ -3,7 +3,8 @@
  *
  * - `reluGrad(dy, x, out, n4)`: out = dy · step(x), step = 1 where x > 0, NaN where x is NaN, 0
  *   otherwise — the same float32 product tfjs's ReLU gradient (`mul(dy, step(x))`) computes;
- * - `biasAdd(x, bias, out, rows, c)`: out[r, j] = x[r, j] + bias[j] for a [rows, c] view.
+ * - `biasAdd(x, bias, out, rows, c)`: out[r, j] = x[r, j] + bias[j] for a [rows, c] view;
+ * - `relu(x, out, n4)`: out = max(x, 0).
  *
  * Both handle whole vectors only (`n4` entries, `c` a multiple of 4); callers do any tail.
  * @module
@@ -49,10 +50,27 @@ function biasAdd(): FunctionBuilder {
   return f;
 }
 
+/** relu(x, out, n4): out = max(x, 0) with NaN kept and −0 → +0 (as `Math.max(0, x)` on cpu). */
+function relu(): FunctionBuilder {
+  const f = new FunctionBuilder(["i32", "i32", "i32"]);
+  const [x, out, n4] = f.params;
+  const off = f.local("i32");
+  const end = f.local("i32");
+  const xv = f.local("v128");
+  f.get(n4).i32(4).i32Mul().set(end);
+  f.forRange(off, 0, end, 16, () => {
+    f.get(x).get(off).i32Add().v128Load().set(xv);
+    f.get(out).get(off).i32Add();
+    f.get(xv).v128Zero().f32x4Max().v128Store();
+  });
+  return f;
+}
+
 /** The module's bytes (no shape constants: one per memory). */
 export function elementwiseModule(): Uint8Array<ArrayBuffer> {
   return encodeModule([
     { name: "reluGrad", fn: reluGrad() },
     { name: "biasAdd", fn: biasAdd() },
+    { name: "relu", fn: relu() },
   ]);
 }

@@ -270,6 +270,9 @@ export class FunctionBuilder {
   f32x4Sqrt(): this {
     return this.#simd(0xe3);
   }
+  f32x4Lt(): this {
+    return this.#simd(0x43);
+  }
   f32x4Ne(): this {
     return this.#simd(0x42);
   }

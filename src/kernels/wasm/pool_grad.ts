@@ -1,5 +1,5 @@
 /**
- * Generated SIMD kernel for the gradient of a 2×2, stride-2, unpadded max-pool (NHWC, channels a
+ * Generated SIMD kernels for a 2×2, stride-2, unpadded max-pool and its gradient (NHWC, channels a
  * multiple of 4): every window's first maximum in row-major order (strict `>` against the best so
  * far, starting from -∞, so NaN never wins) receives the window's gradient, the other three
  * entries get 0 — the cpu backend's rule, with the comparisons done four channels at a time as
@@ -92,5 +92,45 @@ export function poolGradModule(s: PoolGradShape): Uint8Array<ArrayBuffer> {
       });
     });
   });
-  return encodeModule([{ name: "run", fn: f }]);
+  return encodeModule([{ name: "run", fn: f }, { name: "forward", fn: poolForward(s) }]);
+}
+
+/**
+ * `forward(x, out, n)`: the 2×2/2 max-pool itself, with the same rule (first strict maximum from
+ * −∞; a window of only NaN or −∞ gives −∞, as the cpu backend).
+ */
+function poolForward(s: PoolGradShape): FunctionBuilder {
+  const { h, w, c, ho, wo } = s;
+  const f = new FunctionBuilder(["i32", "i32", "i32"]);
+  const [px, pout, pn] = f.params;
+  const n = f.local("i32");
+  const i = f.local("i32");
+  const j = f.local("i32");
+  const k = f.local("i32");
+  const xp = f.local("i32");
+  const op = f.local("i32");
+  const [v, best, m] = [f.local("v128"), f.local("v128"), f.local("v128")];
+  const row = w * c * 4;
+  const right = c * 4;
+  f.get(pout).set(op);
+  f.forRange(n, 0, pn, 1, () => {
+    f.forRange(i, 0, ho, 1, () => {
+      f.get(n).i32(h * row).i32Mul().get(i).i32(2 * row).i32Mul().i32Add().get(px).i32Add();
+      f.set(xp);
+      f.forRange(j, 0, wo, 1, () => {
+        f.forRange(k, 0, c * 4, 16, () => {
+          f.f32(-Infinity).f32x4Splat().set(best);
+          for (const offset of [0, right, row, row + right]) {
+            f.get(xp).get(k).i32Add().v128Load(offset).set(v);
+            f.get(v).get(best).f32x4Gt().set(m);
+            f.get(v).get(best).get(m).v128Bitselect().set(best);
+          }
+          f.get(op).get(best).v128Store();
+          f.addTo(op, 16);
+        });
+        f.addTo(xp, 2 * right);
+      });
+    });
+  });
+  return f;
 }

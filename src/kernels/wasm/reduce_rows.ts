@@ -1,7 +1,7 @@
 /**
  * Generated SIMD kernel summing the rows of a [rows, inner] float32 matrix (a reduction over the
  * leading axes, e.g. a bias gradient [N, H, W, C] → [C]) with float64 accumulators, as kt's JS
- * version did, so results do not depend on the row count's rounding: out[j] = Σ_r x[r, j] / divisor.
+ * version did: out[j] = Σ_r x[r, j] as float64 (the caller adds parts and divides for a mean).
  * @module
  */
 import { encodeModule, FunctionBuilder, type Local } from "./encode.ts";
@@ -15,12 +15,12 @@ export function sumRowsSupported(inner: number): boolean {
 const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
 
 /**
- * The module's bytes: export `run(x, out, rows, divisor)` (byte offsets, row count, f64 divisor:
- * 1 for a sum, rows for a mean). Columns go in tiles of 16, 8 or 4 accumulated over all rows.
+ * The module's bytes: export `run(x, out, rows)` (byte offsets, row count; `out` gets `inner`
+ * float64 sums). Columns go in tiles of 16, 8 or 4 accumulated over the rows.
  */
 export function sumRowsModule(inner: number): Uint8Array<ArrayBuffer> {
-  const f = new FunctionBuilder(["i32", "i32", "i32", "f64"]);
-  const [px, pout, prows, pdiv] = f.params;
+  const f = new FunctionBuilder(["i32", "i32", "i32"]);
+  const [px, pout, prows] = f.params;
   const p = f.local("i32");
   const end = f.local("i32");
   const v = f.local("v128");
@@ -48,8 +48,7 @@ export function sumRowsModule(inner: number): Uint8Array<ArrayBuffer> {
       f.op(0x0b, 0x0b);
       for (let k = 0; k < 2 * vecs; k++) {
         for (let lane = 0; lane < 2; lane++) {
-          f.get(pout).get(accs[k]).f64x2ExtractLane(lane).get(pdiv).f64Div().f32DemoteF64();
-          f.f32Store((col + 2 * k + lane) * 4);
+          f.get(pout).get(accs[k]).f64x2ExtractLane(lane).f64Store((col + 2 * k + lane) * 8);
         }
       }
       col += tile;
