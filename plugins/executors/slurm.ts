@@ -284,7 +284,8 @@ export default defineExecutor({
         );
       }
       await checked.get(dirs);
-      const cmd = env.workerCommand(job);
+      // On the cluster the job's kernel threads are the CPUs Slurm gives it (1 by default).
+      const cmd = env.workerCommand({ ...job, threads: opts.cpus ?? 1 });
       for (const stale of [files.stdout, files.stderr, files.exit, files.slurmLog]) {
         await Deno.remove(stale).catch(() => {});
       }
