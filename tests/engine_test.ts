@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { builtinPlugins } from "../plugins/mod.ts";
 import { createRegistry } from "../src/registry.ts";
 import { loadExperiment } from "../src/config/mod.ts";
-import { runSweep } from "../src/engine/sweep.ts";
+import { jobThreads, runSweep } from "../src/engine/sweep.ts";
 import { workerCommand } from "../src/cli.ts";
 import { openResults } from "../src/results.ts";
 import { materialize, planTrial, releaseMemo, runJobInProcess } from "../src/engine/execute.ts";
@@ -311,5 +311,58 @@ nodes:
     Deno.chdir(cwd);
     await Deno.remove(dir, { recursive: true });
     await Deno.remove(elsewhere, { recursive: true });
+  }
+});
+
+Deno.test("jobThreads() gives a job the cores of the jobs it does not share them with", () => {
+  assert.equal(jobThreads(2, 2, 0, 1), 2); // alone (the teacher every student waits for)
+  assert.equal(jobThreads(2, 2, 0, 6), 1); // six ready, two at a time
+  assert.equal(jobThreads(2, 2, 1, 1), 1); // one already running
+  assert.equal(jobThreads(8, 2, 0, 5), 4);
+  assert.equal(jobThreads(2, 4, 3, 1), 1); // never below one
+  assert.equal(jobThreads(2, 1, 0, 9), 2); // --jobs 1
+});
+
+Deno.test("a sweep hands the lone teacher job all cores and parallel students a share", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = await writeExperiment(dir, experimentYaml(["pkt", "none"], [0, 1]));
+    const loaded = await loadExperiment(file, registry);
+    const inline = registry.get("executor", "inline");
+    const seen: Array<{ node: string; threads?: number }> = [];
+    const recording = {
+      ...inline,
+      create: (o: unknown, env: Parameters<typeof inline.create>[1]) => {
+        const ex = inline.create(o, env);
+        return {
+          ...ex,
+          run: (spec: Parameters<typeof ex.run>[0], events: Parameters<typeof ex.run>[1]) => {
+            seen.push({ node: spec.node, threads: spec.threads });
+            return ex.run(spec, events);
+          },
+        };
+      },
+    };
+    const backend = {};
+    const report = await runSweep(loaded, {
+      cacheDir: join(dir, "cache"),
+      runDir: join(dir, "run"),
+      jobs: 2,
+      executor: recording,
+      workerCommand: (job) => workerCommand({ entry: MAIN }, job),
+      runInProcess: (job, events) => runJobInProcess(loaded, job, events, backend),
+      tty: false,
+      log: () => {},
+    });
+    assert.equal(report.failed, 0);
+    const cores = navigator.hardwareConcurrency || 1;
+    const teacher = seen.find((s) => s.node === "teacher")!;
+    assert.equal(teacher.threads, cores);
+    // Four students become ready together once the targets exist: two at a time share the cores.
+    const students = seen.filter((s) => s.node === "student");
+    assert.equal(students.length, 4);
+    assert.equal(students[0].threads, Math.max(1, Math.floor(cores / 2)));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

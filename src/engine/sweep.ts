@@ -46,6 +46,24 @@ export interface TrialOutcome {
   metrics: Record<string, number>;
 }
 
+/**
+ * Kernel threads for a job started while `running` jobs run and `ready` jobs (this one included)
+ * could start, with `jobs` allowed at once on `cores` cores: the cores ÷ the jobs that will share
+ * them, so a job that runs alone (e.g. the teacher every student waits for) gets them all.
+ * Results do not depend on it.
+ *
+ * @example
+ * ```ts
+ * import { jobThreads } from "./sweep.ts";
+ * console.log(jobThreads(2, 2, 0, 1)); // 2: the only runnable job
+ * console.log(jobThreads(2, 2, 0, 6)); // 1
+ * ```
+ */
+export function jobThreads(cores: number, jobs: number, running: number, ready: number): number {
+  const sharing = Math.max(1, Math.min(jobs, running + ready));
+  return Math.max(1, Math.floor(cores / sharing));
+}
+
 /** What {@linkcode runSweep} did. */
 export interface SweepReport {
   runId: number;
@@ -122,7 +140,8 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
   });
   const netHosts = downloadHosts(trials);
   // Cores left to each job's own kernel threads when `jobs` run at once (e.g. 1 job on 2 cores: 2).
-  const threads = Math.max(1, Math.floor((navigator.hardwareConcurrency || 1) / opts.jobs));
+  const cores = navigator.hardwareConcurrency || 1;
+  const threads = jobThreads(cores, opts.jobs, 0, opts.jobs);
 
   // Plan: one job per distinct step-node key.
   const jobs = new Map<string, Job>();
@@ -242,8 +261,9 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
   };
 
   const running = new Map<string, Promise<void>>();
-  const start = (job: Job) => {
+  const start = (job: Job, ready: number) => {
     job.state = "running";
+    job.spec = { ...job.spec, threads: jobThreads(cores, opts.jobs, running.size, ready) };
     progress.jobStarted(job.spec.key, `${job.spec.node} (${job.spec.label})`);
     const events: JobEvents = {
       curve: (point) => {
@@ -306,11 +326,12 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
       let started = true;
       while (started && running.size < executor.concurrency) {
         started = false;
+        const isReady = (job: Job) =>
+          job.state === "pending" && job.spec.after.every((k) => inputOk.has(jobs.get(k)!.state));
         for (const job of jobs.values()) {
           if (running.size >= executor.concurrency) break;
-          if (job.state !== "pending") continue;
-          if (!job.spec.after.every((k) => inputOk.has(jobs.get(k)!.state))) continue;
-          start(job);
+          if (!isReady(job)) continue;
+          start(job, [...jobs.values()].filter(isReady).length);
           started = executor.eager === true;
         }
       }
