@@ -14,6 +14,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { type KernelArgs, type KernelScope, pair, wasmKernel, withScope } from "./_scope.ts";
 import { filterGradModule, type FilterGradShape, filterGradSupported } from "./wasm/filter_grad.ts";
 import { backendMemory, instantiate, partsFor, runParts, splitRange } from "./wasm/runtime.ts";
+import { geometryOf } from "./wasm/geometry.ts";
 import { elementwiseModule } from "./wasm/elementwise.ts";
 import {
   convForwardModule,
@@ -96,22 +97,7 @@ export function filterGradientSimd(
 ): tf.TensorInfo | undefined {
   const memory = backendMemory(s.kernelBackend);
   if (!memory || x.dtype !== "float32" || dy.dtype !== "float32") return undefined;
-  const shape: FilterGradShape = {
-    h: info.inHeight,
-    w: info.inWidth,
-    ci: info.inChannels,
-    ho: info.outHeight,
-    wo: info.outWidth,
-    co: info.outChannels,
-    fh: info.filterHeight,
-    fw: info.filterWidth,
-    top: info.padInfo.top,
-    left: info.padInfo.left,
-    sh: info.strideHeight,
-    sw: info.strideWidth,
-    dh: info.dilationHeight,
-    dw: info.dilationWidth,
-  };
+  const shape: FilterGradShape = geometryOf(info);
   if (!filterGradSupported(shape)) return undefined;
   // Two halves of the batch, each into its own dW, then summed: the same sums in the same order
   // whether the halves run on one thread or two.
@@ -387,22 +373,7 @@ export function directConv(
   if (bias && (bias.dtype !== "float32" || bias.shape.length !== 1 || bias.shape[0] !== co)) {
     return undefined;
   }
-  const shape: ConvShape = {
-    h: info.inHeight,
-    w: info.inWidth,
-    ci: info.inChannels,
-    ho: info.outHeight,
-    wo: info.outWidth,
-    co,
-    fh: info.filterHeight,
-    fw: info.filterWidth,
-    top: info.padInfo.top,
-    left: info.padInfo.left,
-    sh: info.strideHeight,
-    sw: info.strideWidth,
-    dh: info.dilationHeight,
-    dw: info.dilationWidth,
-  };
+  const shape: ConvShape = geometryOf(info);
   if (!convForwardSupported(shape) || info.batchSize === 0) return undefined;
   const epilogue = { bias: bias !== undefined, relu };
   const key = `convForward ${Object.values(shape).join(",")} ${epilogue.bias} ${relu}`;

@@ -13,9 +13,6 @@
  */
 import { encodeModule, FunctionBuilder, type Local } from "./encode.ts";
 
-/** Lanes 2, 3 moved to lanes 0, 1. */
-const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
-
 /** Whether {@linkcode batchNormModule} handles `channels`. */
 export function batchNormSupported(channels: number): boolean {
   return channels > 0 && channels % 4 === 0;
@@ -66,7 +63,7 @@ function reduction(
 /** Adds both halves of f32x4 `v` (on no stack: a local) into accumulators acc[2k], acc[2k+1]. */
 function accumulate(f: FunctionBuilder, v: Local, acc: Local[], k: number): void {
   f.get(acc[2 * k]).get(v).f64x2PromoteLowF32x4().f64x2Add().set(acc[2 * k]);
-  f.get(acc[2 * k + 1]).get(v).get(v).i8x16Shuffle(HIGH_HALF).f64x2PromoteLowF32x4();
+  f.get(acc[2 * k + 1]).f64x2PromoteHighOf(v);
   f.f64x2Add().set(acc[2 * k + 1]);
 }
 
@@ -74,7 +71,7 @@ function accumulate(f: FunctionBuilder, v: Local, acc: Local[], k: number): void
 function accumulateSquares(f: FunctionBuilder, v: Local, acc: Local[], k: number, t: Local): void {
   f.get(v).f64x2PromoteLowF32x4().tee(t).get(t).f64x2Mul().get(acc[2 * k]).f64x2Add();
   f.set(acc[2 * k]);
-  f.get(v).get(v).i8x16Shuffle(HIGH_HALF).f64x2PromoteLowF32x4().tee(t).get(t).f64x2Mul();
+  f.f64x2PromoteHighOf(v).tee(t).get(t).f64x2Mul();
   f.get(acc[2 * k + 1]).f64x2Add().set(acc[2 * k + 1]);
 }
 

@@ -10,29 +10,10 @@
  */
 import { encodeModule, FunctionBuilder, type Local } from "./encode.ts";
 import { relaxedSimdSupported } from "./runtime.ts";
+import { type ConvGeometry, largestDivisorAtMost } from "./geometry.ts";
 
-function largestDivisorAtMost(n: number, limit: number): number {
-  for (let d = Math.min(n, limit); d > 1; d--) if (n % d === 0) return d;
-  return 1;
-}
-
-/** The geometry a generated forward-conv kernel is specialised to. */
-export interface ConvShape {
-  h: number;
-  w: number;
-  ci: number;
-  ho: number;
-  wo: number;
-  co: number;
-  fh: number;
-  fw: number;
-  top: number;
-  left: number;
-  sh: number;
-  sw: number;
-  dh: number;
-  dw: number;
-}
+/** The geometry a generated forward-conv kernel is specialised to (strides and dilations set). */
+export type ConvShape = Required<ConvGeometry>;
 
 /** The largest filter (fh·fw·ci) this kernel is used for. */
 export const MAX_UNROLLED = 4608;

@@ -20,6 +20,16 @@ function uleb(v: number, out: number[]): void {
   } while (v !== 0);
 }
 
+/** `v` as unsigned LEB128 bytes. */
+export function ulebBytes(v: number): number[] {
+  const out: number[] = [];
+  uleb(v, out);
+  return out;
+}
+
+/** Lanes 2, 3 of a vector moved to lanes 0, 1 (bytes 8–15 → 0–7), for an i8x16 shuffle. */
+const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+
 function sleb(v: number, out: number[]): void {
   v |= 0;
   for (;;) {
@@ -230,6 +240,10 @@ export class FunctionBuilder {
   /** i8x16.shuffle of two vectors by 16 lane indices (0–31). */
   i8x16Shuffle(lanes: number[]): this {
     return this.#simd(0x0d).op(...lanes);
+  }
+  /** The two high f32 lanes of local `v` widened to f64 (pushed). */
+  f64x2PromoteHighOf(v: Local): this {
+    return this.get(v).get(v).i8x16Shuffle(HIGH_HALF).f64x2PromoteLowF32x4();
   }
   /** The two low f32 lanes widened to f64. */
   f64x2PromoteLowF32x4(): this {

@@ -10,35 +10,14 @@
  */
 import { encodeModule, FunctionBuilder, type Local } from "./encode.ts";
 import { relaxedSimdSupported } from "./runtime.ts";
+import { type ConvGeometry, largestDivisorAtMost } from "./geometry.ts";
 
 /** The geometry a generated filter-gradient kernel is specialised to. */
-export interface FilterGradShape {
-  h: number;
-  w: number;
-  ci: number;
-  ho: number;
-  wo: number;
-  co: number;
-  fh: number;
-  fw: number;
-  top: number;
-  left: number;
-  /** Strides (1 when omitted). */
-  sh?: number;
-  sw?: number;
-  /** Dilations (1 when omitted). */
-  dh?: number;
-  dw?: number;
-}
+export type FilterGradShape = ConvGeometry;
 
 /** Whether {@linkcode filterGradModule} handles this shape (output channels a multiple of 4). */
 export function filterGradSupported(s: FilterGradShape): boolean {
   return s.co % 4 === 0 && s.fh * s.fw * s.ci * s.co > 0;
-}
-
-function largestDivisorAtMost(n: number, limit: number): number {
-  for (let d = Math.min(n, limit); d > 1; d--) if (n % d === 0) return d;
-  return 1;
 }
 
 /**

@@ -11,9 +11,6 @@ export function sumRowsSupported(inner: number): boolean {
   return inner > 0 && inner % 4 === 0;
 }
 
-/** Lanes 2, 3 of the first vector moved to lanes 0, 1 (bytes 8–15 → 0–7). */
-const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
-
 /**
  * The module's bytes: export `run(x, out, rows)` (byte offsets, row count; `out` gets `inner`
  * float64 sums). Columns go in tiles of 16, 8 or 4 accumulated over the rows.
@@ -40,7 +37,7 @@ export function sumRowsModule(inner: number): Uint8Array<ArrayBuffer> {
       for (let k = 0; k < vecs; k++) {
         f.get(p).v128Load(16 * k).set(v);
         f.get(accs[2 * k]).get(v).f64x2PromoteLowF32x4().f64x2Add().set(accs[2 * k]);
-        f.get(accs[2 * k + 1]).get(v).get(v).i8x16Shuffle(HIGH_HALF).f64x2PromoteLowF32x4();
+        f.get(accs[2 * k + 1]).f64x2PromoteHighOf(v);
         f.f64x2Add().set(accs[2 * k + 1]);
       }
       f.addTo(p, rowBytes);

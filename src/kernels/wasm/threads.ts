@@ -7,6 +7,7 @@
  * @module
  */
 import { KtError } from "../../errors.ts";
+import { ulebBytes } from "./encode.ts";
 
 function readUleb(b: Uint8Array, p: number): [number, number] {
   let v = 0;
@@ -18,17 +19,6 @@ function readUleb(b: Uint8Array, p: number): [number, number] {
     shift += 7;
   } while (byte & 0x80);
   return [v, p];
-}
-
-function uleb(v: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = v & 0x7f;
-    v = Math.floor(v / 128);
-    if (v) b |= 0x80;
-    out.push(b);
-  } while (v);
-  return out;
 }
 
 /** Pages a shared memory may grow to (4 GiB, the wasm32 limit). */
@@ -56,32 +46,32 @@ export function importSharedMemory(
   if (count !== 1) throw new Error(`the wasm module defines ${count} memories`);
   const [pages] = readUleb(memory[1], q + 1);
   const entry = [
-    ...uleb(3),
+    ...ulebBytes(3),
     ...new TextEncoder().encode("env"),
-    ...uleb(6),
+    ...ulebBytes(6),
     ...new TextEncoder().encode("memory"),
     0x02,
     0x03, // shared, with a maximum
-    ...uleb(pages),
-    ...uleb(MAX_PAGES),
+    ...ulebBytes(pages),
+    ...ulebBytes(MAX_PAGES),
   ];
   const out: number[] = [...bytes.subarray(0, 8)];
   let imported = false;
   const emit = (id: number, body: ArrayLike<number>) => {
-    out.push(id, ...uleb(body.length));
+    out.push(id, ...ulebBytes(body.length));
     for (let i = 0; i < body.length; i++) out.push(body[i]);
   };
   for (const [id, payload] of sections) {
     if (id === 5) continue;
     if (id === 2) {
       const [n, r] = readUleb(payload, 0);
-      emit(2, [...uleb(n + 1), ...payload.subarray(r), ...entry]);
+      emit(2, [...ulebBytes(n + 1), ...payload.subarray(r), ...entry]);
       imported = true;
       continue;
     }
     // A module without imports gets an import section before its function section.
     if (!imported && id > 2 && id !== 0) {
-      emit(2, [...uleb(1), ...entry]);
+      emit(2, [...ulebBytes(1), ...entry]);
       imported = true;
     }
     emit(id, payload);
@@ -165,6 +155,8 @@ export class KernelPool {
   readonly #slots: WorkerSlot[];
   readonly #ids = new Map<string, number>();
   readonly #local = new Map<number, WebAssembly.Exports>();
+  /** Export names per module, in the order workers index them. */
+  readonly #names = new Map<number, string[]>();
   readonly #bytes = new Map<number, Uint8Array>();
 
   private constructor(memory: WebAssembly.Memory, slots: WorkerSlot[]) {
@@ -212,6 +204,7 @@ export class KernelPool {
         new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory: this.#memory } })
           .exports,
       );
+      this.#names.set(id, Object.keys(this.#local.get(id)!));
       this.#bytes.set(id, bytes);
       this.#ids.set(key, id);
     }
@@ -229,8 +222,7 @@ export class KernelPool {
    */
   run(id: number, fn: string, parts: number[][]): void {
     const local = this.#local.get(id)![fn] as (...a: number[]) => void;
-    const names = Object.keys(this.#local.get(id)!);
-    const fnIndex = names.indexOf(fn);
+    const fnIndex = this.#names.get(id)!.indexOf(fn);
     const posted: Array<[WorkerSlot, number[]]> = [];
     for (let k = 0; k < parts.length; k++) {
       const t = k % this.threads;
