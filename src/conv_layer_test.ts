@@ -3,30 +3,9 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { useBackend } from "./backend.ts";
 import { conv2d } from "./conv_layer.ts";
+import { countKernelCalls } from "./kernels/_kernel_spy.ts";
 
 await useBackend("wasm");
-
-/** Counts how often each kernel in `names` runs on wasm while `body` runs. */
-function countKernels(names: string[], body: () => void): Record<string, number> {
-  const counts: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
-  const originals = names.map((n) => tf.getKernel(n, "wasm")!);
-  for (const config of originals) {
-    tf.unregisterKernel(config.kernelName, "wasm");
-    tf.registerKernel({
-      ...config,
-      kernelFunc: (a) => (counts[config.kernelName]++, config.kernelFunc(a)),
-    });
-  }
-  try {
-    body();
-  } finally {
-    for (const config of originals) {
-      tf.unregisterKernel(config.kernelName, "wasm");
-      tf.registerKernel(config);
-    }
-  }
-  return counts;
-}
 
 Deno.test("KtConv2D trains like tfjs's Conv2D and skips the unused input gradient", () => {
   const args = { filters: 8, kernelSize: 3, padding: "same" as const, useBias: false };
@@ -40,7 +19,7 @@ Deno.test("KtConv2D trains like tfjs's Conv2D and skips the unused input gradien
   const lossOf = (layer: tfl.layers.Layer) => () =>
     tf.sum(tf.mul(layer.apply(x, { training: true }) as tf.Tensor, w)) as tf.Scalar;
   let grads: Record<string, tf.Tensor[]> = {};
-  const counts = countKernels([tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter], () => {
+  const counts = countKernelCalls([tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter], () => {
     for (const [name, layer] of [["ours", ours], ["stock", stock]] as const) {
       const vars = layer.trainableWeights.map((v) => v.read() as tf.Variable);
       const g = tf.variableGrads(lossOf(layer), vars);

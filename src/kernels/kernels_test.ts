@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { createRng, type Rng } from "../rng.ts";
 import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from "./mod.ts";
 import { RELU_GRAD } from "./elementwise.ts";
+import { countKernelCalls } from "./_kernel_spy.ts";
 
 await tf.setBackend("wasm");
 registerWasmTrainingKernels();
@@ -684,17 +685,10 @@ Deno.test("the ReLU gradient on wasm (fused KtReluGrad) equals cpu bit for bit, 
     assert.deepEqual(Array.from(r.wasm[0].values), Array.from(r.cpu[0].values), `shape ${shape}`);
   }
   // The fused kernel is what ran on wasm.
-  const config = tf.getKernel(RELU_GRAD, "wasm")!;
-  let calls = 0;
-  tf.unregisterKernel(RELU_GRAD, "wasm");
-  tf.registerKernel({ ...config, kernelFunc: (a) => (calls++, config.kernelFunc(a)) });
-  try {
+  const calls = countKernelCalls([RELU_GRAD], () => {
     tf.tidy(() => tf.grad((v: tf.Tensor) => tf.relu(v))(tf.ones([4, 4])));
-  } finally {
-    tf.unregisterKernel(RELU_GRAD, "wasm");
-    tf.registerKernel(config);
-  }
-  assert.equal(calls, 1);
+  });
+  assert.equal(calls[RELU_GRAD], 1);
 });
 
 Deno.test("Add of a bias over the last axis (SIMD path) and every other Add equal cpu bit for bit", async () => {
