@@ -22,7 +22,7 @@ interface AdamFields {
 /** What `applyGradients` receives: gradients by variable name, as a map or a list. */
 export type GradientList = Parameters<tf.AdamOptimizer["applyGradients"]>[0];
 
-/** Adam (β1 0.9, β2 0.999, ε the backend's) with the fused step on wasm. */
+/** Adam (default β1 0.9, β2 0.999, ε the backend's unless given) with the fused step on wasm. */
 export class KtAdamOptimizer extends tf.AdamOptimizer {
   constructor(learningRate: number, beta1 = 0.9, beta2 = 0.999, epsilon?: number) {
     super(learningRate, beta1, beta2, epsilon);

@@ -58,3 +58,20 @@ Deno.test("KtAdamOptimizer falls back to tfjs's Adam on other backends, with the
   ours.forEach((v, k) => assert.deepEqual(v, stock[k], `variable ${k}`));
   await useBackend("wasm");
 });
+
+Deno.test("Adam's ε reaches the step: a 1e-7 gradient moves lr/(1+ε/|g|) — 0.5·lr at tfjs's 1e-7, 0.909·lr at PyTorch's 1e-8", async () => {
+  for (const backend of ["wasm", "cpu"] as const) {
+    await useBackend(backend);
+    for (const [epsilon, factor] of [[1e-7, 0.5], [1e-8, 1 / 1.1]]) {
+      const v = tf.variable(tf.tensor1d([1, -1]));
+      const opt = new KtAdamOptimizer(0.01, 0.9, 0.999, epsilon);
+      // d/dv of 1e-7·(v0 − v1) is [1e-7, −1e-7]: the first bias-corrected step is lr·g/(|g| + ε).
+      opt.minimize(() => tf.sum(tf.mul(v, tf.tensor1d([1e-7, -1e-7]))) as tf.Scalar);
+      const [a, b] = v.dataSync();
+      assert.ok(Math.abs((1 - a) / 0.01 - factor) < 2e-3, `${backend} ε ${epsilon}: step ${1 - a}`);
+      assert.ok(Math.abs((b + 1) / 0.01 - factor) < 2e-3, `${backend} ε ${epsilon}: step ${b + 1}`);
+      opt.dispose();
+      v.dispose();
+    }
+  }
+});

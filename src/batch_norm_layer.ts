@@ -3,7 +3,9 @@
  * kt's fused wasm kernels (`src/kernels/batch_norm.ts`) — two passes forward, two backward —
  * instead of moments + FusedBatchNorm and their ~20-kernel gradient. Same weights, same
  * serialised class name and config (saved models stay plain tfjs models), same moving-average
- * update; inference, other backends and other layouts run the stock layer unchanged.
+ * update; inference, other backends and other layouts run the stock layer.
+ * Running statistics follow PyTorch: the moving variance averages the UNBIASED batch variance
+ * (× n/(n−1), n = values per channel), where tfjs-layers' own layer averages the biased one.
  * Registered for deserialisation, so loaded models get it too.
  * @module
  */
@@ -52,7 +54,23 @@ export class KtBatchNormalization extends StockBatchNormalization {
       axis === input.rank - 1 && input.dtype === "float32" &&
       tf.getBackend() === "wasm" && tf.getKernel(BATCH_NORM_TRAIN, "wasm") !== undefined &&
       fusedBatchNormApplies(tf.engine().backend, input.shape);
-    if (!fused) return super.call(inputs, kwargs);
+    if (!fused) {
+      if (kwargs["training"] !== true) return super.call(inputs, kwargs);
+      // The stock layer updates v ← m·v + (1 − m)·biased; add (c − 1)(1 − m)·biased, c = n/(n − 1).
+      const before = tf.keep(f.movingVariance.read().clone());
+      try {
+        const out = super.call(inputs, kwargs);
+        const c = besselFactor(input.shape, axis);
+        tf.tidy(() => {
+          const after = f.movingVariance.read();
+          const biasedPart = tf.sub(after, tf.mul(before, f.momentum));
+          f.movingVariance.write(tf.add(after, tf.mul(biasedPart, c - 1)));
+        });
+        return out;
+      } finally {
+        before.dispose();
+      }
+    }
     return tf.tidy(() => {
       let mean: tf.Tensor | undefined;
       let variance: tf.Tensor | undefined;
@@ -80,19 +98,27 @@ export class KtBatchNormalization extends StockBatchNormalization {
         };
       });
       const y = normalize(input, f.gamma.read(), f.beta.read());
-      // The stock layer's moving averages: v ← v − (v − batch)·(1 − momentum).
+      // The stock layer's moving averages, v ← v − (v − batch)·(1 − momentum), with PyTorch's
+      // unbiased batch variance.
+      const unbiased = tf.mul(variance!, besselFactor(input.shape, axis));
       for (
-        const [variable, batch] of [[f.movingMean, mean!], [f.movingVariance, variance!]] as const
+        const [variable, batch] of [[f.movingMean, mean!], [f.movingVariance, unbiased]] as const
       ) {
         tf.tidy(() => {
           const orig = variable.read();
           variable.write(tf.sub(orig, tf.mul(tf.sub(orig, batch), 1 - f.momentum)));
         });
       }
-      tf.dispose([mean!, variance!]);
+      tf.dispose([mean!, variance!, unbiased]);
       return y;
     });
   }
+}
+
+/** n/(n − 1) for n values per channel (all axes but `axis`): the unbiased-variance factor. */
+export function besselFactor(shape: readonly number[], axis: number): number {
+  const n = shape.reduce((p, d, i) => (i === axis ? p : p * d), 1);
+  return n > 1 ? n / (n - 1) : 1;
 }
 
 tf.serialization.registerClass(

@@ -16,6 +16,25 @@ interface Run {
   movingVariance: Float32Array;
   /** Calls of the fused kernels by name (wasm runs only). */
   fusedCalls: Record<string, number>;
+  /** The moving variance PyTorch's rule gives after the three calls, in float64. */
+  torchMovingVariance: Float64Array;
+}
+
+/** Moving variance after `calls` updates v ← 0.9·v + 0.1·unbiased(x), v₀ = 2, per channel. */
+function torchMovingVariance(xv: Float32Array, c: number, calls: number): Float64Array {
+  const n = xv.length / c;
+  const out = new Float64Array(c);
+  for (let ch = 0; ch < c; ch++) {
+    let mean = 0;
+    for (let i = ch; i < xv.length; i += c) mean += xv[i];
+    mean /= n;
+    let ss = 0;
+    for (let i = ch; i < xv.length; i += c) ss += (xv[i] - mean) ** 2;
+    let v = 2;
+    for (let k = 0; k < calls; k++) v = 0.9 * v + 0.1 * ss / (n - 1);
+    out[ch] = v;
+  }
+  return out;
 }
 
 /** One training-mode call of a BN layer and the gradients of Σ y·w, on `backend`. */
@@ -65,6 +84,7 @@ async function trainingStep(
       movingMean: new Float32Array(0),
       movingVariance: new Float32Array(0),
       fusedCalls: {},
+      torchMovingVariance: torchMovingVariance(xv, c, 3),
     };
     tf.dispose([y, dx, ...Object.values(grads)]);
   };
@@ -95,12 +115,21 @@ function assertClose(got: Float32Array, want: Float32Array, what: string, tol = 
 
 for (const shape of [[4, 5, 6, 8], [3, 3, 3, 12], [16, 4], [5, 4, 4, 3]]) {
   const fused = shape[shape.length - 1] % 4 === 0;
-  Deno.test(`KtBatchNormalization ${shape}: output, gradients and moving statistics equal the stock layer on cpu${fused ? " (fused kernels ran)" : " (stock fallback)"}`, async () => {
+  Deno.test(`KtBatchNormalization ${shape}: output, gradients and moving mean equal the stock layer on cpu, moving variance follows PyTorch's unbiased rule${fused ? " (fused kernels ran)" : " (stock fallback)"}`, async () => {
     const ref = await trainingStep("cpu", true, shape, 7);
     const got = await trainingStep("wasm", false, shape, 7);
-    for (const key of ["y", "dx", "dgamma", "dbeta", "movingMean", "movingVariance"] as const) {
+    const gotCpu = await trainingStep("cpu", false, shape, 7);
+    for (const key of ["y", "dx", "dgamma", "dbeta", "movingMean"] as const) {
       assertClose(got[key], ref[key], key);
+      assertClose(gotCpu[key], ref[key], `${key} (kt layer on cpu)`);
     }
+    const want = Float32Array.from(got.torchMovingVariance);
+    assertClose(got.movingVariance, want, "moving variance (wasm)");
+    assertClose(gotCpu.movingVariance, want, "moving variance (cpu)");
+    // The stock layer averages the biased variance: different whenever n is small.
+    const n = shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    const stockGap = Math.abs(ref.movingVariance[0] - want[0]) / want[0];
+    assert.ok(stockGap > 0.1 * (1 - 0.9 ** 3) / n, `stock gap ${stockGap}`);
     assert.equal(got.fusedCalls[BATCH_NORM_TRAIN] > 0, fused);
     assert.equal(got.fusedCalls[BATCH_NORM_TRAIN_GRAD] > 0, fused);
     // Three training calls each moved the moving mean 10 % of the way from its value (0.5 at

@@ -98,6 +98,9 @@ function buildProgram(plugins: Plugin[], env: CliEnv): Command {
     .option("--batch-size <n>", "batch size", "128")
     .option("--optimizer <type>", "adam | sgd", "adam")
     .option("--lr <x>", "learning rate", "0.001")
+    .option("--beta1 <x>", "Adam β1", "0.9")
+    .option("--beta2 <x>", "Adam β2", "0.999")
+    .option("--epsilon <x>", "Adam ε (PyTorch's default; tfjs's own is 1e-7)", "1e-8")
     .option("--seed <n>", "seed", "0")
     .option("--limit <n>", "stratified subset of the training split")
     .option("--backend <name>", "auto | wasm | cpu | webgpu | tensorflow | tensorflow-gpu", "auto")
@@ -153,7 +156,13 @@ Example:
       const history = trainModel(model, train, {
         epochs: Number(o.epochs),
         batchSize: Number(o.batchSize),
-        optimizer: { type: o.optimizer, lr: Number(o.lr) },
+        optimizer: {
+          type: o.optimizer,
+          lr: Number(o.lr),
+          beta1: Number(o.beta1),
+          beta2: Number(o.beta2),
+          epsilon: Number(o.epsilon),
+        },
         seed,
         progress: `${o.model}/${o.data}`,
       });

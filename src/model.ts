@@ -17,20 +17,70 @@ import { KtError, unknownNameMessage } from "./errors.ts";
 /** A tfjs-layers weight initialiser. */
 export type Initializer = ReturnType<typeof tfl.initializers.heNormal>;
 
+/**
+ * Weight-initialisation schemes of the built-in models (their `init` option):
+ * - `torch`: PyTorch's default for `nn.Conv2d` / `nn.Linear` (kaiming-uniform with a = √5), i.e.
+ *   kernels and biases both U(±1/√fan_in) — what the PKT paper, its code and the reference
+ *   libraries train with. The default.
+ * - `he`: He-normal kernels (fan-in), Glorot-uniform output layer, zero biases (kt before 2026-12).
+ * - `glorot`: Glorot-uniform kernels, zero biases (Keras's default).
+ * Batch-norm layers start at γ = 1, β = 0 under every scheme.
+ */
+export const INIT_SCHEMES = ["torch", "he", "glorot"] as const;
+
+/** One of {@linkcode INIT_SCHEMES}. */
+export type InitScheme = typeof INIT_SCHEMES[number];
+
 /** Seeded initialisers for model plugins: each call yields a fresh seed from one stream. */
 export interface Initializers {
-  /** He-normal (fan-in, for ReLU layers). */
+  /** The scheme these initialisers follow. */
+  scheme: InitScheme;
+  /** Kernel of a hidden (ReLU) layer under the scheme. */
+  kernel(): Initializer;
+  /** Kernel of the output (logits) layer under the scheme. */
+  outputKernel(): Initializer;
+  /** Bias of a layer with `fanIn` inputs per unit (kernel height × width × input channels). */
+  bias(fanIn: number): Initializer;
+  /** He-normal (fan-in, for ReLU layers), whatever the scheme. */
   he(): Initializer;
-  /** Glorot-uniform (for the output layer). */
+  /** Glorot-uniform, whatever the scheme. */
   glorot(): Initializer;
 }
 
-/** Initialisers drawing their seeds from `seed`, so a model builds identically every time. */
-export function seededInitializers(seed: number): Initializers {
+/**
+ * Initialisers drawing their seeds from `seed`, so a model builds identically every time.
+ *
+ * @example
+ * ```ts
+ * import { seededInitializers } from "./model.ts";
+ * const init = seededInitializers(0, "torch");
+ * init.kernel(); // U(±1/√fan_in), fan_in read from the weight's shape
+ * init.bias(9 * 16); // U(±1/12) for a 3×3 conv over 16 channels
+ * ```
+ */
+export function seededInitializers(seed: number, scheme: InitScheme = "torch"): Initializers {
   const rng: Rng = createRng(seed);
+  const he = () => tfl.initializers.heNormal({ seed: rng.seed() });
+  const glorot = () => tfl.initializers.glorotUniform({ seed: rng.seed() });
+  // Variance scaling, uniform, fan-in: limit √(3·scale/fan_in); scale 1/3 gives 1/√fan_in.
+  const torchKernel = () =>
+    tfl.initializers.varianceScaling({
+      scale: 1 / 3,
+      mode: "fanIn",
+      distribution: "uniform",
+      seed: rng.seed(),
+    });
   return {
-    he: () => tfl.initializers.heNormal({ seed: rng.seed() }),
-    glorot: () => tfl.initializers.glorotUniform({ seed: rng.seed() }),
+    scheme,
+    kernel: scheme === "torch" ? torchKernel : scheme === "he" ? he : glorot,
+    outputKernel: scheme === "torch" ? torchKernel : glorot,
+    bias(fanIn: number) {
+      if (scheme !== "torch") return tfl.initializers.zeros();
+      const limit = 1 / Math.sqrt(Math.max(1, fanIn));
+      return tfl.initializers.randomUniform({ minval: -limit, maxval: limit, seed: rng.seed() });
+    },
+    he,
+    glorot,
   };
 }
 

@@ -15,6 +15,11 @@ export const trainingOptions = {
   optimizer: z.enum(["adam", "sgd"]).default("adam"),
   lr: z.number().positive().default(1e-3),
   momentum: z.number().min(0).max(1).default(0.9).describe("SGD momentum"),
+  beta1: z.number().min(0).lt(1).default(0.9).describe("Adam β1"),
+  beta2: z.number().min(0).lt(1).default(0.999).describe("Adam β2"),
+  epsilon: z.number().positive().default(1e-8).describe(
+    "Adam ε (PyTorch's default 1e-8; tfjs's own is 1e-7)",
+  ),
   weightDecay: z.number().min(0).default(0),
   schedule: z.object({
     gamma: z.number().positive(),
@@ -38,6 +43,7 @@ export function toTrainOptions(o: TrainingOptions, seed: number, label: string):
       type: o.optimizer,
       lr: o.lr,
       momentum: o.optimizer === "sgd" ? o.momentum : undefined,
+      ...(o.optimizer === "adam" ? { beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon } : {}),
       weightDecay: o.weightDecay,
     },
     schedule: o.schedule,

@@ -21,6 +21,12 @@ export interface OptimizerOptions {
   /** SGD momentum (0 = plain SGD). */
   momentum?: number;
   nesterov?: boolean;
+  /** Adam β1 (default 0.9). */
+  beta1?: number;
+  /** Adam β2 (default 0.999). */
+  beta2?: number;
+  /** Adam ε (default {@linkcode ADAM_EPSILON}, PyTorch's; tfjs's own default is 1e-7). */
+  epsilon?: number;
   /** L2 weight decay added to the loss as wd/2·Σw² over trainable kernels (coupled, as torch SGD). */
   weightDecay?: number;
 }
@@ -84,9 +90,20 @@ export function scheduledLr(base: number, epoch: number, schedule?: StepSchedule
   return base * schedule.gamma ** steps;
 }
 
+/**
+ * Adam's default ε: PyTorch's 1e-8, not tfjs's 1e-7. PKT's gradients are ~1e-7 RMS (a mean over
+ * B² probabilities), the size of tfjs's ε, which then damps PKT's steps (DESIGN.md §3).
+ */
+export const ADAM_EPSILON = 1e-8;
+
 function createOptimizer(o: OptimizerOptions): { opt: tf.Optimizer; setLr(lr: number): void } {
   if (o.type === "adam") {
-    const opt = new KtAdamOptimizer(o.lr);
+    const opt = new KtAdamOptimizer(
+      o.lr,
+      o.beta1 ?? 0.9,
+      o.beta2 ?? 0.999,
+      o.epsilon ?? ADAM_EPSILON,
+    );
     // Adam reads its learning rate on every step.
     return { opt, setLr: (lr) => ((opt as unknown as { learningRate: number }).learningRate = lr) };
   }

@@ -14,9 +14,11 @@ const root = new URL("..", import.meta.url).pathname;
 /** Expected trial counts: grid size × seeds, computed from each file's sweep by hand. */
 const EXPECTED: Record<string, number> = {
   "experiments/quickstart.yaml": 4 * 2,
-  "experiments/mnist_pkt.yaml": 7 * 3,
+  "experiments/mnist_pkt.yaml": 6 * 3,
+  "experiments/mnist_pkt_quick.yaml": 7 * 3,
   "experiments/mnist_pkt_lr.yaml": 3 * 2 * 3,
-  "experiments/fashion_mnist_pkt.yaml": 7 * 3,
+  "experiments/fashion_mnist_pkt.yaml": 6 * 3,
+  "experiments/fashion_mnist_pkt_quick.yaml": 7 * 3,
   "experiments/cifar10_paper.yaml": 4 * 1,
   "experiments/hog_to_cnn.yaml": 4 * 3,
   "experiments/pkt_variants.yaml": 6 * 6 * 2,

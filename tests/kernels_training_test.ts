@@ -35,7 +35,7 @@ async function run(backend: "wasm" | "cpu", method: "ce" | "pkt"): Promise<Outco
   );
   const hog = hogFeatures(train.x, train.shape, { cellSize: 7 });
   const history = trainModel(model, train, {
-    epochs: 3,
+    epochs: 5,
     batchSize: 32,
     optimizer: { type: "adam", lr: 5e-3 },
     seed: 5,

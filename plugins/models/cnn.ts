@@ -7,7 +7,7 @@
  */
 import * as tfl from "@tensorflow/tfjs-layers";
 import { defineModel, z } from "../../src/api.ts";
-import { seededInitializers } from "../../src/model.ts";
+import { INIT_SCHEMES, seededInitializers } from "../../src/model.ts";
 import { batchNormalization } from "../../src/batch_norm_layer.ts";
 import { conv2d } from "../../src/conv_layer.ts";
 
@@ -20,19 +20,23 @@ const options = z.object({
   pool: z.number().int().min(0).default(2).describe("max-pool size after each block (0: none)"),
   dense: z.array(z.number().int().positive()).default([64]).describe("hidden dense widths"),
   dropout: z.number().min(0).max(0.95).default(0),
+  init: z.enum(INIT_SCHEMES).default("torch").describe(
+    "weight init: torch (PyTorch's default, U(±1/√fan_in) kernels and biases) | he | glorot",
+  ),
 }).strict();
 
 export default defineModel({
   name: "cnn",
   description: "conv blocks (conv, optional BN, ReLU, max-pool) + dense layers",
-  version: "1",
+  version: "2",
   options,
   build(opts, ctx) {
-    const init = seededInitializers(ctx.seed);
+    const init = seededInitializers(ctx.seed, opts.init);
     const input = tfl.input({ shape: ctx.inputShape, name: "input" });
     let x = input as tfl.SymbolicTensor;
     opts.filters.forEach((f, i) => {
       const n = i + 1;
+      const fanIn = opts.kernelSize * opts.kernelSize * x.shape[x.shape.length - 1]!;
       x = conv2d({
         name: `conv${n}`,
         filters: f,
@@ -40,7 +44,8 @@ export default defineModel({
         padding: "same",
         useBias: !opts.batchNorm,
         activation: opts.batchNorm ? "linear" : "relu",
-        kernelInitializer: init.he(),
+        kernelInitializer: init.kernel(),
+        ...(opts.batchNorm ? {} : { biasInitializer: init.bias(fanIn) }),
       }).apply(x) as tfl.SymbolicTensor;
       if (opts.batchNorm) {
         x = batchNormalization({ name: `bn${n}`, momentum: 0.9, epsilon: 1e-5 })
@@ -58,11 +63,13 @@ export default defineModel({
     let representation = "flatten";
     opts.dense.forEach((units, i) => {
       representation = `fc${i + 1}`;
+      const fanIn = x.shape[1]!;
       x = tfl.layers.dense({
         name: representation,
         units,
         activation: "relu",
-        kernelInitializer: init.he(),
+        kernelInitializer: init.kernel(),
+        biasInitializer: init.bias(fanIn),
       }).apply(x) as tfl.SymbolicTensor;
       if (opts.dropout > 0) {
         x = tfl.layers.dropout({ name: `dropout${i + 1}`, rate: opts.dropout, seed: ctx.seed + i })
@@ -72,7 +79,8 @@ export default defineModel({
     const logits = tfl.layers.dense({
       name: "logits",
       units: ctx.numClasses,
-      kernelInitializer: init.glorot(),
+      kernelInitializer: init.outputKernel(),
+      biasInitializer: init.bias(x.shape[1]!),
     }).apply(x) as tfl.SymbolicTensor;
     return { net: tfl.model({ inputs: input, outputs: logits, name: "cnn" }), representation };
   },

@@ -8,7 +8,7 @@
  */
 import * as tfl from "@tensorflow/tfjs-layers";
 import { defineModel, z } from "../../src/api.ts";
-import { seededInitializers } from "../../src/model.ts";
+import { INIT_SCHEMES, seededInitializers } from "../../src/model.ts";
 import { batchNormalization } from "../../src/batch_norm_layer.ts";
 import { conv2d } from "../../src/conv_layer.ts";
 
@@ -17,14 +17,17 @@ type T = tfl.SymbolicTensor;
 export default defineModel({
   name: "resnet",
   description: "pre-activation ResNet (ResNet-18 layout by default; width/depth configurable)",
-  version: "1",
+  version: "2",
   options: z.object({
     width: z.number().int().positive().default(64).describe("filters of the first stage"),
     blocks: z.array(z.number().int().positive()).min(1).default([2, 2, 2, 2])
       .describe("basic blocks per stage; stage s has width·2^s filters, stride 2 from stage 2"),
+    init: z.enum(INIT_SCHEMES).default("torch").describe(
+      "weight init: torch (PyTorch's default, U(±1/√fan_in) kernels and biases) | he | glorot",
+    ),
   }).strict(),
   build(opts, ctx) {
-    const init = seededInitializers(ctx.seed);
+    const init = seededInitializers(ctx.seed, opts.init);
     const conv = (name: string, filters: number, kernelSize: number, strides: number) =>
       conv2d({
         name,
@@ -33,7 +36,7 @@ export default defineModel({
         strides,
         padding: "same",
         useBias: false,
-        kernelInitializer: init.he(),
+        kernelInitializer: init.kernel(),
       });
     const bnRelu = (name: string, x: T): T => {
       const b = batchNormalization({ name: `${name}_bn`, momentum: 0.9, epsilon: 1e-5 })
@@ -64,7 +67,8 @@ export default defineModel({
     const logits = tfl.layers.dense({
       name: "logits",
       units: ctx.numClasses,
-      kernelInitializer: init.glorot(),
+      kernelInitializer: init.outputKernel(),
+      biasInitializer: init.bias(x.shape[1]!),
     }).apply(x) as T;
     return {
       net: tfl.model({ inputs: input, outputs: logits, name: "resnet" }),

@@ -21,7 +21,7 @@ export default defineStep({
   name: "transfer",
   description:
     "train a student with a (knowledge-transfer) loss, from scratch or from a trained model",
-  version: "1",
+  version: "2",
   output: "model",
   seeded: true,
   options: z.object({

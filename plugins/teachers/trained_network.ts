@@ -11,7 +11,7 @@ import { trainModel } from "../../src/train.ts";
 export default defineStep({
   name: "trained-network",
   description: "a teacher network (any model plugin) trained with cross-entropy",
-  version: "1",
+  version: "2",
   output: "model",
   seeded: false,
   options: z.object({
