@@ -264,7 +264,44 @@ export interface StepPlugin<O = unknown> extends PluginBase<O> {
   output: StepOutput;
   /** Whether the trial seed feeds this node (students: yes; a shared teacher: no). */
   seeded?: boolean;
+  /**
+   * Top-level options that only label the output for people and never change it (evaluate's
+   * `reference`): left out of the cache key, so setting one keeps the cached results.
+   */
+  labelOptions?: readonly string[];
+  /**
+   * For a `metrics` step: whether the node measures a *reference* (the teacher, the plain
+   * student) rather than the method a trial sweeps. A reference is its own row of the
+   * comparison table, never marked best. Decided from the options and the graph alone, before
+   * anything runs; `undefined` = the node measures the method.
+   */
+  reference?(options: O, graph: GraphView): ReferenceMark | undefined;
   run(options: O, ctx: StepContext): Promise<TrainedModel | Features | Record<string, number>>;
+}
+
+/** What a step's {@linkcode StepPlugin.reference} sees of its trial's graph. */
+export interface GraphView {
+  /** The name of the node asking. */
+  name: string;
+  /** Every node of the trial by name: its plugin, kind and which option references which node. */
+  nodes: Readonly<
+    Record<
+      string,
+      { use: string; kind: PluginKind; refs: readonly { option: string; node: string }[] }
+    >
+  >;
+}
+
+/** A metrics node that measures a reference (see {@linkcode StepPlugin.reference}). */
+export interface ReferenceMark {
+  /** The reference's row label in the comparison table, e.g. `teacher`. */
+  label: string;
+  /**
+   * Guessed from the graph rather than asked for in the options. The engine drops a guessed
+   * mark when the node is not the same in every trial of a seed: it then depends on the swept
+   * method and measures it.
+   */
+  inferred?: boolean;
 }
 
 /** Declares a step plugin; it `provides` its output kind to references (e.g. `ref("model")`). */

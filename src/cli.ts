@@ -13,6 +13,7 @@ import { predictLogits, saveModel } from "./model.ts";
 import { createRegistry, type Registry } from "./registry.ts";
 import { type LoadedExperiment, loadExperiment } from "./config/mod.ts";
 import { planTrial, runJobInProcess } from "./engine/execute.ts";
+import { metricsNodes } from "./engine/references.ts";
 import { runSweep } from "./engine/sweep.ts";
 import { eventLine } from "./engine/worker_protocol.ts";
 import { openCache } from "./cache.ts";
@@ -253,7 +254,10 @@ Examples:
     });
 
   program.command("plan")
-    .description("print the expanded trials and which nodes are already cached, without running")
+    .description(
+      "print the expanded trials, which nodes are already cached and which evaluations are " +
+        "references, without running",
+    )
     .argument("<file>", "experiment YAML")
     .option("--cache-dir <dir>", "artifact cache")
     .action(async (file: string, o) => {
@@ -264,10 +268,16 @@ Examples:
       console.log(
         `${loaded.experiment.name}: ${loaded.trials.length} trial(s), backend ${loaded.experiment.backend}`,
       );
+      const plans = new Map(loaded.trials.map((t) => [t.id, planTrial(t)]));
+      const metrics = metricsNodes(loaded.trials, plans);
       for (const trial of loaded.trials) {
         console.log(`trial ${trial.id} ${trial.label}`);
-        for (const plan of planTrial(trial).values()) {
+        const references = new Map(
+          metrics.get(trial.id)!.map((n) => [n.node, n.reference] as const),
+        );
+        for (const plan of plans.get(trial.id)!.values()) {
           if (plan.node.kind !== "step") continue;
+          const reference = references.get(plan.name);
           const shared = seen.has(plan.key);
           if (!shared) seen.set(plan.key, await cache.has(plan.key));
           const state = seen.get(plan.key) ? "cached" : "to run";
@@ -275,7 +285,8 @@ Examples:
             `  ${plan.name.padEnd(14)} ${plan.node.use.padEnd(16)} ${
               plan.key.slice(0, 12)
             } ${state}` +
-              (shared ? " (shared)" : ""),
+              (shared ? " (shared)" : "") +
+              (reference === undefined ? "" : ` · reference: ${reference}`),
           );
         }
       }

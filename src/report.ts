@@ -2,6 +2,8 @@
  * `kt report`: one self-contained HTML file per run — the comparison table (mean ± std over
  * seeds, best marked), a bar chart of mAP per method with std error bars, precision@k curves,
  * training-loss curves, failed trials with their reasons and the resolved config of every method.
+ * References (the teacher, the plain student) are rows of the table marked as such, dashed
+ * horizontal lines across the mAP chart and dashed precision@k curves; never best.
  *
  * The page loads nothing: no scripts, fonts or stylesheets from anywhere (a Content-Security-Policy
  * forbids it), charts are inline SVG drawn here, and every text from the run (method names and
@@ -36,6 +38,7 @@ import {
   comparisonTable,
   meanStd,
   type MethodRow,
+  REFERENCE_PREFIX,
   type TrialResult,
 } from "./table.ts";
 
@@ -101,6 +104,8 @@ const PALETTE = [
   "#bcbd22",
   "#17becf",
 ];
+/** Reference rows (teacher, plain student): dark neutrals, apart from the methods' colours. */
+const REFERENCE_PALETTE = ["#3b3b3b", "#8a6d3b", "#5b5f97", "#6b8e23"];
 const REASON_LIMIT = 4000;
 
 /**
@@ -118,7 +123,8 @@ const REASON_LIMIT = 4000;
  */
 export function renderReport(input: ReportInput): string {
   const table = input.table ?? comparisonTable(input.trials);
-  const methods = describeMethods(table, input.trials);
+  const rows = describeRows(table, input.trials);
+  const methods = methodsOf(rows);
   const run = input.run;
   const version = run.ktVersion ?? input.ktVersion ?? KT_VERSION;
   const title = `kt report — ${run.experiment}`;
@@ -135,9 +141,9 @@ export function renderReport(input: ReportInput): string {
     `<header><h1>${esc(title)}</h1>`,
     `<p class="meta">${meta.join(" · ")}</p>`,
     `<p class="meta">${esc(counts)}</p></header>`,
-    section("Comparison", "comparison", comparisonHtml(table, methods)),
-    section("mAP per method", "map", mapChartHtml(table, methods)),
-    section("Precision@k", "precision", precisionChartHtml(table, methods)),
+    section("Comparison", "comparison", comparisonHtml(table, rows)),
+    section("mAP per method", "map", mapChartHtml(table, rows)),
+    section("Precision@k", "precision", precisionChartHtml(table, rows)),
     section("Training loss", "loss", lossChartsHtml(methods, input.trials)),
     section("Failed trials", "failed", failedHtml(input.trials)),
     section("Resolved config per method", "config", configHtml(methods)),
@@ -277,16 +283,22 @@ function configKey(config: JsonValue | null): string {
 
 interface MethodInfo {
   row: MethodRow;
-  /** Short display name: the value when every method has the same single parameter. */
+  /**
+   * Short display name: the value when every method has the same single parameter; a
+   * reference's label.
+   */
   name: string;
   color: string;
+  /** The trials of a method (none for a reference: it is measured alongside them). */
   trials: ReportTrial[];
 }
 
-function describeMethods(table: ComparisonTable, trials: readonly ReportTrial[]): MethodInfo[] {
-  const keys = table.rows.map((r) => Object.keys(r.params));
+/** The table's rows with display names and colours: references first, as in the table. */
+function describeRows(table: ComparisonTable, trials: readonly ReportTrial[]): MethodInfo[] {
+  const rows = table.rows.filter((r) => !r.reference);
+  const keys = rows.map((r) => Object.keys(r.params));
   const single = keys.length > 0 && keys.every((k) => k.length === 1 && k[0] === keys[0][0]);
-  const methods = table.rows.map((row, i): MethodInfo => {
+  const methods = rows.map((row, i): MethodInfo => {
     const value = single ? Object.values(row.params)[0] : undefined;
     return {
       row,
@@ -295,6 +307,14 @@ function describeMethods(table: ComparisonTable, trials: readonly ReportTrial[])
       trials: [],
     };
   });
+  const references = table.rows.filter((r) => r.reference).map((row, i): MethodInfo => ({
+    row,
+    name: row.method.startsWith(REFERENCE_PREFIX)
+      ? row.method.slice(REFERENCE_PREFIX.length)
+      : row.method,
+    color: REFERENCE_PALETTE[i % REFERENCE_PALETTE.length],
+    trials: [],
+  }));
   for (const trial of trials) {
     // The row whose parameters all match the trial's (the most specific one when several do).
     let best: MethodInfo | undefined;
@@ -307,12 +327,17 @@ function describeMethods(table: ComparisonTable, trials: readonly ReportTrial[])
     }
     best?.trials.push(trial);
   }
-  return methods;
+  return [...references, ...methods];
+}
+
+/** The method rows (not the references). */
+function methodsOf(rows: MethodInfo[]): MethodInfo[] {
+  return rows.filter((m) => !m.row.reference);
 }
 
 /** The header of the method column: the parameter name when names are shortened to values. */
 function methodHeader(methods: MethodInfo[]): string {
-  const first = methods[0];
+  const first = methodsOf(methods)[0];
   if (!first || first.name === first.row.method) return "method";
   return Object.keys(first.row.params)[0];
 }
@@ -337,8 +362,10 @@ function note(text: string): string {
   return `<p class="note">${esc(text)}</p>`;
 }
 
-function swatch(color: string): string {
-  return `<span class="swatch" style="background:${color}"></span>`;
+function swatch(color: string, reference = false): string {
+  return reference
+    ? `<span class="swatch reference" style="border-color:${color}"></span>`
+    : `<span class="swatch" style="background:${color}"></span>`;
 }
 
 function comparisonHtml(table: ComparisonTable, methods: MethodInfo[]): string {
@@ -362,20 +389,30 @@ function comparisonHtml(table: ComparisonTable, methods: MethodInfo[]): string {
       const text = `${formatNumber(c.mean)}<span class="pm">± ${std}${n}</span>`;
       return c.best ? `<td class="best"><strong>${text}</strong></td>` : `<td>${text}</td>`;
     });
-    return `<tr class="method-row"><td class="left method">${swatch(color)}${esc(name)}</td>` +
+    const label = row.reference
+      ? `${swatch(color, true)}<span class="tag">reference</span> ${esc(name)}`
+      : `${swatch(color)}${esc(name)}`;
+    return `<tr class="${row.reference ? "reference-row" : "method-row"}">` +
+      `<td class="left method">${label}</td>` +
       `<td>${row.seeds}</td><td${row.failed > 0 ? ' class="bad"' : ""}>${row.failed}</td>` +
       `${cells.join("")}</tr>`;
   });
+  const references = methods.some((m) => m.row.reference)
+    ? " References (teacher, plain student) come first: measured once per distinct model (a " +
+      "teacher shared by every trial counts once; a plain student trained per seed, once per " +
+      "seed), never compared for best."
+    : "";
   return `<div class="scroll"><table class="results">\n<thead><tr>${head.join("")}</tr></thead>\n` +
     `<tbody>\n${rows.join("\n")}\n</tbody></table></div>\n` +
     `<p class="caption">Mean ± sample std over finished seeds (done or cached); best mean of each ` +
-    `column in bold; — : one seed, no std.</p>`;
+    `column in bold; — : one seed, no std.${references}</p>`;
 }
 
 /**
  * Which evaluation's retrieval metrics the charts show: `mAP` / `P@k`, or `<node>.mAP` /
- * `<node>.P@k` when a graph has several evaluate nodes — the one whose mAP differs most between
- * methods (a shared baseline's evaluation is the same on every row).
+ * `<node>.P@k` when a graph has several evaluate nodes of the method — the one whose mAP differs
+ * most between methods (in a results file from before references were rows, a shared baseline's
+ * evaluation is a column, the same on every row). Reference rows are not considered.
  */
 export function retrievalPrefix(table: ComparisonTable): string | undefined {
   const prefixes = table.metrics
@@ -385,9 +422,8 @@ export function retrievalPrefix(table: ComparisonTable): string | undefined {
   let best: string | undefined;
   let spread = -1;
   for (const p of prefixes) {
-    const means = table.rows.map((r) => r.metrics[`${p}mAP`]?.mean).filter((v) =>
-      Number.isFinite(v)
-    ) as number[];
+    const means = table.rows.filter((r) => !r.reference).map((r) => r.metrics[`${p}mAP`]?.mean)
+      .filter((v) => Number.isFinite(v)) as number[];
     const s = means.length > 0 ? Math.max(...means) - Math.min(...means) : 0;
     if (s > spread) {
       spread = s;
@@ -401,25 +437,35 @@ function fromNode(prefix: string): string {
   return prefix ? ` (node <code>${esc(prefix.slice(0, -1))}</code>)` : "";
 }
 
-function mapChartHtml(table: ComparisonTable, methods: MethodInfo[]): string {
+function mapChartHtml(table: ComparisonTable, rows: MethodInfo[]): string {
   const prefix = retrievalPrefix(table);
   if (prefix === undefined) return note("No mAP recorded in this run — no bar chart.");
   const key = `${prefix}mAP`;
-  const bars = methods.map((m) => ({
+  const bar = (m: MethodInfo): Bar => ({
     name: m.name,
     color: m.color,
     mean: m.row.metrics[key]?.mean ?? NaN,
     std: m.row.metrics[key]?.std ?? null,
     best: m.row.metrics[key]?.best ?? false,
-  }));
+  });
+  const bars = methodsOf(rows).map(bar);
+  // A reference's mAP is the unprefixed metric (its own evaluation), whatever the methods use.
+  const lines = rows.filter((m) => m.row.reference && Number.isFinite(m.row.metrics.mAP?.mean))
+    .map((m) => ({ ...bar(m), mean: m.row.metrics.mAP.mean, std: m.row.metrics.mAP.std }));
   const oneSeed = bars.every((b) => b.std === null || !Number.isFinite(b.std));
-  return `<figure>${barChart("chart-map", "mAP", bars)}</figure>` +
+  return `<figure>${lines.length > 0 ? legend(rows.filter((m) => m.row.reference)) : ""}${
+    barChart("chart-map", "mAP", bars, lines)
+  }</figure>` +
     `<p class="caption">Bars: mean mAP over seeds${fromNode(prefix)}${
       oneSeed ? " (one seed per method: no error bars)" : "; error bars: ± one sample std"
-    }.</p>`;
+    }.${
+      lines.length > 0
+        ? " Dashed lines: references (mean over their distinct measurements), not methods."
+        : ""
+    }</p>`;
 }
 
-function precisionChartHtml(table: ComparisonTable, methods: MethodInfo[]): string {
+function precisionChartHtml(table: ComparisonTable, rows: MethodInfo[]): string {
   const prefix = retrievalPrefix(table) ?? "";
   const ks = table.metrics
     .map((m) => m.startsWith(prefix) ? /^P@(\d+)$/.exec(m.slice(prefix.length)) : null)
@@ -427,11 +473,16 @@ function precisionChartHtml(table: ComparisonTable, methods: MethodInfo[]): stri
     .map((x) => Number(x[1]))
     .sort((a, b) => a - b);
   if (ks.length === 0) return note("No precision@k recorded in this run — no curves.");
-  const series: LineSeries[] = methods.map((m) => ({
+  // References draw their own (unprefixed) P@k, dashed; only when they measured some.
+  const shown = rows.filter((m) =>
+    !m.row.reference || ks.some((k) => Number.isFinite(m.row.metrics[`P@${k}`]?.mean))
+  );
+  const series: LineSeries[] = shown.map((m) => ({
     name: m.name,
     color: m.color,
+    dashed: m.row.reference,
     points: ks.map((k) => {
-      const c = m.row.metrics[`${prefix}P@${k}`];
+      const c = m.row.metrics[`${m.row.reference ? "" : prefix}P@${k}`];
       return { x: k, y: c?.mean ?? NaN, std: c?.std ?? null };
     }),
   }));
@@ -443,10 +494,11 @@ function precisionChartHtml(table: ComparisonTable, methods: MethodInfo[]): stri
     xTicks: ks,
     xLog: ks[0] > 0 && ks[ks.length - 1] / ks[0] >= 10,
   });
-  return `<figure>${legend(methods)}${chart}</figure>` +
+  const dashed = shown.some((m) => m.row.reference) ? " Dashed: references." : "";
+  return `<figure>${legend(shown)}${chart}</figure>` +
     `<p class="caption">Mean precision among the top k retrieved items${
       fromNode(prefix)
-    }; band: ± one std over seeds.</p>`;
+    }; band: ± one std over seeds.${dashed}</p>`;
 }
 
 /** A training-loss series: node name plus phase. */
@@ -617,7 +669,11 @@ function trialsHtml(trials: readonly ReportTrial[], table: ComparisonTable): str
 
 function legend(methods: MethodInfo[]): string {
   return `<ul class="legend">${
-    methods.map((m) => `<li>${swatch(m.color)}${esc(m.name)}</li>`).join("")
+    methods.map((m) =>
+      m.row.reference
+        ? `<li>${swatch(m.color, true)}reference: ${esc(m.name)}</li>`
+        : `<li>${swatch(m.color)}${esc(m.name)}</li>`
+    ).join("")
   }</ul>`;
 }
 
@@ -639,9 +695,10 @@ interface Bar {
 
 /**
  * Vertical bars from 0 with ± std error bars. Bar height = |mean| · scale and each error bar's
- * half-length = std · scale, with one scale (pixels per unit) for the whole chart.
+ * half-length = std · scale, with one scale (pixels per unit) for the whole chart. Each of
+ * `lines` (references) is a dashed horizontal line across the plot at its mean, labelled.
  */
-function barChart(id: string, yLabel: string, bars: Bar[]): string {
+function barChart(id: string, yLabel: string, bars: Bar[], lines: Bar[] = []): string {
   const slot = (CHART_WIDTH - 64 - 16) / Math.max(bars.length, 1);
   const longest = Math.max(...bars.map((b) => b.name.length), 1);
   const rotate = longest * CHAR_PX > slot - 6;
@@ -652,7 +709,7 @@ function barChart(id: string, yLabel: string, bars: Bar[]): string {
   const plotH = height - m.top - m.bottom;
   const extent = bars.flatMap((b) =>
     Number.isFinite(b.mean) ? [b.mean + (finite(b.std) ?? 0), b.mean - (finite(b.std) ?? 0)] : []
-  );
+  ).concat(lines.map((l) => l.mean).filter(Number.isFinite));
   const ticks = niceTicks(Math.min(0, ...extent), Math.max(0, ...extent, 1e-12));
   const lo = ticks[0];
   const hi = ticks[ticks.length - 1];
@@ -717,6 +774,26 @@ function barChart(id: string, yLabel: string, bars: Bar[]): string {
       r(y(0))
     }"/>`,
   );
+  // Reference lines, top to bottom; a label too close to the one above goes under its line.
+  let lastLabel = -Infinity;
+  for (const l of [...lines].sort((a, b) => b.mean - a.mean)) {
+    const ly = y(l.mean);
+    const std = finite(l.std);
+    const text = `${l.name}: ${formatNumber(l.mean)}${
+      std === null ? "" : ` ± ${formatNumber(std)}`
+    }`;
+    const labelY = ly - 4 - lastLabel < 13 ? ly + 13 : ly - 4;
+    lastLabel = labelY;
+    parts.push(
+      `<line class="refline" data-method="${esc(l.name)}" x1="${m.left}" y1="${r(ly)}" ` +
+        `x2="${CHART_WIDTH - m.right}" y2="${r(ly)}" stroke="${l.color}"><title>${
+          esc(`reference ${text}`)
+        }</title></line>`,
+      `<text class="reflabel" x="${CHART_WIDTH - m.right - 4}" y="${r(labelY)}" ` +
+        `text-anchor="end" fill="${l.color}" stroke="#fff" stroke-width="3" ` +
+        `paint-order="stroke">${esc(text)}</text>`,
+    );
+  }
   return svg(id, height, `${yLabel} per method`, parts);
 }
 
@@ -729,6 +806,8 @@ interface LinePoint {
 interface LineSeries {
   name: string;
   color: string;
+  /** Drawn dashed, without a band (a reference). */
+  dashed?: boolean;
   points: LinePoint[];
 }
 
@@ -796,7 +875,7 @@ function lineChart(spec: LineChartSpec): string {
     const segments = splitFinite(s.points);
     for (const seg of segments) {
       const withStd = seg.filter((p) => finite(p.std) !== null);
-      if (withStd.length === seg.length && seg.length > 1) {
+      if (!s.dashed && withStd.length === seg.length && seg.length > 1) {
         const upper = seg.map((p) => `${r(xScale(p.x))},${r(clampY(p.y + p.std!))}`);
         const lower = seg.map((p) => `${r(xScale(p.x))},${r(clampY(p.y - p.std!))}`).reverse();
         parts.push(
@@ -804,7 +883,9 @@ function lineChart(spec: LineChartSpec): string {
         );
       }
       parts.push(
-        `<polyline class="series" data-method="${esc(s.name)}" stroke="${s.color}" points="${
+        `<polyline class="series${s.dashed ? " reference" : ""}" data-method="${
+          esc(s.name)
+        }" stroke="${s.color}" points="${
           seg.map((p) => `${r(xScale(p.x))},${r(yScale(p.y))}`).join(" ")
         }"/>`,
       );
@@ -967,6 +1048,10 @@ td.bad { color: #b42318; font-weight: 600; }
 td.best .pm { color: inherit; }
 .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 7px;
   vertical-align: baseline; }
+.swatch.reference { width: 14px; height: 0; border-radius: 0; border-top: 2px dashed; }
+tr.reference-row td { background: #f3f4f6; color: #424a53; }
+.tag { display: inline-block; font-size: 11px; line-height: 1.3; padding: 0 5px; margin-right: 4px;
+  border: 1px solid #afb8c1; border-radius: 8px; color: #424a53; background: #fff; }
 .legend { list-style: none; padding: 0; margin: 4px 0 2px; display: flex; flex-wrap: wrap;
   gap: 4px 18px; font-size: 13px; }
 svg.chart { display: block; max-width: 100%; height: auto; background: #fff; }
@@ -982,6 +1067,9 @@ svg .bar { stroke: none; }
 svg .bar.best { stroke: #1f2328; stroke-width: 1.5; }
 svg .err, svg .cap { stroke: #1f2328; stroke-width: 1.5; }
 svg .series { fill: none; stroke-width: 2; stroke-linejoin: round; }
+svg .series.reference, svg .refline { stroke-dasharray: 6 4; }
+svg .refline { stroke-width: 2; }
+svg .reflabel { font-size: 11px; }
 svg .band { opacity: 0.14; stroke: none; }
 svg .marker { stroke: #fff; stroke-width: 1; }
 .failed pre.reason { margin: 0; white-space: pre-wrap; word-break: break-word; max-width: 640px;

@@ -220,6 +220,97 @@ Deno.test("precision@k has one line per method over the P@k metrics present", as
   });
 });
 
+/**
+ * A run whose trials (pkt, hinton × seeds 0, 1) also measured the teacher (one shared artifact:
+ * mAP 0.8, higher than any method) and the plain student (one per seed: mAP 0.40, 0.44 → mean
+ * 0.42, std 0.04/√2).
+ */
+function writeRunWithReferences(dir: string): void {
+  const db = openResults(dir);
+  try {
+    const run = db.startRun({ experiment: "refs", started: new Date(Date.UTC(2026, 0, 2)) });
+    for (const method of ["pkt", "hinton"]) {
+      for (const seed of [0, 1]) {
+        const id = db.addTrial(run, {
+          label: `method=${method},seed=${seed}`,
+          params: { method },
+          seed,
+          config: { student: { use: "transfer", loss: method } },
+        });
+        db.setTrialStatus(id, "done");
+        db.recordMetrics(id, { mAP: MAP[method][seed], "P@10": 0.6 }, [
+          { node: "teacher_eval", label: "teacher", key: "T", metrics: { mAP: 0.8, "P@10": 0.9 } },
+          {
+            node: "baseline_eval",
+            label: "plain student (baseline)",
+            key: `B${seed}`,
+            metrics: { mAP: [0.4, 0.44][seed], "P@10": 0.5 },
+          },
+        ]);
+      }
+    }
+  } finally {
+    db.close();
+  }
+}
+
+Deno.test("references are rows of the comparison table, first, marked, and never best", async () => {
+  await withDir((dir) => {
+    writeRunWithReferences(dir);
+    const html = buildReport(dir);
+    const refs = [...html.matchAll(/<tr class="reference-row">([\s\S]*?)<\/tr>/g)].map((m) => m[1]);
+    const methods = [...html.matchAll(/<tr class="method-row">([\s\S]*?)<\/tr>/g)].map((m) => m[1]);
+    assert.equal(refs.length, 2);
+    assert.equal(methods.length, 2);
+    assert.ok(html.indexOf('class="reference-row"') < html.indexOf('class="method-row"'));
+    assert.match(
+      refs[0],
+      /<span class="tag">reference<\/span> teacher<\/td><td>1<\/td><td>0<\/td>/,
+    );
+    assert.match(refs[1], /plain student \(baseline\)<\/td><td>2<\/td>/);
+    // The teacher's 0.8 is the highest mAP but not bold; pkt (0.52) is best among the methods.
+    assert.doesNotMatch(refs.join(""), /best/);
+    assert.match(refs[0], /0\.8000<span class="pm">± —<\/span>/);
+    assert.match(refs[1], /0\.4200<span class="pm">± 0\.0283<\/span>/);
+    assert.match(methods[0], /<td class="best"><strong>0\.5200/);
+    // Configs and loss curves are the methods'.
+    assert.equal((html.match(/<details class="config">/g) ?? []).length, 2);
+  });
+});
+
+Deno.test("the mAP chart draws references as dashed lines at their means, on the bars' scale", async () => {
+  await withDir((dir) => {
+    writeRunWithReferences(dir);
+    const html = buildReport(dir);
+    const svg = chart(html, "chart-map");
+    const bars = elements(svg, "rect", "bar");
+    assert.deepEqual(bars.map((b) => b["data-method"]), ["pkt", "hinton"]);
+    const lines = elements(svg, "line", "refline");
+    assert.deepEqual(lines.map((l) => unescape(l["data-method"])), [
+      "teacher",
+      "plain student (baseline)",
+    ]);
+    const baseline = Number(bars[0].y) + Number(bars[0].height);
+    const pxPerUnit = Number(bars[0].height) / MEAN.pkt;
+    for (const [line, mean] of [[lines[0], 0.8], [lines[1], 0.42]] as const) {
+      assert.equal(line.y1, line.y2);
+      assert.ok(Math.abs(baseline - Number(line.y1) - mean * pxPerUnit) < 0.03, `${line.y1}`);
+    }
+    assert.ok(html.includes("Dashed lines: references"));
+    // Precision@k: the references are dashed curves beside the methods' lines.
+    const series = elements(chart(html, "chart-pk"), "polyline", "series");
+    assert.deepEqual(
+      series.map((l) => [unescape(l["data-method"]), l.class]),
+      [
+        ["teacher", "series reference"],
+        ["plain student (baseline)", "series reference"],
+        ["pkt", "series"],
+        ["hinton", "series"],
+      ],
+    );
+  });
+});
+
 Deno.test("renderReport() with one seed draws bars without error bars", () => {
   const html = renderReport({
     run: RUN,

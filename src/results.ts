@@ -9,6 +9,12 @@
  * Times are ISO-8601 strings. NaN metric values (SQLite has no NaN) are stored as NULL and read
  * back as NaN.
  *
+ * A trial's metrics are those of the method it runs; the metrics of the references it measures
+ * alongside (the teacher, the plain student) are kept apart, each with its node's cache key so
+ * that the table counts a measurement shared by many trials once. Schema history: 1 → 2 added
+ * `reference_metrics` (opening a version-1 file adds the empty table; its trials have no
+ * references).
+ *
  * ```ts
  * import { openResults } from "./results.ts";
  * const dir = await Deno.makeTempDir();
@@ -28,6 +34,7 @@ import { mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { JsonValue } from "./canonical.ts";
 import { KtError } from "./errors.ts";
+import type { ReferenceResult } from "./table.ts";
 
 /** Life cycle of a trial. `cached` = every node came from the cache. */
 export type TrialStatus = "queued" | "running" | "done" | "failed" | "cached";
@@ -88,6 +95,14 @@ export interface TrialRow {
   finished: string | null;
   config: JsonValue | null;
   metrics: Record<string, number>;
+  /** The references measured in this trial, in the order they were recorded. */
+  references: ReferenceRow[];
+}
+
+/** The metrics of one reference node (teacher, plain student) in one trial. */
+export interface ReferenceRow extends ReferenceResult {
+  /** The evaluate node that measured it. */
+  node: string;
 }
 
 /** One epoch of one training node of a trial. */
@@ -106,7 +121,7 @@ export interface ResultsOptions {
   busyTimeoutMs?: number;
 }
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -144,6 +159,15 @@ CREATE TABLE IF NOT EXISTS curves (
   loss REAL,
   samples_per_s REAL,
   PRIMARY KEY (trial_id, node, phase, epoch)
+);
+CREATE TABLE IF NOT EXISTS reference_metrics (
+  trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+  node TEXT NOT NULL,
+  label TEXT NOT NULL,
+  key TEXT NOT NULL,
+  name TEXT NOT NULL,
+  value REAL,
+  PRIMARY KEY (trial_id, node, name)
 );
 `;
 
@@ -294,8 +318,15 @@ export class ResultsDb {
     }
   }
 
-  /** Stores (or replaces) named metric values of a trial, in one transaction. */
-  recordMetrics(trialId: number, metrics: Record<string, number>): void {
+  /**
+   * Stores (or replaces) named metric values of a trial and of the references it measured, in
+   * one transaction.
+   */
+  recordMetrics(
+    trialId: number,
+    metrics: Record<string, number>,
+    references: readonly ReferenceRow[] = [],
+  ): void {
     this.#tx(() => {
       for (const [name, value] of Object.entries(metrics)) {
         this.#run(
@@ -304,6 +335,20 @@ export class ResultsDb {
           name,
           real(value),
         );
+      }
+      for (const ref of references) {
+        for (const [name, value] of Object.entries(ref.metrics)) {
+          this.#run(
+            "INSERT OR REPLACE INTO reference_metrics (trial_id, node, label, key, name, value) " +
+              "VALUES (?, ?, ?, ?, ?, ?)",
+            trialId,
+            ref.node,
+            ref.label,
+            ref.key,
+            name,
+            real(value),
+          );
+        }
       }
     });
   }
@@ -348,6 +393,23 @@ export class ResultsDb {
       record[String(m.name)] = num(m.value);
       metrics.set(id, record);
     }
+    const references = new Map<number, Map<string, ReferenceRow>>();
+    for (
+      const m of this.#all(
+        "SELECT m.trial_id, m.node, m.label, m.key, m.name, m.value FROM reference_metrics m " +
+          "JOIN trials t ON t.id = m.trial_id WHERE t.run_id = ? ORDER BY m.rowid",
+        runId,
+      )
+    ) {
+      const id = Number(m.trial_id);
+      const nodes = references.get(id) ?? new Map<string, ReferenceRow>();
+      const node = String(m.node);
+      const ref = nodes.get(node) ??
+        { node, label: String(m.label), key: String(m.key), metrics: {} };
+      ref.metrics[String(m.name)] = num(m.value);
+      nodes.set(node, ref);
+      references.set(id, nodes);
+    }
     return this.#all("SELECT * FROM trials WHERE run_id = ? ORDER BY id", runId).map((r) => ({
       id: Number(r.id),
       runId: Number(r.run_id),
@@ -360,6 +422,7 @@ export class ResultsDb {
       finished: str(r.finished),
       config: r.config === null ? null : JSON.parse(String(r.config)) as JsonValue,
       metrics: metrics.get(Number(r.id)) ?? {},
+      references: [...references.get(Number(r.id))?.values() ?? []],
     }));
   }
 

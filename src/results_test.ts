@@ -118,7 +118,8 @@ Deno.test("the results file is in WAL mode with the schema a plain SQLite client
         "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
       )
         .all().map((r) => r.name).filter((n) => n !== "sqlite_sequence");
-      assert.deepEqual(tables, ["curves", "metrics", "runs", "trials"]);
+      assert.deepEqual(tables, ["curves", "metrics", "reference_metrics", "runs", "trials"]);
+      assert.equal(raw.prepare("PRAGMA user_version").get()?.user_version, 2);
     } finally {
       raw.close();
     }
@@ -150,6 +151,85 @@ Deno.test("recording a metric twice keeps the last value; duplicate labels are r
     } finally {
       db.close();
     }
+  });
+});
+
+Deno.test("a trial's reference metrics come back apart from its own, by node, NaN included", async () => {
+  await withDir((dir) => {
+    const db = openResults(dir);
+    try {
+      const run = db.startRun({ experiment: "e" });
+      const [a, b] = db.addTrials(run, [
+        { label: "a", params: {}, seed: 0 },
+        { label: "b", params: {}, seed: 1 },
+      ]);
+      const teacher = { node: "teacher_eval", label: "teacher", key: "k-t", metrics: { mAP: 0.9 } };
+      db.recordMetrics(a, { mAP: 0.5 }, [
+        teacher,
+        {
+          node: "baseline_eval",
+          label: "plain student",
+          key: "k-b0",
+          metrics: { mAP: NaN, qmi: 1 },
+        },
+      ]);
+      db.recordMetrics(b, { mAP: 0.6 });
+      const [ta, tb] = db.trials(run);
+      assert.deepEqual(ta.metrics, { mAP: 0.5 });
+      assert.deepEqual(ta.references.map((r) => [r.node, r.label, r.key]), [
+        ["teacher_eval", "teacher", "k-t"],
+        ["baseline_eval", "plain student", "k-b0"],
+      ]);
+      assert.deepEqual(ta.references[0].metrics, { mAP: 0.9 });
+      assert.ok(Number.isNaN(ta.references[1].metrics.mAP));
+      assert.equal(ta.references[1].metrics.qmi, 1);
+      assert.deepEqual(tb.references, []);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+Deno.test("a version-1 results file (before references) opens, reads back and takes references", async () => {
+  await withDir((dir) => {
+    // The schema kt wrote before version 2, with one finished trial.
+    const raw = new DatabaseSync(join(dir, "results.sqlite"));
+    raw.exec(`
+      CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, experiment TEXT NOT NULL, file TEXT,
+        started TEXT NOT NULL, finished TEXT, kt_version TEXT, kt_commit TEXT);
+      CREATE TABLE trials (id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, label TEXT NOT NULL,
+        params TEXT NOT NULL, seed INTEGER NOT NULL, status TEXT NOT NULL CHECK (status IN
+        ('queued','running','done','failed','cached')), reason TEXT, started TEXT, finished TEXT,
+        config TEXT, UNIQUE (run_id, label));
+      CREATE TABLE metrics (trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+        name TEXT NOT NULL, value REAL, PRIMARY KEY (trial_id, name));
+      CREATE TABLE curves (trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+        node TEXT NOT NULL, phase TEXT NOT NULL DEFAULT '', epoch INTEGER NOT NULL, loss REAL,
+        samples_per_s REAL, PRIMARY KEY (trial_id, node, phase, epoch));
+      INSERT INTO runs (experiment, started) VALUES ('old', '2026-01-01T00:00:00.000Z');
+      INSERT INTO trials (run_id, label, params, seed, status) VALUES (1, 'm=a', '{"m":"a"}', 0, 'done');
+      INSERT INTO metrics VALUES (1, 'eval.mAP', 0.5), (1, 'teacher_eval.mAP', 0.9);
+      PRAGMA user_version = 1;
+    `);
+    raw.close();
+    const db = openResults(dir);
+    try {
+      const [old] = db.trials(1);
+      assert.deepEqual(old.metrics, { "eval.mAP": 0.5, "teacher_eval.mAP": 0.9 });
+      assert.deepEqual(old.references, []);
+      const run = db.startRun({ experiment: "new" });
+      const t = db.addTrial(run, { label: "m=a", params: { m: "a" }, seed: 0 });
+      db.recordMetrics(t, { mAP: 0.5 }, [
+        { node: "teacher_eval", label: "teacher", key: "k", metrics: { mAP: 0.9 } },
+      ]);
+      assert.deepEqual(db.trials(run)[0].references[0].metrics, { mAP: 0.9 });
+    } finally {
+      db.close();
+    }
+    const check = new DatabaseSync(join(dir, "results.sqlite"));
+    assert.equal(check.prepare("PRAGMA user_version").get()?.user_version, 2);
+    check.close();
   });
 });
 

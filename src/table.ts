@@ -1,6 +1,7 @@
 /**
  * The comparison table of a sweep: one row per *method* (a trial's parameters minus its seed),
- * each metric as mean ± sample standard deviation over the seeds.
+ * each metric as mean ± sample standard deviation over the seeds, after one row per *reference*
+ * (the teacher, the plain student) that the trials measured alongside.
  *
  * Conventions:
  * - Trials count toward a row's `seeds` when their status is `done` or `cached`; `failed` ones
@@ -12,8 +13,14 @@
  *   (by UTF-16 code units, so the order never depends on the locale).
  * - Higher is better, except for metrics whose name contains a word from
  *   {@linkcode LOWER_IS_BETTER} (`loss`, `train_loss`, `timeMs`, ...). The best mean of each
- *   column is marked when at least two rows have a value for it; ties are all marked.
+ *   column is marked when at least two method rows have a value for it; ties are all marked.
  * - Rows keep the order in which their method first appears among the trials.
+ * - References come first, labelled `reference: <label>` ({@linkcode REFERENCE_PREFIX}), in the
+ *   order they first appear. A reference row aggregates the *distinct* measurements of its label
+ *   (distinct `key`s: the evaluate node's cache key), not the trials: a teacher shared by 18
+ *   trials counts once (n = 1), a plain student trained per seed gives mean ± std over its seeds.
+ *   Its `seeds` is that count, `failed` is 0. Reference rows are never best: only method rows are
+ *   compared.
  *
  * ```ts
  * import { comparisonTable, formatTable } from "./table.ts";
@@ -35,6 +42,17 @@ export interface TrialResult {
   seed?: number;
   status: string;
   metrics: Record<string, number>;
+  /** References measured in this trial (teacher, plain student): rows of their own. */
+  references?: readonly ReferenceResult[];
+}
+
+/** The metrics of one reference in one trial. */
+export interface ReferenceResult {
+  /** Row label (e.g. `teacher`); references with the same label share a row. */
+  label: string;
+  /** Identity of the measurement (the evaluate node's cache key): trials sharing it count once. */
+  key: string;
+  metrics: Record<string, number>;
 }
 
 /** One metric of one method. */
@@ -44,16 +62,22 @@ export interface MetricStats {
   std: number | null;
   /** How many trials had this metric. */
   n: number;
-  /** Best mean of its column. */
+  /** Best mean of its column (among method rows; never on a reference row). */
   best: boolean;
 }
 
-/** One method (parameters minus seed) aggregated over its seeds. */
+/** One method (parameters minus seed) aggregated over its seeds, or one reference. */
 export interface MethodRow {
-  /** `k=v, k=v` from the parameters, or `default` when there are none. */
+  /**
+   * `k=v, k=v` from the parameters, or `default` when there are none; `reference: <label>` for
+   * a reference.
+   */
   method: string;
+  /** Whether the row is a reference (teacher, plain student) rather than a swept method. */
+  reference: boolean;
+  /** The method's parameters; `{}` for a reference. */
   params: Record<string, JsonValue>;
-  /** Finished trials (`done` or `cached`). */
+  /** Finished trials (`done` or `cached`); for a reference, its distinct measurements. */
   seeds: number;
   failed: number;
   metrics: Record<string, MetricStats>;
@@ -82,6 +106,9 @@ export type TableFormat = "markdown" | "csv" | "json";
 /** Words marking a metric as lower-is-better when they appear in its name. */
 export const LOWER_IS_BETTER: readonly string[] = ["loss", "time", "seconds", "ms", "error", "err"];
 
+/** How the method column of a reference row begins: `reference: teacher`. */
+export const REFERENCE_PREFIX = "reference: ";
+
 const FINISHED = new Set(["done", "cached"]);
 
 /**
@@ -104,6 +131,8 @@ export function comparisonTable(
   const isSeed = options.isSeedParam ?? ((k: string) => k === "seed" || k.endsWith(".seed"));
   const lowerWords = options.lowerIsBetter ?? LOWER_IS_BETTER;
   const groups = new Map<string, { params: Record<string, JsonValue>; trials: TrialResult[] }>();
+  // Reference label → measurement key → its metrics (the first trial reporting a key wins).
+  const references = new Map<string, Map<string, Record<string, number>>>();
   const names = new Set<string>();
   for (const trial of trials) {
     const params = Object.fromEntries(Object.entries(trial.params).filter(([k]) => !isSeed(k)));
@@ -111,27 +140,47 @@ export function comparisonTable(
     const group = groups.get(id) ?? { params, trials: [] };
     group.trials.push(trial);
     groups.set(id, group);
-    if (FINISHED.has(trial.status)) { for (const m of Object.keys(trial.metrics)) names.add(m); }
+    if (!FINISHED.has(trial.status)) continue;
+    for (const m of Object.keys(trial.metrics)) names.add(m);
+    for (const ref of trial.references ?? []) {
+      const measured = references.get(ref.label) ?? new Map<string, Record<string, number>>();
+      measured.set(ref.key, { ...ref.metrics, ...measured.get(ref.key) });
+      references.set(ref.label, measured);
+      for (const m of Object.keys(ref.metrics)) names.add(m);
+    }
   }
   const metrics = [...names].sort(compareMetricNames);
-  const rows: MethodRow[] = [...groups.values()].map(({ params, trials }) => {
-    const finished = trials.filter((t) => FINISHED.has(t.status));
+  const aggregate = (values: Record<string, number>[]) => {
     const stats: Record<string, MetricStats> = {};
     for (const m of metrics) {
-      const values = finished.map((t) => t.metrics[m]).filter((v) => v !== undefined);
-      if (values.length > 0) stats[m] = { ...meanStd(values), n: values.length, best: false };
+      const column = values.map((v) => v[m]).filter((v) => v !== undefined);
+      if (column.length > 0) stats[m] = { ...meanStd(column), n: column.length, best: false };
     }
+    return stats;
+  };
+  const referenceRows: MethodRow[] = [...references].map(([label, measured]) => ({
+    method: `${REFERENCE_PREFIX}${label}`,
+    reference: true,
+    params: {},
+    seeds: measured.size,
+    failed: 0,
+    metrics: aggregate([...measured.values()]),
+  }));
+  const methodRows: MethodRow[] = [...groups.values()].map(({ params, trials }) => {
+    const finished = trials.filter((t) => FINISHED.has(t.status));
     return {
       method: methodLabel(params),
+      reference: false,
       params,
       seeds: finished.length,
       failed: trials.filter((t) => t.status === "failed").length,
-      metrics: stats,
+      metrics: aggregate(finished.map((t) => t.metrics)),
     };
   });
+  const rows = [...referenceRows, ...methodRows];
   const lowerIsBetter = metrics.filter((m) => isLowerBetter(m, lowerWords));
   for (const m of metrics) {
-    const cells = rows.map((r) => r.metrics[m]).filter((c) => c && !Number.isNaN(c.mean));
+    const cells = methodRows.map((r) => r.metrics[m]).filter((c) => c && !Number.isNaN(c.mean));
     if (cells.length < 2) continue;
     const means = cells.map((c) => c.mean);
     const best = lowerIsBetter.includes(m) ? Math.min(...means) : Math.max(...means);
@@ -200,8 +249,9 @@ export function isLowerBetter(name: string, words: readonly string[] = LOWER_IS_
 }
 
 /**
- * Renders a table as markdown (best marked in bold), CSV (full precision; a `best` column lists
- * the metrics where the row is best) or JSON (the table itself).
+ * Renders a table as markdown (best marked in bold), CSV (full precision; a `reference` column
+ * says `true` on reference rows, a `best` column lists the metrics where the row is best) or
+ * JSON (the table itself).
  */
 export function formatTable(
   table: ComparisonTable,
@@ -263,6 +313,7 @@ function row(cells: string[]): string {
 function csv(table: ComparisonTable): string {
   const header = [
     "method",
+    "reference",
     "seeds",
     "failed",
     ...table.metrics.flatMap((m) => [`${m}_mean`, `${m}_std`]),
@@ -272,6 +323,7 @@ function csv(table: ComparisonTable): string {
     header,
     ...table.rows.map((r) => [
       r.method,
+      String(r.reference),
       String(r.seeds),
       String(r.failed),
       ...table.metrics.flatMap((m) => {

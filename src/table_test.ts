@@ -140,9 +140,9 @@ Deno.test("formatTable() csv has one mean and one std column per metric and quot
   assert.equal(
     csv,
     [
-      "method,seeds,failed,mAP_mean,mAP_std,best",
-      `"a=1, b=x",2,0,0.5,${Math.sqrt(0.125)},mAP`,
-      `"a=2, b=say ""hi""",1,0,0.5,,mAP`,
+      "method,reference,seeds,failed,mAP_mean,mAP_std,best",
+      `"a=1, b=x",false,2,0,0.5,${Math.sqrt(0.125)},mAP`,
+      `"a=2, b=say ""hi""",false,1,0,0.5,,mAP`,
       "",
     ].join("\n"),
   );
@@ -169,13 +169,134 @@ Deno.test("comparisonTable() accepts the trials of the results database", async 
     for (const [i, v] of [0.1, 0.3].entries()) {
       const id = db.addTrial(run, { label: `s${i}`, params: { m: "a", seed: i }, seed: i });
       db.setTrialStatus(id, "done");
-      db.recordMetrics(id, { mAP: v });
+      db.recordMetrics(id, { mAP: v }, [
+        { node: "teacher_eval", label: "teacher", key: "T", metrics: { mAP: 0.9 } },
+      ]);
     }
-    const [row] = comparisonTable(db.trials(run)).rows;
+    const [teacher, row] = comparisonTable(db.trials(run)).rows;
+    assert.deepEqual([teacher.method, teacher.seeds, teacher.metrics.mAP.n], [
+      "reference: teacher",
+      1,
+      1,
+    ]);
     assert.equal(row.seeds, 2);
     assert.ok(Math.abs(row.metrics.mAP.mean - 0.2) < 1e-12);
   } finally {
     db.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+// Two methods × seeds 0, 1, 2, each trial measuring two references alongside:
+// - the teacher: one artifact (key T) shared by all six trials, mAP 0.9 → n = 1, std undefined;
+// - the plain student: one artifact per seed (keys B0, B1, B2), mAP 0.5, 0.5, 0.8 — two seeds
+//   with the same value are still two measurements → mean 0.6,
+//   std √((0.1² + 0.1² + 0.2²)/2) = √0.03; each seed's value appears in both methods' trials.
+// The methods: pkt mAP 0.60, 0.62, 0.64 → 0.62; none 0.55, 0.55, 0.55 → 0.55 ± 0.
+const STUDENT = [0.5, 0.5, 0.8];
+const withReferences: TrialResult[] = ["pkt", "none"].flatMap((method) =>
+  [0, 1, 2].map((seed): TrialResult => ({
+    params: { method },
+    seed,
+    status: "done",
+    metrics: { mAP: method === "pkt" ? 0.6 + 0.02 * seed : 0.55 },
+    references: [
+      { label: "teacher", key: "T", metrics: { mAP: 0.9, accuracy: 0.99 } },
+      { label: "plain student", key: `B${seed}`, metrics: { mAP: STUDENT[seed] } },
+    ],
+  }))
+);
+
+Deno.test("comparisonTable() gives each reference one row, first, over its distinct measurements", () => {
+  const t = comparisonTable(withReferences);
+  assert.deepEqual(t.rows.map((r) => [r.method, r.reference, r.seeds, r.failed]), [
+    ["reference: teacher", true, 1, 0],
+    ["reference: plain student", true, 3, 0],
+    ["method=pkt", false, 3, 0],
+    ["method=none", false, 3, 0],
+  ]);
+  assert.deepEqual(t.metrics, ["mAP", "accuracy"]);
+  const [teacher, student, pkt, none] = t.rows;
+  assert.deepEqual(teacher.metrics.mAP, { mean: 0.9, std: null, n: 1, best: false });
+  assert.deepEqual(teacher.metrics.accuracy, { mean: 0.99, std: null, n: 1, best: false });
+  assert.deepEqual(teacher.params, {});
+  assert.equal(student.metrics.mAP.n, 3);
+  assert.ok(Math.abs(student.metrics.mAP.mean - 0.6) < 1e-12);
+  assert.ok(Math.abs(student.metrics.mAP.std! - Math.sqrt(0.03)) < 1e-12);
+  assert.equal(student.metrics.accuracy, undefined);
+  // The method rows carry only their own metrics: no reference columns.
+  assert.ok(Math.abs(pkt.metrics.mAP.mean - 0.62) < 1e-12);
+  assert.deepEqual(Object.keys(pkt.metrics), ["mAP"]);
+  assert.deepEqual(Object.keys(none.metrics), ["mAP"]);
+});
+
+Deno.test("a reference is never best, even with the highest mean: methods compete among themselves", () => {
+  const t = comparisonTable(withReferences);
+  assert.deepEqual(t.rows.map((r) => r.metrics.mAP.best), [false, false, true, false]);
+  // A lone method row has no one to beat; the reference's higher accuracy marks nothing.
+  assert.deepEqual(t.rows.map((r) => r.metrics.accuracy?.best), [
+    false,
+    undefined,
+    undefined,
+    undefined,
+  ]);
+});
+
+Deno.test("references of unfinished trials are left out; a reference row needs one finished trial", () => {
+  const t = comparisonTable([
+    { ...withReferences[0], status: "failed" },
+    {
+      ...withReferences[1],
+      status: "running",
+      references: [{ label: "other", key: "X", metrics: { mAP: 1 } }],
+    },
+    withReferences[2],
+  ]);
+  assert.deepEqual(t.rows.map((r) => [r.method, r.seeds]), [
+    ["reference: teacher", 1],
+    ["reference: plain student", 1],
+    ["method=pkt", 1],
+  ]);
+  assert.equal(t.rows[1].metrics.mAP.mean, STUDENT[2]);
+});
+
+Deno.test("formatTable() labels reference rows in markdown and flags them in csv and json", () => {
+  const t = comparisonTable(withReferences);
+  assert.equal(
+    formatTable(t, "markdown", { digits: 3 }),
+    [
+      "| method | seeds | failed | mAP | accuracy |",
+      "| --- | ---: | ---: | ---: | ---: |",
+      "| reference: teacher | 1 | 0 | 0.900 ± — | 0.990 ± — |",
+      "| reference: plain student | 3 | 0 | 0.600 ± 0.173 | n/a |",
+      "| method=pkt | 3 | 0 | **0.620 ± 0.020** | n/a |",
+      "| method=none | 3 | 0 | 0.550 ± 0.000 | n/a |",
+      "",
+    ].join("\n"),
+  );
+  const csv = formatTable(t, "csv").split("\n");
+  assert.equal(
+    csv[0],
+    "method,reference,seeds,failed,mAP_mean,mAP_std,accuracy_mean,accuracy_std,best",
+  );
+  assert.equal(csv[1], "reference: teacher,true,1,0,0.9,,0.99,,");
+  assert.match(csv[3], /^method=pkt,false,3,0,0\.62\d*,0\.02\d*,,,mAP$/);
+  const json = JSON.parse(formatTable(t, "json"));
+  assert.deepEqual(json.rows.map((r: { reference: boolean }) => r.reference), [
+    true,
+    true,
+    false,
+    false,
+  ]);
+  assert.deepEqual(json.rows[0], {
+    method: "reference: teacher",
+    reference: true,
+    params: {},
+    seeds: 1,
+    failed: 0,
+    metrics: {
+      mAP: { mean: 0.9, std: null, n: 1, best: false },
+      accuracy: { mean: 0.99, std: null, n: 1, best: false },
+    },
+  });
 });

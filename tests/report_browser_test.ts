@@ -1,8 +1,8 @@
 /**
  * Opens a rendered `kt report` in headless Chromium (driven over the Chrome DevTools Protocol)
  * and checks what a reader sees: no console errors or exceptions, no network requests, one table
- * row per method, hostile method names shown as text, and every chart drawn (screenshots of each
- * chart decoded with the small PNG decoder below).
+ * row per method and per reference, hostile method names shown as text, and every chart drawn,
+ * reference lines included (screenshots of each chart decoded with the small PNG decoder below).
  *
  * Needs the Debian package `chromium` (or a browser binary named by `KT_CHROMIUM`). Without it the
  * test is skipped, except under CI (`CI` set), where it fails. Set `KT_REPORT_SCREENSHOT=/path.png`
@@ -421,6 +421,18 @@ function demoTrials(): ReportTrial[] {
           accuracy: 0.9 + d,
         },
         config: { student: { use: "transfer", loss: method, epochs: 4, seed } },
+        references: [
+          {
+            label: "teacher",
+            key: "T",
+            metrics: { mAP: 0.62, "P@10": 0.9, "P@20": 0.85, "P@50": 0.8, "P@100": 0.7 },
+          },
+          {
+            label: "plain student",
+            key: `B${seed}`,
+            metrics: { mAP: 0.3 + d, "P@10": 0.6 + d, "P@20": 0.55, "P@50": 0.5, "P@100": 0.4 + d },
+          },
+        ],
         curves: [
           ...curve("teacher", [2, 1, 0.5, 0.4]),
           ...curve("student", loss.map((l) => l * (1 + d))),
@@ -513,7 +525,11 @@ Deno.test({
       const methods = new Set(trials.map((t) => t.params.method)).size;
       assert.equal(
         await evaluate<number>(`document.querySelectorAll("table.results tbody tr").length`),
-        methods,
+        methods + 2,
+      );
+      assert.equal(
+        await evaluate<number>(`document.querySelectorAll("tr.reference-row .tag").length`),
+        2,
       );
       // The hostile method name is text: nothing ran, and it reads back verbatim.
       assert.equal(await evaluate<string>("typeof window.__pwned"), "undefined");
@@ -545,9 +561,10 @@ Deno.test({
           bg: getComputedStyle(e).backgroundColor,
           bars: [...e.querySelectorAll("rect.bar")].map((b) => ({ fill: b.getAttribute("fill"),
             area: b.width.baseVal.value * b.height.baseVal.value * (r.width / e.viewBox.baseVal.width) ** 2 })),
-          lines: [...new Set([...e.querySelectorAll("polyline.series")].map((l) => l.getAttribute("stroke")))] };
+          lines: [...new Set([...e.querySelectorAll("polyline.series, line.refline")].map((l) => l.getAttribute("stroke")))] };
       })`);
       assert.deepEqual(charts.map((c) => c.id), ["chart-map", "chart-pk", "chart-loss-1"]);
+      assert.equal(charts[0].lines.length, 2, "one dashed line per reference in the mAP chart");
       const hex = (color: string) => [1, 3, 5].map((i) => parseInt(color.slice(i, i + 2), 16));
       for (const chart of charts) {
         const shot = await cdp.send("Page.captureScreenshot", {
@@ -571,7 +588,7 @@ Deno.test({
             `${chart.id}: bar ${bar.fill} covers ${painted} px of ${Math.round(bar.area)}`,
           );
         }
-        // Every line chart series shows up in its own colour (line and markers).
+        // Every line chart series and reference line shows up in its own colour.
         for (const color of chart.lines) {
           const painted = total - countDiffering(image, hex(color), 8);
           assert.ok(painted >= 40, `${chart.id}: series ${color} has only ${painted} px`);

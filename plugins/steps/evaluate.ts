@@ -2,6 +2,11 @@
  * `evaluate`: the paper's protocol — representation of the test split (queries) against the
  * train split (database, no augmentation), scored by metric plugins (retrieval mAP / P@k,
  * accuracy of the model's head, k-NN accuracy, QMI).
+ *
+ * An evaluation of the teacher (a `trained-network` or teacher node) or of the plain student (a
+ * node another step starts from with `init:`) is a *reference*: its own row of the comparison
+ * table, never marked best. `reference: true` (label: this node's name) or `reference: "<label>"`
+ * marks any evaluation as one; `reference: false` turns the guess off.
  * @module
  */
 import { defineStep, KtError, type MetricInputs, pluginSpec, ref, z } from "../../src/api.ts";
@@ -21,7 +26,27 @@ export default defineStep({
     metrics: z.array(pluginSpec("metric")).min(1).default([
       { use: "retrieval", kind: "metric", version: "", options: {} },
     ]),
+    reference: z.union([z.boolean(), z.string().min(1)]).optional().describe(
+      "a reference row (true: labelled by this node's name; a string: the label; false: never); " +
+        "default: the teacher's and the plain student's evaluations",
+    ),
   }).strict(),
+  labelOptions: ["reference"],
+  reference(opts, graph) {
+    if (opts.reference === false) return undefined;
+    if (opts.reference === true) return { label: graph.name };
+    if (opts.reference !== undefined) return { label: opts.reference };
+    const model = graph.nodes[opts.model];
+    if (model?.kind === "teacher" || model?.use === "trained-network") {
+      return { label: roleLabel("teacher", opts.model), inferred: true };
+    }
+    const startsFrom = Object.entries(graph.nodes).some(([name, node]) =>
+      name !== graph.name && node.refs.some((r) => r.option === "init" && r.node === opts.model)
+    );
+    return startsFrom
+      ? { label: roleLabel("plain student", opts.model), inferred: true }
+      : undefined;
+  },
   async run(opts, ctx) {
     const source = featureSourceInput(ctx.inputs, "model");
     const queries = datasetInput(ctx.inputs, "queries");
@@ -51,3 +76,8 @@ export default defineStep({
     return out;
   },
 });
+
+/** `teacher` for a node named `teacher`, else `teacher (<node>)`. */
+function roleLabel(role: string, node: string): string {
+  return node === role ? role : `${role} (${node})`;
+}

@@ -75,7 +75,8 @@ export function nodeSeed(node: ResolvedNode, trial: Trial): number {
 /**
  * Cache keys of every node of a trial: hash(plugin + version + options with references replaced
  * by the referenced nodes' keys + the node's seed). Node names never enter a key, so identical
- * nodes of different trials (or renamed nodes) share one artifact.
+ * nodes of different trials (or renamed nodes) share one artifact; nor do a step's
+ * `labelOptions`, which do not change its output.
  */
 export function planTrial(trial: Trial): Map<string, NodePlan> {
   const plans = new Map<string, NodePlan>();
@@ -83,6 +84,7 @@ export function planTrial(trial: Trial): Map<string, NodePlan> {
     const node = trial.graph.nodes[name];
     const options = structuredClone(node.options);
     for (const r of node.refs) setPath(options, r.option, { $node: plans.get(r.node)!.key });
+    for (const label of isStep(node) ? node.plugin.labelOptions ?? [] : []) delete options[label];
     const seed = nodeSeed(node, trial);
     const key = cacheKey({
       plugin: `${node.kind}:${node.use}`,

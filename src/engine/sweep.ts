@@ -3,7 +3,8 @@
  * (identical nodes across trials merge into one job: one teacher training, one feature
  * extraction), skips what the cache already holds, runs the rest in dependency order with bounded
  * parallelism through an executor, and records per-trial status, metrics and curves in the
- * results database. A failing job fails only the trials that need it.
+ * results database. A failing job fails only the trials that need it. The metrics of reference
+ * nodes (the teacher's and plain student's evaluations) are recorded apart from the method's.
  * @module
  */
 import type { ExecutorPlugin, JobEvents, JobResult, JobSpec } from "../api.ts";
@@ -11,9 +12,10 @@ import { type Cache, openCache } from "../cache.ts";
 import type { JsonValue } from "../canonical.ts";
 import type { LoadedExperiment, Trial } from "../config/mod.ts";
 import { KtError } from "../errors.ts";
-import { openResults } from "../results.ts";
+import { openResults, type ReferenceRow } from "../results.ts";
 import { KT_VERSION, ktCommit } from "../version.ts";
 import { type NodePlan, planTrial, stepDependencies } from "./execute.ts";
+import { type MetricsNode, metricsNodes } from "./references.ts";
 import { createSweepProgress } from "./sweep_progress.ts";
 
 /** Options of {@linkcode runSweep}. */
@@ -44,6 +46,8 @@ export interface TrialOutcome {
   status: "done" | "cached" | "failed";
   reason?: string;
   metrics: Record<string, number>;
+  /** The references (teacher, plain student) measured in this trial. */
+  references: ReferenceRow[];
 }
 
 /**
@@ -109,24 +113,27 @@ export function downloadHosts(trials: Trial[]): string[] {
   return [...hosts].sort();
 }
 
-/** Metrics of a trial: every metrics-producing node's output (prefixed when there are several). */
+/**
+ * Metrics of a trial: every method metrics node's output (prefixed with the node's name when
+ * there are several), and apart from them each reference node's.
+ */
 async function trialMetrics(
-  trial: Trial,
-  plans: Map<string, NodePlan>,
+  nodes: readonly MetricsNode[],
   cache: Cache,
-): Promise<Record<string, number>> {
-  const nodes = trial.graph.order.filter((n) => {
-    const node = trial.graph.nodes[n];
-    return node.kind === "step" && (node.plugin as { output?: string }).output === "metrics";
-  });
-  const out: Record<string, number> = {};
-  for (const n of nodes) {
-    const artifact = await cache.get(plans.get(n)!.key);
-    if (!artifact) throw new KtError(`metrics of node "${n}" are missing from the cache`);
+): Promise<{ metrics: Record<string, number>; references: ReferenceRow[] }> {
+  const methodNodes = nodes.filter((n) => n.reference === undefined).length;
+  const metrics: Record<string, number> = {};
+  const references: ReferenceRow[] = [];
+  for (const { node, key, reference } of nodes) {
+    const artifact = await cache.get(key);
+    if (!artifact) throw new KtError(`metrics of node "${node}" are missing from the cache`);
     const values = await artifact.readJson("metrics.json") as Record<string, number>;
-    for (const [k, v] of Object.entries(values)) out[nodes.length > 1 ? `${n}.${k}` : k] = v;
+    if (reference !== undefined) references.push({ node, label: reference, key, metrics: values });
+    else {for (const [k, v] of Object.entries(values)) {
+        metrics[methodNodes > 1 ? `${node}.${k}` : k] = v;
+      }}
   }
-  return out;
+  return { metrics, references };
 }
 
 /** Runs (or resumes) a sweep; see the module doc. */
@@ -180,6 +187,7 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
     }
     trialJobs.set(trial.id, keys);
   }
+  const trialMetricsNodes = metricsNodes(trials, trialPlans);
 
   // What the cache already holds (verified: a corrupt artifact is removed and recomputed).
   let cacheReadSeconds = 0;
@@ -246,7 +254,11 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
       } else if (states.every((j) => j.state === "done" || j.state === "cached")) {
         finishedTrials.add(trial.id);
         try {
-          db.recordMetrics(rowId, await trialMetrics(trial, trialPlans.get(trial.id)!, cache));
+          const { metrics, references } = await trialMetrics(
+            trialMetricsNodes.get(trial.id)!,
+            cache,
+          );
+          db.recordMetrics(rowId, metrics, references);
           const fresh = states.some((j) => j.state === "done");
           db.setTrialStatus(rowId, fresh ? "done" : "cached");
           progress.trialEnded(trial.label, fresh ? "done" : "cached");
@@ -358,6 +370,7 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
       status: row.status === "failed" ? "failed" : row.status === "cached" ? "cached" : "done",
       reason: row.reason ?? undefined,
       metrics: row.metrics,
+      references: row.references,
     };
   });
   return {
