@@ -1,10 +1,11 @@
 /**
- * `deno task bench [--json] [--backends wasm,cpu] [--quick] [--pytorch]`: training throughput of
+ * `deno task bench [--json] [--backends wasm,cpu] [--quick] [--pytorch] [--rounds N]`: training throughput of
  * the reference models per backend, matMul GFLOP/s, retrieval and cache timings, printed as a
- * table with the reference figures of DESIGN.md §3 beside them as ratios. `--pytorch` first runs
- * `bench/reference_pytorch.py` (python3 with torch, e.g. Debian's python3-torch) on this machine
- * and adds its figures as a second reference column. `--json` prints one JSON object on the last
- * line (default backend figures; `pytorch_*` keys with `--pytorch`).
+ * table with the reference figures of DESIGN.md §3 beside them as ratios. `--pytorch` runs
+ * `bench/reference_pytorch.py` (python3 with torch, e.g. Debian's python3-torch) on this machine,
+ * alternating with kt's measurements of the same models `--rounds` times (default 3), and reports
+ * the median and range of both and the ratio of the medians. `--json` prints one JSON object on
+ * the last line (medians of the first backend; `*_runs` lists every run; `pytorch_*` keys).
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -23,6 +24,7 @@ const { values: args } = parseArgs({
     backends: { type: "string", default: "wasm" },
     quick: { type: "boolean", default: false },
     pytorch: { type: "boolean", default: false },
+    rounds: { type: "string" },
   },
 });
 
@@ -135,12 +137,99 @@ export async function cacheBench(n: number): Promise<{ extract: number; hit: num
   }
 }
 
+/** Median of a non-empty list. */
+export function median(values: readonly number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
+/** `median (min–max, n runs)` of repeated measurements, with `digits` decimals. */
+export function spread(values: readonly number[], digits = 0): string {
+  const f = (x: number) => x.toFixed(digits);
+  if (values.length === 1) return f(values[0]);
+  return `${f(median(values))} (${f(Math.min(...values))}–${
+    f(Math.max(...values))
+  }, ${values.length} runs)`;
+}
+
+/** What the kt side measures in every round against PyTorch (keys of reference_pytorch.py). */
+const COMPARED: { key: string; label: string; batch: string; higherIsBetter: boolean }[] = [
+  ...cases.map((c) => ({
+    key: c.key as string,
+    label: c.label,
+    batch: "128",
+    higherIsBetter: true,
+  })),
+  ...[32, 512].map((b) => ({
+    key: `mnist_cnn_batch${b}_samples_per_s`,
+    label: cases[0].label,
+    batch: String(b),
+    higherIsBetter: true,
+  })),
+  {
+    key: "retrieval_10k_60k_s",
+    label: "retrieval 10k queries × 60k database × 64-d",
+    batch: "-",
+    higherIsBetter: false,
+  },
+];
+
+/** One round of kt's side of the comparison on the current backend. */
+async function measureCompared(quick: boolean, backend: string): Promise<Record<string, number>> {
+  const steps = quick ? 4 : backend === "cpu" ? 2 : 30;
+  const out: Record<string, number> = {};
+  for (const c of cases) out[c.key] = trainingThroughput(c, 128, steps);
+  for (const batch of [32, 512]) {
+    out[`mnist_cnn_batch${batch}_samples_per_s`] = trainingThroughput(
+      cases[0],
+      batch,
+      quick ? 2 : Math.max(4, Math.round(3840 / batch)),
+    );
+  }
+  if (!quick) out.retrieval_10k_60k_s = await benchRetrieval(10000, 60000, 64);
+  return out;
+}
+
 const json: Record<string, number | string> = {};
 const rows: string[][] = [];
-const torch = args.pytorch ? await measurePytorch(args.quick) : undefined;
-if (torch) {
-  for (const [k, v] of Object.entries(torch)) json[`pytorch_${k}`] = v;
+const backends = args.backends.split(",").map((b) => b.trim());
+const cores = navigator.hardwareConcurrency || 1;
+const rounds = Math.max(1, Number(args.rounds ?? (args.pytorch ? 3 : 1)));
+if (!Number.isInteger(rounds)) {
+  throw new Error(`--rounds must be a whole number, got ${args.rounds}`);
 }
+
+// The rows compared with PyTorch: kt and PyTorch alternate, `rounds` times each, on the first
+// backend, so a slow phase of the machine hits both; medians and ranges are reported.
+const ktRuns: Record<string, number[]> = {};
+const torchRuns: Record<string, number[]> = {};
+let torchInfo: Record<string, number | string> | undefined;
+{
+  const choice = await useBackend(backends[0], { threads: cores });
+  json.backend = choice.name;
+  json.threads = choice.threads;
+  for (let r = 0; r < rounds; r++) {
+    for (const [k, v] of Object.entries(await measureCompared(args.quick, backends[0]))) {
+      (ktRuns[k] ??= []).push(v);
+    }
+    if (args.pytorch) {
+      torchInfo = await measurePytorch(args.quick);
+      for (const [k, v] of Object.entries(torchInfo)) {
+        if (typeof v === "number" && k !== "threads") (torchRuns[k] ??= []).push(v);
+      }
+    }
+  }
+}
+for (const [k, v] of Object.entries(ktRuns)) {
+  json[k] = k.includes("per_s") ? Math.round(median(v)) : Number(median(v).toFixed(3));
+  if (v.length > 1) json[`${k}_runs`] = v.map((x) => Number(x.toFixed(3))).join(",");
+}
+for (const [k, v] of Object.entries(torchRuns)) {
+  json[`pytorch_${k}`] = k.includes("per_s") ? Math.round(median(v)) : Number(median(v).toFixed(3));
+  if (v.length > 1) json[`pytorch_${k}_runs`] = v.map((x) => Number(x.toFixed(3))).join(",");
+}
+if (torchInfo) json.pytorch_torch = torchInfo.torch;
 
 /** A table row; `key` picks the reference figures; `higherIsBetter` for rates vs times. */
 function row(
@@ -155,7 +244,7 @@ function row(
   const ratio = (ref: number, than = "") =>
     higherIsBetter ? `${(value / ref).toFixed(2)}×` : `${(ref / value).toFixed(1)}× faster${than}`;
   const fixed = key ? REFERENCE[key as keyof typeof REFERENCE] : undefined;
-  const now = key && torch && typeof torch[key] === "number" ? torch[key] as number : undefined;
+  const runs = key ? torchRuns[key] : undefined;
   const cells = [
     backend,
     label,
@@ -165,26 +254,42 @@ function row(
       ? `${ratio(fixed.value, " than")} ${fixed.what} (${fixed.value}${higherIsBetter ? "" : " s"})`
       : "",
   ];
-  if (torch) {
-    cells.push(now ? `${ratio(now)} (${now}${higherIsBetter ? "" : " s"})` : "");
+  if (args.pytorch) {
+    // Ratios of medians only; the PyTorch spread beside it.
+    cells.push(
+      runs
+        ? `${ratio(median(runs))} (${spread(runs, higherIsBetter ? 0 : 1)}${
+          higherIsBetter ? "" : " s"
+        })`
+        : "",
+    );
   }
   rows.push(cells);
 }
 
-const backends = args.backends.split(",").map((b) => b.trim());
-const cores = navigator.hardwareConcurrency || 1;
+for (const c of COMPARED) {
+  const v = ktRuns[c.key];
+  if (!v) continue;
+  row(
+    json.backend as string,
+    c.label,
+    c.batch,
+    median(v),
+    c.higherIsBetter ? spread(v) : `${spread(v, 2)} s`,
+    c.key,
+    c.higherIsBetter,
+  );
+}
+
 for (const [i, backend] of backends.entries()) {
   // One training run may use every core (kernel threads); sweeps split cores between jobs.
   const choice = await useBackend(backend, { threads: cores });
   const steps = args.quick ? 4 : backend === "cpu" ? 2 : 30;
-  if (i === 0) {
-    json.backend = choice.name;
-    json.threads = choice.threads;
-  }
-  for (const c of cases) {
-    const sps = trainingThroughput(c, 128, steps);
-    row(choice.name, c.label, "128", sps, sps.toFixed(0), c.key);
-    if (i === 0) json[c.key] = Math.round(sps);
+  if (i > 0) {
+    for (const c of cases) {
+      const sps = trainingThroughput(c, 128, steps);
+      row(choice.name, c.label, "128", sps, sps.toFixed(0));
+    }
   }
   const gflops = matmulGflops(512, args.quick ? 3 : 20);
   row(choice.name, "matMul 512×512×512", "-", gflops, `${gflops.toFixed(2)} GFLOP/s`);
@@ -192,14 +297,7 @@ for (const [i, backend] of backends.entries()) {
   if (i > 0) continue;
   // The same model on one kernel thread (as each job of a sweep running one job per core).
   const single = await parallelTrials(backend, cases[0].key, 1, args.quick ? 4 : 30);
-  row(
-    choice.name,
-    `${cases[0].label}, 1 kernel thread`,
-    "128",
-    single,
-    single.toFixed(0),
-    cases[0].key,
-  );
+  row(choice.name, `${cases[0].label}, 1 kernel thread`, "128", single, single.toFixed(0));
   json.mnist_cnn_1_thread_samples_per_s = Math.round(single);
   // A sweep runs one worker per core: two MNIST CNN trials at once, each in its own worker.
   const parallel = await parallelTrials(backend, cases[0].key, 2, args.quick ? 4 : 60);
@@ -209,27 +307,13 @@ for (const [i, backend] of backends.entries()) {
     "128",
     parallel,
     parallel.toFixed(0),
-    cases[0].key,
   );
   json.mnist_cnn_2_trials_samples_per_s = Math.round(parallel);
-  // How training cost grows with the batch size.
-  for (const batch of [32, 512]) {
-    const sps = trainingThroughput(
-      cases[0],
-      batch,
-      args.quick ? 2 : Math.max(4, Math.round(3840 / batch)),
-    );
-    const key = `mnist_cnn_batch${batch}_samples_per_s`;
-    row(choice.name, cases[0].label, String(batch), sps, sps.toFixed(0), key);
-    json[key] = Math.round(sps);
-  }
-  // Retrieval evaluation: 10k queries × 64-d against databases of growing size.
-  for (const nd of args.quick ? [1000, 10000] : [1000, 10000, 60000]) {
+  // Retrieval evaluation: 10k queries × 64-d against smaller databases (60k: compared above).
+  for (const nd of args.quick ? [1000, 10000] : [1000, 10000]) {
     const seconds = await benchRetrieval(10000, nd, 64);
     const label = `retrieval 10k queries × ${nd / 1000}k database × 64-d`;
-    const key = nd === 60000 ? "retrieval_10k_60k_s" : undefined;
-    row(choice.name, label, "-", seconds, `${seconds.toFixed(2)} s`, key, false);
-    if (key) json[key] = Number(seconds.toFixed(3));
+    row(choice.name, label, "-", seconds, `${seconds.toFixed(2)} s`, undefined, false);
   }
   // Teacher features: extraction vs a cache hit (60k MNIST-sized samples, teacher conv32-64-128 fc256).
   const { extract, hit } = await cacheBench(args.quick ? 5000 : 60000);
@@ -246,7 +330,7 @@ for (const [i, backend] of backends.entries()) {
     "-",
     `${hit.toFixed(3)} s`,
     `${(extract / hit).toFixed(0)}× faster than extraction`,
-    ...(torch ? [""] : []),
+    ...(args.pytorch ? [""] : []),
   ]);
   json.cache_extract_s = Number(extract.toFixed(3));
   json.cache_hit_s = Number(hit.toFixed(4));
@@ -254,9 +338,16 @@ for (const [i, backend] of backends.entries()) {
 
 const header = ["backend", "benchmark", "batch", "samples/s", "vs reference (DESIGN.md)"];
 console.log(
-  `kernel threads: ${json.backend === "wasm" ? cores : 1} for single runs (rows without a note)`,
+  `kernel threads: ${json.backend === "wasm" ? cores : 1} for single runs (rows without a note); ` +
+    (rounds > 1
+      ? `${rounds} alternating rounds${args.pytorch ? " of kt and PyTorch" : ""}: median (range)`
+      : "one round"),
 );
-if (torch) header.push(`vs PyTorch ${torch.torch}, ${torch.threads} threads, measured now`);
+if (args.pytorch) {
+  header.push(
+    `vs PyTorch ${torchInfo?.torch}, ${torchInfo?.threads} threads: ratio of medians (PyTorch median, range)`,
+  );
+}
 const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k].length)));
 const line = (r: string[]) => "| " + r.map((c, k) => c.padEnd(widths[k])).join(" | ") + " |";
 console.log(line(header));
