@@ -6,7 +6,8 @@
 import { Command, CommanderError } from "commander";
 import { isAbsolute, join, resolve } from "node:path";
 import type { DatasetPlugin, JobSpec, ModelPlugin, Plugin, PluginContext } from "./api.ts";
-import { KtError } from "./errors.ts";
+import { describeError, KtError } from "./errors.ts";
+import { choiceFlag, dirFlag, intFlag, jsonObjectFlag, numberFlag } from "./flags.ts";
 import { useBackend } from "./backend.ts";
 import { trainModel } from "./train.ts";
 import { predictLogits, saveModel } from "./model.ts";
@@ -19,10 +20,17 @@ import { eventLine } from "./engine/worker_protocol.ts";
 import { openCache } from "./cache.ts";
 import { openResults, requireResults } from "./results.ts";
 import { comparisonTable, formatTable, type TableFormat } from "./table.ts";
+
+const OPTIMIZERS = ["adam", "sgd"] as const;
+const TABLE_FORMATS: readonly TableFormat[] = ["markdown", "csv", "json"];
 import { describePlugins } from "./describe.ts";
+import { allowFlag, denoCommand } from "./permissions.ts";
 import { writeReport } from "./report.ts";
 
-/** Parses plugin options (JSON text) against the plugin's schema, with a readable error. */
+/**
+ * Checks plugin options (JSON text, or a value already parsed from it) against the plugin's
+ * schema, with a readable error naming `flag`.
+ */
 export function parseOptions<O>(
   plugin: {
     name: string;
@@ -35,23 +43,17 @@ export function parseOptions<O>(
       };
     };
   },
-  json: string,
+  json: string | Record<string, unknown>,
   flag: string,
 ): O {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(json);
-  } catch (err) {
-    throw new KtError(`${flag} is not valid JSON: ${(err as Error).message}`, {
-      hint: `e.g. ${flag} '{"filters":[16,32]}'`,
-    });
-  }
+  const raw = typeof json === "string" ? jsonObjectFlag(flag, '{"filters":[16,32]}')(json) : json;
   const parsed = plugin.options.safeParse(raw);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) =>
       `${i.path.map(String).join(".") || "(root)"}: ${i.message}`
     );
     throw new KtError(`invalid options for ${plugin.name}: ${issues.join("; ")}`, {
+      where: flag,
       hint: "run `deno task kt plugins` to see each plugin's options",
     });
   }
@@ -86,31 +88,72 @@ function buildProgram(plugins: Plugin[], env: CliEnv): Command {
   const registry: Registry = createRegistry(plugins);
   const program = new Command("kt")
     .description("kt — declarative knowledge-transfer experiments (PKT, Hinton KD, FitNets)")
+    .option("--debug", "print the stack trace of an error (for bug reports)")
     .exitOverride()
     .showHelpAfterError();
 
   program.command("train")
     .description("train one model with cross-entropy and report test accuracy")
     .option("--data <name>", "dataset plugin", "mnist")
-    .option("--data-options <json>", "dataset options (JSON)", "{}")
+    .option(
+      "--data-options <json>",
+      "dataset options (JSON)",
+      jsonObjectFlag("--data-options", '{"limit":1000}'),
+      {},
+    )
     .option("--model <name>", "model plugin", "cnn")
-    .option("--model-options <json>", "model options (JSON)", "{}")
-    .option("--epochs <n>", "epochs", "1")
-    .option("--batch-size <n>", "batch size", "128")
-    .option("--optimizer <type>", "adam | sgd", "adam")
-    .option("--lr <x>", "learning rate", "0.001")
-    .option("--beta1 <x>", "Adam β1", "0.9")
-    .option("--beta2 <x>", "Adam β2", "0.999")
-    .option("--epsilon <x>", "Adam ε (PyTorch's default; tfjs's own is 1e-7)", "1e-8")
-    .option("--seed <n>", "seed", "0")
-    .option("--limit <n>", "stratified subset of the training split")
+    .option(
+      "--model-options <json>",
+      "model options (JSON)",
+      jsonObjectFlag("--model-options", '{"filters":[16,32]}'),
+      {},
+    )
+    .option("--epochs <n>", "epochs", intFlag("--epochs", { min: 1, max: 1e6, example: "5" }), 1)
+    .option(
+      "--batch-size <n>",
+      "batch size",
+      intFlag("--batch-size", { min: 1, max: 1e6, example: "128" }),
+      128,
+    )
+    .option("--optimizer <type>", "adam | sgd", choiceFlag("--optimizer", OPTIMIZERS), "adam")
+    .option("--lr <x>", "learning rate", numberFlag("--lr", { above: 0, example: "0.001" }), 0.001)
+    .option(
+      "--beta1 <x>",
+      "Adam β1",
+      numberFlag("--beta1", { min: 0, below: 1, example: "0.9" }),
+      0.9,
+    )
+    .option(
+      "--beta2 <x>",
+      "Adam β2",
+      numberFlag("--beta2", { min: 0, below: 1, example: "0.999" }),
+      0.999,
+    )
+    .option(
+      "--epsilon <x>",
+      "Adam ε (PyTorch's default; tfjs's own is 1e-7)",
+      numberFlag("--epsilon", { above: 0, example: "1e-8" }),
+      1e-8,
+    )
+    .option("--seed <n>", "seed", intFlag("--seed", { min: 0, example: "0" }), 0)
+    .option(
+      "--limit <n>",
+      "stratified subset of the training split",
+      intFlag("--limit", { min: 1, example: "1000" }),
+    )
     .option("--backend <name>", "auto | wasm | cpu | webgpu | tensorflow | tensorflow-gpu", "auto")
-    .option("--cache-dir <dir>", "download/cache directory", ".kt/cache")
+    .option(
+      "--cache-dir <dir>",
+      "download/cache directory",
+      dirFlag("--cache-dir", ".kt/cache"),
+      ".kt/cache",
+    )
     .option("--save <dir>", "save the trained model (tfjs format) here")
     .option(
       "--threads <n>",
       "threads for training on wasm (results do not depend on it)",
-      String(navigator.hardwareConcurrency || 1),
+      intFlag("--threads", { min: 1, max: 1024, example: "2" }),
+      navigator.hardwareConcurrency || 1,
     )
     .addHelpText(
       "after",
@@ -119,34 +162,27 @@ Example:
   deno task kt train --data mnist --model cnn --model-options '{"filters":[16,32],"dense":[64]}' --epochs 1`,
     )
     .action(async (o) => {
-      const choice = await useBackend(o.backend, { threads: Number(o.threads) });
+      const choice = await useBackend(o.backend, { threads: o.threads });
       console.error(
         `backend: ${choice.name} (${choice.reason})` +
           (choice.threads > 1 ? `, ${choice.threads} threads` : ""),
       );
       const dataPlugin = registry.get("dataset", o.data) as DatasetPlugin<Record<string, unknown>>;
       const modelPlugin = registry.get("model", o.model) as ModelPlugin<unknown>;
-      const dataOpts = JSON.parse(o.dataOptions);
-      const seed = Number(o.seed);
+      const modelOpts = parseOptions(modelPlugin, o.modelOptions, "--model-options");
+      const dataOpts = o.dataOptions as Record<string, unknown>;
+      const seed = o.seed as number;
       const ctx = context(seed, o.cacheDir);
       const trainOpts = parseOptions(
         dataPlugin,
-        JSON.stringify({
-          ...dataOpts,
-          split: "train",
-          ...(o.limit ? { limit: Number(o.limit) } : {}),
-        }),
+        { ...dataOpts, split: "train", ...(o.limit !== undefined ? { limit: o.limit } : {}) },
         "--data-options",
       );
-      const testOpts = parseOptions(
-        dataPlugin,
-        JSON.stringify({ ...dataOpts, split: "test" }),
-        "--data-options",
-      );
+      const testOpts = parseOptions(dataPlugin, { ...dataOpts, split: "test" }, "--data-options");
       const train = await dataPlugin.load(trainOpts, ctx);
       const test = await dataPlugin.load(testOpts, ctx);
       const model = modelPlugin.build(
-        parseOptions(modelPlugin, o.modelOptions, "--model-options"),
+        modelOpts,
         {
           inputShape: train.shape,
           numClasses: train.numClasses,
@@ -155,14 +191,14 @@ Example:
       );
       const t0 = performance.now();
       const history = trainModel(model, train, {
-        epochs: Number(o.epochs),
-        batchSize: Number(o.batchSize),
+        epochs: o.epochs,
+        batchSize: o.batchSize,
         optimizer: {
           type: o.optimizer,
-          lr: Number(o.lr),
-          beta1: Number(o.beta1),
-          beta2: Number(o.beta2),
-          epsilon: Number(o.epsilon),
+          lr: o.lr,
+          beta1: o.beta1,
+          beta2: o.beta2,
+          epsilon: o.epsilon,
         },
         seed,
         progress: `${o.model}/${o.data}`,
@@ -193,16 +229,39 @@ Example:
   program.command("sweep")
     .description("run (or resume) every trial of an experiment file and print the comparison table")
     .argument("<file>", "experiment YAML")
-    .option("-j, --jobs <n>", "parallel jobs", String(navigator.hardwareConcurrency || 2))
+    .option(
+      "-j, --jobs <n>",
+      "parallel jobs",
+      intFlag("--jobs", { min: 1, max: 1024, example: "2" }),
+      navigator.hardwareConcurrency || 2,
+    )
     .option(
       "--executor <name>",
       "where jobs run: local (worker processes) | inline | slurm",
       "local",
     )
-    .option("--executor-options <json>", "executor options (JSON)", "{}")
-    .option("--cache-dir <dir>", "artifact cache (default: the file's cacheDir or .kt/cache)")
-    .option("--run-dir <dir>", "run directory with results.sqlite (default: runs/<name>)")
-    .option("--format <format>", "table format: markdown | csv | json", "markdown")
+    .option(
+      "--executor-options <json>",
+      "executor options (JSON)",
+      jsonObjectFlag("--executor-options", '{"jobs":2}'),
+      {},
+    )
+    .option(
+      "--cache-dir <dir>",
+      "artifact cache (default: the file's cacheDir or .kt/cache)",
+      dirFlag("--cache-dir", ".kt/cache"),
+    )
+    .option(
+      "--run-dir <dir>",
+      "run directory with results.sqlite (default: runs/<name>)",
+      dirFlag("--run-dir", "runs/my-run"),
+    )
+    .option(
+      "--format <format>",
+      "table format: markdown | csv | json",
+      choiceFlag("--format", TABLE_FORMATS),
+      "markdown",
+    )
     .addHelpText(
       "after",
       `
@@ -215,6 +274,8 @@ Examples:
       const { cacheDir, runDir } = dirsOf(loaded, o);
       const executor = loaded.experiment.registry.get("executor", o.executor);
       const executorOptions = parseOptions(executor, o.executorOptions, "--executor-options");
+      // Workers start with this deno: say now, before anything runs, if kt may not start it.
+      if (o.executor !== "inline") denoCommand();
       const backend = {};
       // Ctrl-C: ask (on a terminal) whether to cancel what was submitted; a second Ctrl-C exits.
       const abort = new AbortController();
@@ -231,14 +292,14 @@ Examples:
         signal: abort.signal,
         cacheDir,
         runDir,
-        jobs: Number(o.jobs),
+        jobs: o.jobs,
         executor,
         executorOptions,
         workerCommand: (job) => workerCommand(env, job),
         runInProcess: (job, events) => runJobInProcess(loaded, job, events, backend),
       }).finally(() => Deno.removeSignalListener("SIGINT", onSigint));
       const table = comparisonTable(report.trials);
-      console.log(formatTable(table, o.format as TableFormat));
+      console.log(formatTable(table, o.format));
       const executed = Object.entries(report.executed).map(([k, v]) => `${k} ×${v}`).join(", ");
       console.error(
         `${report.trials.length} trials: ${report.trials.length - report.failed} finished, ` +
@@ -398,25 +459,32 @@ Examples:
   return program;
 }
 
-/** The command that starts a worker for `job`, with the narrowest permissions that work. */
+/**
+ * The command that starts a worker for `job`, with the narrowest permissions that work: read
+ * anywhere, write only to the job's cache and run directories, network only to the hosts of
+ * dataset URLs, no subprocesses, never a prompt. Flags are built from checked parts
+ * ({@linkcode allowFlag}), so no directory or host can widen them.
+ */
 export function workerCommand(
   env: CliEnv,
   job: JobSpec,
 ): { command: string; args: string[]; stdin: string } {
   const entry = env.entry.startsWith("file:") ? new URL(env.entry).pathname : env.entry;
   const config = resolve(entry, "..", "deno.json");
+  const net = allowFlag("--allow-net", job.netHosts);
   const args = [
     "run",
+    "--no-prompt",
     `--config=${config}`,
     "--allow-read",
-    `--allow-write=${job.cacheDir},${job.runDir}`,
+    allowFlag("--allow-write", [job.cacheDir, job.runDir])!,
     "--allow-env",
     "--allow-sys",
-    ...(job.netHosts.length > 0 ? [`--allow-net=${job.netHosts.join(",")}`] : []),
+    ...(net === undefined ? [] : [net]),
     entry,
     "worker",
   ];
-  return { command: Deno.execPath(), args, stdin: JSON.stringify(job) };
+  return { command: denoCommand(), args, stdin: JSON.stringify(job) };
 }
 
 /** Thrown by commands to exit with a status without printing an error. */
@@ -429,17 +497,17 @@ class ExitCode extends Error {
 /** Runs the CLI; returns the exit code. User errors print one line (no stack trace). */
 export async function runCli(args: string[], plugins: Plugin[], env: CliEnv): Promise<number> {
   const program = buildProgram(plugins, env);
+  // Before parsing, so that errors of the parsing itself show their stack too.
+  const debug = args.includes("--debug");
+  if (debug) Deno.env.set("KT_DEBUG", "1"); // worker processes inherit it
   try {
     await program.parseAsync(args, { from: "user" });
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
     if (err instanceof ExitCode) return err.code;
-    if (err instanceof KtError) {
-      console.error(`error: ${err.format()}`);
-      return 1;
-    }
-    throw err;
+    console.error(`error: ${describeError(err, debug)}`);
+    return 1;
   }
 }
 

@@ -18,7 +18,7 @@ import {
   type StepPlugin,
   type TeacherPlugin,
 } from "./api.ts";
-import { KtError, unknownNameMessage } from "./errors.ts";
+import { KtError, stripAnsi, thrownSummary, unknownNameMessage, userFrame } from "./errors.ts";
 
 /** The plugin type of each kind. */
 export interface PluginOfKind {
@@ -195,8 +195,12 @@ export async function loadPluginFile(path: string, baseDir: string): Promise<Plu
   try {
     mod = await import(pathToFileURL(full).href);
   } catch (e) {
-    const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
-    throw new KtError(`plugin file ${path} failed to load: ${why}`, { cause: e });
+    // Its own line first: where in the plugin (or a module it imports) the error was thrown.
+    const frame = userFrame(e) ?? moduleLocation(e);
+    throw new KtError(
+      `plugin file ${path} failed to load: ${frame ? `${frame}: ` : ""}${thrownSummary(e)}`,
+      { cause: e },
+    );
   }
   const plugin = mod.default;
   if (plugin === undefined) {
@@ -211,4 +215,11 @@ export async function loadPluginFile(path: string, baseDir: string): Promise<Plu
     });
   }
   return plugin as Plugin;
+}
+
+/** `path:line:col` that Deno names in a module's syntax or resolution error, if any. */
+function moduleLocation(err: unknown): string | undefined {
+  const text = stripAnsi(err instanceof Error ? err.message : String(err));
+  const m = /at (file:\/\/[^\s]+?):(\d+):(\d+)/.exec(text);
+  return m ? `${decodeURIComponent(new URL(m[1]).pathname)}:${m[2]}:${m[3]}` : undefined;
 }

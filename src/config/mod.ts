@@ -12,6 +12,7 @@
 import { dirname, isAbsolute, resolve } from "node:path";
 import { type BackendName, BACKENDS } from "../backend.ts";
 import { closestNames, KtError } from "../errors.ts";
+import { nameProblem, pathProblem, safeName } from "./names.ts";
 import { loadPluginFile, type Registry } from "../registry.ts";
 import type { Plugin } from "../api.ts";
 import { expandTrials, parseSweep, type SweepSpec, type Trial } from "./expand.ts";
@@ -235,14 +236,29 @@ function readTopLevel(root: SourceMap, problems: Problems, dir: string): TopLeve
   };
   const pathOf = (v: SourceValue, key: string) => {
     const s = string(v, key);
-    return s === undefined ? undefined : resolve(dir, s);
+    if (s === undefined) return undefined;
+    const problem = pathProblem(s);
+    if (problem) {
+      problems.add(v.loc, `"${key}" ${problem}: ${JSON.stringify(s)}; choose another directory`);
+      return undefined;
+    }
+    return resolve(dir, s);
   };
   for (const e of root.entries) {
     const v = e.value;
     switch (e.key) {
-      case "name":
-        top.name = string(v, "name");
+      case "name": {
+        const s = string(v, "name");
+        const problem = s === undefined ? undefined : nameProblem(s);
+        if (problem) {
+          problems.add(
+            v.loc,
+            `"name" ${problem}: ${JSON.stringify(s)} (it names the run directory runs/<name>); ` +
+              `e.g. name: ${JSON.stringify(safeName(s!))}`,
+          );
+        } else top.name = s;
         break;
+      }
       case "backend": {
         const s = string(v, "backend");
         if (s === undefined) break;

@@ -17,6 +17,7 @@ import {
 } from "../api.ts";
 import { closestNames, unknownNameMessage } from "../errors.ts";
 import type { Registry } from "../registry.ts";
+import { MAX_NAME_LENGTH } from "./names.ts";
 import {
   describeValue,
   entryOf,
@@ -62,6 +63,10 @@ export interface ResolvedNode {
   inputs: string[];
   /** `file:line:col` of the node's name, for runtime messages. */
   where: string;
+  /** Where the node's name is written. */
+  loc: Loc;
+  /** The node as written (a map with `use`), for locating its options in messages. */
+  source: SourceValue;
 }
 
 /** The validated graph of one trial. */
@@ -74,6 +79,9 @@ export interface ResolvedGraph {
 
 /** Names a node may have: they are used in references and in sweep option paths. */
 export const NODE_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+
+/** The longest node name. */
+export const MAX_NODE_NAME_LENGTH = MAX_NAME_LENGTH;
 
 // ------------------------------------------------------------------ zod schema introspection
 
@@ -173,6 +181,16 @@ function keyLocAt(root: SourceValue, path: PropertyKey[], key: string): Loc | un
     }
   }
   return cur.type === "map" ? entryOf(cur, key)?.keyLoc : undefined;
+}
+
+/**
+ * Where option `path` (dot-separated, e.g. `model.dense.0`, with inline plugins' options written
+ * beside their `use`) of a resolved node is written: the deepest part of the path that exists in
+ * the file, else the node's name.
+ */
+export function optionLoc(node: ResolvedNode, path: string): Loc {
+  const parts = path === "" ? [] : path.split(".").map((p) => /^\d+$/.test(p) ? Number(p) : p);
+  return parts.length === 0 ? node.loc : locate(node.source, parts, node.loc);
 }
 
 /** `target` with `value` at `path`, copying the containers on the way (zod defaults are shared). */
@@ -546,7 +564,7 @@ export function validateGraph(
   cache: WeakMap<SourceValue, NodeCheck> = new WeakMap(),
 ): ResolvedGraph | undefined {
   const before = problems.list.length;
-  const checked: { name: string; keyLoc: Loc; check: NodeCheck }[] = [];
+  const checked: { name: string; keyLoc: Loc; source: SourceValue; check: NodeCheck }[] = [];
   for (const entry of nodes.entries) {
     let check = cache.get(entry.value);
     if (!check) {
@@ -554,7 +572,7 @@ export function validateGraph(
       cache.set(entry.value, check);
     }
     problems.list.push(...check.problems);
-    checked.push({ name: entry.key, keyLoc: entry.keyLoc, check });
+    checked.push({ name: entry.key, keyLoc: entry.keyLoc, source: entry.value, check });
   }
   const byName = new Map(checked.map((c) => [c.name, c]));
   const names = checked.map((c) => c.name);
@@ -610,7 +628,7 @@ export function validateGraph(
 
   if (problems.list.length > before) return undefined;
   const resolved: Record<string, ResolvedNode> = {};
-  for (const { name, keyLoc, check } of checked) {
+  for (const { name, keyLoc, source, check } of checked) {
     const plugin = check.plugin!;
     const refs = check.refs.map(({ option, node }) => ({ option, node }));
     resolved[name] = {
@@ -623,6 +641,8 @@ export function validateGraph(
       refs,
       inputs: [...new Set(refs.map((r) => r.node))],
       where: problems.where(keyLoc),
+      loc: keyLoc,
+      source,
     };
   }
   return { nodes: resolved, order };
@@ -649,7 +669,16 @@ function checkNode(
   if (!NODE_NAME.test(name)) {
     local.add(
       keyLoc,
-      `node name "${name}" must start with a letter or "_" and hold only letters, digits, "_", "-"`,
+      `node name ${
+        JSON.stringify(name)
+      } must start with a letter or "_" and hold only letters, digits, "_", "-"`,
+    );
+  } else if (name.length > MAX_NODE_NAME_LENGTH) {
+    local.add(
+      keyLoc,
+      `node name "${
+        name.slice(0, 20)
+      }…" is ${name.length} characters long; at most ${MAX_NODE_NAME_LENGTH} are allowed`,
     );
   }
   if (value.type !== "map") {

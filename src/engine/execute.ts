@@ -15,7 +15,7 @@ import type {
 } from "../api.ts";
 import { type Cache, cacheKey } from "../cache.ts";
 import type { ResolvedNode, Trial } from "../config/mod.ts";
-import { KtError } from "../errors.ts";
+import { debugEnabled, describeError, KtError, pluginFailure } from "../errors.ts";
 import { useBackend } from "../backend.ts";
 import { openCache } from "../cache.ts";
 import type { JobEvents, JobResult, JobSpec } from "../api.ts";
@@ -149,8 +149,13 @@ async function compute(
     log: rt.log,
     baseDir: rt.baseDir,
   };
+  const what = `${node.kind} plugin "${node.use}" of node "${node.name}" (${node.where})`;
   if (node.kind === "dataset") {
-    return await (node.plugin as Extract<Plugin, { kind: "dataset" }>).load(node.options, ctx);
+    try {
+      return await (node.plugin as Extract<Plugin, { kind: "dataset" }>).load(node.options, ctx);
+    } catch (err) {
+      throw located(err, node.where, what);
+    }
   }
   if (node.kind === "teacher") {
     return teacherSource(node.plugin as Extract<Plugin, { kind: "teacher" }>, node.options, ctx);
@@ -180,10 +185,7 @@ async function compute(
   try {
     value = await step.run(node.options, stepCtx);
   } catch (err) {
-    if (err instanceof KtError && !err.where) {
-      throw new KtError(err.message, { where: node.where, hint: err.hint, cause: err });
-    }
-    throw err;
+    throw located(err, node.where, what);
   }
   // How long computing this took, kept in the manifest so a later cache hit can say what it saved.
   const computeSeconds = Number(((performance.now() - started) / 1000).toFixed(3));
@@ -195,6 +197,17 @@ async function compute(
     info: { ...info, computeSeconds },
   });
   return value;
+}
+
+/**
+ * An error of a node's plugin as a {@linkcode KtError}: a KtError without a place gets the
+ * node's `file:line:col`; anything else is named after the plugin, at its own source line.
+ */
+function located(err: unknown, where: string, what: string): KtError {
+  if (err instanceof KtError) {
+    return err.where ? err : new KtError(err.message, { where, hint: err.hint, cause: err });
+  }
+  return pluginFailure(err, what);
 }
 
 /** Frees the tensors of trained models held in `memo` (in-process runs between jobs). */
@@ -230,10 +243,7 @@ export async function runJobInProcess(
     }, memo);
     return { ok: true };
   } catch (err) {
-    return {
-      ok: false,
-      reason: err instanceof KtError ? err.format() : String((err as Error)?.stack ?? err),
-    };
+    return { ok: false, reason: describeError(err, debugEnabled()) };
   } finally {
     releaseMemo(memo);
   }
