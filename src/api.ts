@@ -18,6 +18,7 @@ import type * as tfl from "@tensorflow/tfjs-layers";
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import type { Dataset } from "./data.ts";
+import type { JobWork } from "./engine/job.ts";
 
 export { z };
 export type { Augmentation, Dataset, Normalization } from "./data.ts";
@@ -332,6 +333,12 @@ export interface JobSpec {
    * job cores ÷ parallel jobs. Results do not depend on it.
    */
   threads?: number;
+  /**
+   * What to compute, self-contained: the node, the nodes it reads with their cache keys, the
+   * user plugin files to import. Set by the sweep; executors pass it on untouched (the worker
+   * reads it instead of the experiment file).
+   */
+  work?: JobWork;
 }
 
 /** Events a running job reports back. */
@@ -406,6 +413,24 @@ export const PLUGIN_SPEC_META = "ktPlugin";
  */
 export function ref(...accepts: string[]): z.ZodString {
   return z.string().meta({ [REF_META]: accepts });
+}
+
+/** Metadata key under which {@linkcode filePath} marks a schema (in `z.globalRegistry`). */
+export const FILE_META = "ktFile";
+
+/**
+ * An option that names a file or directory the plugin reads (relative to the experiment file;
+ * resolve it with {@linkcode resolvePath}). Its bytes become part of the node's cache key, so
+ * rewriting the file at the same path recomputes the node and everything downstream.
+ *
+ * @example
+ * ```ts
+ * import { filePath, z } from "./api.ts";
+ * const options = z.object({ file: filePath().describe("features (.npy)") }).strict();
+ * ```
+ */
+export function filePath(): z.ZodString {
+  return z.string().min(1).meta({ [FILE_META]: true });
 }
 
 /** An inline plugin after validation: its name, kind, version and options with defaults. */

@@ -31,6 +31,7 @@ import { join } from "node:path";
 import type { FeatureTable } from "./api.ts";
 import { canonicalJson, type JsonValue } from "./canonical.ts";
 import { KtError } from "./errors.ts";
+import type { Provenance } from "./provenance.ts";
 
 // ---------------------------------------------------------------- keys
 
@@ -44,11 +45,14 @@ export interface CacheKeyParts {
   options: unknown;
   /** Cache keys of the node's inputs, by input name (or in input order). */
   inputs: Record<string, string> | string[];
+  /** What else decided the output: code and file hashes, kt's numerics version (no paths). */
+  provenance?: JsonValue;
 }
 
 /**
  * The cache key of a node: hex sha-256 of the canonical JSON ({@linkcode canonicalJson}) of
- * `{ plugin, version, options, inputs }`. Object key order never matters; array order does.
+ * `{ plugin, version, options, inputs }` (and `provenance` when given). Object key order never
+ * matters; array order does.
  *
  * @example
  * ```ts
@@ -64,6 +68,7 @@ export function cacheKey(parts: CacheKeyParts): string {
     version: parts.version ?? null,
     options: parts.options ?? null,
     inputs: parts.inputs,
+    ...(parts.provenance === undefined ? {} : { provenance: parts.provenance }),
   }));
 }
 
@@ -97,6 +102,8 @@ export interface Manifest {
   files: Record<string, ManifestFile>;
   /** Free-form JSON the writer attached (e.g. epochs trained, final loss). */
   info: Record<string, JsonValue>;
+  /** The code, input files and numerics version it was computed from, with paths. */
+  provenance?: Provenance;
 }
 
 /** Who wrote an artifact, and anything else worth keeping beside it. */
@@ -104,6 +111,7 @@ export interface PutMeta {
   plugin: string;
   version?: string;
   info?: Record<string, JsonValue>;
+  provenance?: Provenance;
 }
 
 /**
@@ -148,9 +156,11 @@ export interface CacheEntry {
 
 /** What {@linkcode Cache.verify} found. */
 export interface VerifyReport {
-  /** Keys whose every file matched its manifest. */
+  /** Keys whose every file matched its manifest (and whose provenance holds, when checked). */
   ok: string[];
   corrupt: { key: string; reason: string }[];
+  /** Sound artifacts whose provenance no longer matches (see {@linkcode VerifyOptions.stale}). */
+  stale: { key: string; reason: string }[];
   /** Leftovers of interrupted writes (tmp directories) and stray entries; `gc` removes them. */
   incomplete: string[];
 }
@@ -185,16 +195,26 @@ export interface Cache {
   has(key: string): Promise<boolean>;
   /** Reads and verifies an artifact; a corrupt one is removed and reported. */
   lookup(key: string): Promise<Lookup>;
+  /** Reads and verifies an artifact without touching it (no removal, no last-used stamp). */
+  check(key: string): Promise<Lookup>;
   /** `lookup` reduced to the artifact or `undefined` (miss or corrupt). */
   get(key: string): Promise<Artifact | undefined>;
   /** Stores an artifact atomically; when another writer won the race, returns theirs. */
   put(key: string, files: Record<string, FileData>, meta: PutMeta): Promise<Artifact>;
   /** Removes one artifact; false when there was none. */
   remove(key: string): Promise<boolean>;
-  /** Checks every artifact; `remove: true` also deletes the corrupt ones. */
-  verify(options?: { remove?: boolean }): Promise<VerifyReport>;
+  /** Checks every artifact; `remove: true` also deletes the corrupt (and stale) ones. */
+  verify(options?: VerifyOptions): Promise<VerifyReport>;
   list(): Promise<CacheEntry[]>;
   gc(options?: GcOptions): Promise<GcReport>;
+}
+
+/** Options of {@linkcode Cache.verify}. */
+export interface VerifyOptions {
+  /** Delete corrupt and stale artifacts. */
+  remove?: boolean;
+  /** Why a sound artifact is stale (its inputs changed since), or undefined when it is not. */
+  stale?: (manifest: Manifest) => Promise<string | undefined>;
 }
 
 /** Options of {@linkcode openCache}. */
@@ -259,6 +279,11 @@ export async function openCache(dir: string, options: CacheOptions = {}): Promis
     return found;
   }
 
+  function checkOnly(key: string): Promise<Lookup> {
+    checkKey(key);
+    return check(keyDir(key), key);
+  }
+
   async function get(key: string): Promise<Artifact | undefined> {
     const found = await lookup(key);
     return found.status === "hit" ? found.artifact : undefined;
@@ -290,6 +315,7 @@ export async function openCache(dir: string, options: CacheOptions = {}): Promis
       created: new Date().toISOString(),
       files: entries,
       info: meta.info ?? {},
+      ...(meta.provenance ? { provenance: meta.provenance } : {}),
     };
     const tmp = join(tmpRoot, randomUUID());
     const final = keyDir(key);
@@ -350,16 +376,22 @@ export async function openCache(dir: string, options: CacheOptions = {}): Promis
     return await guard(keyDir(key), "remove from the cache", () => removeDir(keyDir(key)));
   }
 
-  async function verify(opts: { remove?: boolean } = {}): Promise<VerifyReport> {
-    const report: VerifyReport = { ok: [], corrupt: [], incomplete: [] };
+  async function verify(opts: VerifyOptions = {}): Promise<VerifyReport> {
+    const report: VerifyReport = { ok: [], corrupt: [], stale: [], incomplete: [] };
     for await (const slot of scan()) {
       if (slot.kind === "tmp" || slot.kind === "stray") {
         report.incomplete.push(slot.path);
         continue;
       }
       const found = await check(slot.path, slot.key);
-      if (found.status === "hit") report.ok.push(slot.key);
-      else if (found.status === "corrupt") {
+      if (found.status === "hit") {
+        const stale = await opts.stale?.(found.artifact.manifest);
+        if (stale === undefined) report.ok.push(slot.key);
+        else {
+          report.stale.push({ key: slot.key, reason: stale });
+          if (opts.remove) await removeDir(slot.path);
+        }
+      } else if (found.status === "corrupt") {
         report.corrupt.push({ key: slot.key, reason: found.reason });
         if (opts.remove) await removeDir(slot.path);
       }
@@ -443,7 +475,7 @@ export async function openCache(dir: string, options: CacheOptions = {}): Promis
     }
   }
 
-  return { dir, has, lookup, get, put, remove, verify, list, gc };
+  return { dir, has, lookup, check: checkOnly, get, put, remove, verify, list, gc };
 }
 
 // ---------------------------------------------------------------- reading

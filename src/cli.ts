@@ -13,7 +13,14 @@ import { trainModel } from "./train.ts";
 import { predictLogits, saveModel } from "./model.ts";
 import { createRegistry, type Registry } from "./registry.ts";
 import { type LoadedExperiment, loadExperiment } from "./config/mod.ts";
-import { planTrial, runJobInProcess } from "./engine/execute.ts";
+import { planTrial, runJob, runJobInProcess } from "./engine/execute.ts";
+import {
+  isProvenance,
+  openHashMemo,
+  provenanceContext,
+  staleDependents,
+  staleReason,
+} from "./provenance.ts";
 import { metricsNodes } from "./engine/references.ts";
 import { runSweep } from "./engine/sweep.ts";
 import { eventLine } from "./engine/worker_protocol.ts";
@@ -329,7 +336,8 @@ Examples:
       console.log(
         `${loaded.experiment.name}: ${loaded.trials.length} trial(s), backend ${loaded.experiment.backend}`,
       );
-      const plans = new Map(loaded.trials.map((t) => [t.id, planTrial(t)]));
+      const ctx = await provenanceContext(loaded.experiment, loaded.trials, cacheDir);
+      const plans = new Map(loaded.trials.map((t) => [t.id, planTrial(t, ctx)]));
       const metrics = metricsNodes(loaded.trials, plans);
       for (const trial of loaded.trials) {
         console.log(`trial ${trial.id} ${trial.label}`);
@@ -340,8 +348,14 @@ Examples:
           if (plan.node.kind !== "step") continue;
           const reference = references.get(plan.name);
           const shared = seen.has(plan.key);
-          if (!shared) seen.set(plan.key, await cache.has(plan.key));
-          const state = seen.get(plan.key) ? "cached" : "to run";
+          // Cached means sound: every file is read and checked (a corrupt copy is recomputed).
+          let note = "";
+          if (!shared) {
+            const found = await cache.check(plan.key);
+            seen.set(plan.key, found.status === "hit");
+            if (found.status === "corrupt") note = ` (cached copy is corrupt: ${found.reason})`;
+          }
+          const state = seen.get(plan.key) ? "cached" : `to run${note}`;
           console.log(
             `  ${plan.name.padEnd(14)} ${plan.node.use.padEnd(16)} ${
               plan.key.slice(0, 12)
@@ -417,14 +431,36 @@ Examples:
     });
   cacheCmd.command("verify")
     .option("--cache-dir <dir>", "artifact cache", DEFAULT_CACHE)
-    .option("--remove", "delete corrupt artifacts")
+    .option("--remove", "delete corrupt and stale artifacts")
     .action(async (o) => {
-      const report = await (await openCache(abs(o.cacheDir))).verify({ remove: !!o.remove });
+      const cacheDir = abs(o.cacheDir);
+      // Every input file is read again (the stat memo is not trusted here) and the memo updated.
+      const memo = await openHashMemo(cacheDir, { trust: false });
+      const cache = await openCache(cacheDir);
+      const inputsOf = new Map<string, string[]>();
+      const report = await cache.verify({
+        remove: !!o.remove,
+        stale: (m) => {
+          if (!isProvenance(m.provenance)) return Promise.resolve(undefined);
+          inputsOf.set(m.key, m.provenance.inputs ?? []);
+          return staleReason(m.provenance, memo);
+        },
+      });
+      await memo.save();
+      // Built on a stale artifact: stale too.
+      const staleKeys = report.stale.map((s) => s.key);
+      for (const { key, input } of staleDependents(report.ok, inputsOf, staleKeys)) {
+        report.ok.splice(report.ok.indexOf(key), 1);
+        report.stale.push({ key, reason: `built on stale artifact ${input.slice(0, 12)}` });
+        if (o.remove) await cache.remove(key);
+      }
       for (const c of report.corrupt) console.log(`corrupt ${c.key}: ${c.reason}`);
+      for (const c of report.stale) console.log(`stale ${c.key}: ${c.reason}`);
       console.log(
-        `${report.ok.length} ok, ${report.corrupt.length} corrupt, ${report.incomplete.length} incomplete`,
+        `${report.ok.length} ok, ${report.corrupt.length} corrupt, ${report.stale.length} stale, ` +
+          `${report.incomplete.length} incomplete`,
       );
-      if (report.corrupt.length > 0 && !o.remove) throw new ExitCode(1);
+      if (report.corrupt.length + report.stale.length > 0 && !o.remove) throw new ExitCode(1);
     });
   cacheCmd.command("gc")
     .option("--cache-dir <dir>", "artifact cache", DEFAULT_CACHE)
@@ -448,11 +484,17 @@ Examples:
     .action(async () => {
       const job = JSON.parse(await new Response(Deno.stdin.readable).text()) as JobSpec;
       const emit = (text: string) => Deno.stdout.writeSync(new TextEncoder().encode(text));
-      const loaded = await loadExperiment(job.file, registry);
-      const result = await runJobInProcess(loaded, job, {
-        curve: (p) => emit(eventLine({ type: "curve", ...p })),
-        log: (line) => emit(eventLine({ type: "log", line })),
-      }, {});
+      // The job carries its node and inputs: the experiment file is neither read nor expanded.
+      const result = await runJob(
+        job,
+        registry,
+        {
+          curve: (p) => emit(eventLine({ type: "curve", ...p })),
+          log: (line) => emit(eventLine({ type: "log", line })),
+        },
+        {},
+        { importPlugins: true },
+      );
       emit(eventLine(result.ok ? { type: "done" } : { type: "error", reason: result.reason }));
       if (!result.ok) throw new ExitCode(1);
     });

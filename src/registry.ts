@@ -19,6 +19,7 @@ import {
   type TeacherPlugin,
 } from "./api.ts";
 import { KtError, stripAnsi, thrownSummary, unknownNameMessage, userFrame } from "./errors.ts";
+import { type HashedSource, moduleHash } from "./source_hash.ts";
 
 /** The plugin type of each kind. */
 export interface PluginOfKind {
@@ -191,6 +192,8 @@ export async function loadPluginFile(path: string, baseDir: string): Promise<Plu
       cause: e,
     });
   }
+  // Hashed before the import, so the hash describes (at the latest) the code that runs.
+  const sha256 = await moduleHash(full);
   let mod: Record<string, unknown>;
   try {
     mod = await import(pathToFileURL(full).href);
@@ -214,7 +217,18 @@ export async function loadPluginFile(path: string, baseDir: string): Promise<Plu
       hint: "export default defineLoss({ name, description, options, create }) or another defineX",
     });
   }
+  sources.set(plugin as Plugin, { path: full, sha256 });
   return plugin as Plugin;
+}
+
+const sources = new WeakMap<Plugin, HashedSource>();
+
+/**
+ * The file a user plugin was loaded from ({@linkcode loadPluginFile}) with the hash of its code
+ * and the local modules it imports; `undefined` for built-in plugins.
+ */
+export function pluginSource(plugin: Plugin): HashedSource | undefined {
+  return sources.get(plugin);
 }
 
 /** `path:line:col` that Deno names in a module's syntax or resolution error, if any. */

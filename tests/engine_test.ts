@@ -15,6 +15,7 @@ import { openResults } from "../src/results.ts";
 import { materialize, planTrial, releaseMemo, runJobInProcess } from "../src/engine/execute.ts";
 import { openCache } from "../src/cache.ts";
 import { useBackend } from "../src/backend.ts";
+import { provenanceContext } from "../src/provenance.ts";
 import { writeNpy } from "../src/io/npy.ts";
 import type { KtModel, TrainedModel } from "../src/api.ts";
 
@@ -250,7 +251,7 @@ nodes:
 `;
     const loaded = await loadExperiment(await writeExperiment(dir, yaml), registry);
     const [trial] = loaded.trials;
-    const plans = planTrial(trial);
+    const plans = planTrial(trial, await provenanceContext(loaded.experiment, loaded.trials));
     const rt = {
       cache: await openCache(join(dir, "cache")),
       registry: loaded.experiment.registry,
@@ -298,7 +299,8 @@ nodes:
     const loaded = await loadExperiment(await writeExperiment(dir, yaml), registry);
     Deno.chdir(elsewhere); // the working directory must not matter
     const [trial] = loaded.trials;
-    const out = await materialize(trial, planTrial(trial), "targets", {
+    const ctx = await provenanceContext(loaded.experiment, loaded.trials);
+    const out = await materialize(trial, planTrial(trial, ctx), "targets", {
       cache: await openCache(join(dir, "cache")),
       registry: loaded.experiment.registry,
       cacheDir: join(dir, "cache", "datasets"),

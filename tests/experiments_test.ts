@@ -7,6 +7,7 @@ import { builtinPlugins } from "../plugins/mod.ts";
 import { createRegistry } from "../src/registry.ts";
 import { loadExperiment } from "../src/config/mod.ts";
 import { planTrial } from "../src/engine/execute.ts";
+import { provenanceContext } from "../src/provenance.ts";
 
 const registry = createRegistry(builtinPlugins);
 const root = new URL("..", import.meta.url).pathname;
@@ -33,8 +34,9 @@ for (const [file, trials] of Object.entries(EXPECTED)) {
     const ids = new Set(loaded.trials.map((t) => t.id));
     assert.equal(ids.size, trials, "trial ids are distinct");
     // Shared nodes merge: every trial trains the same teacher (when there is one).
+    const ctx = await provenanceContext(loaded.experiment, loaded.trials);
     const teacherKeys = new Set(
-      loaded.trials.map((t) => planTrial(t).get("teacher")?.key).filter(Boolean),
+      loaded.trials.map((t) => planTrial(t, ctx).get("teacher")?.key).filter(Boolean),
     );
     assert.ok(teacherKeys.size <= 1, `one teacher for all trials, got ${teacherKeys.size}`);
   });

@@ -15,6 +15,7 @@ import {
 } from "../../src/api.ts";
 import type { IdxData } from "../../src/io/idx.ts";
 import { normalize, stratifiedIndices } from "../../src/data.ts";
+import { filePath } from "../../src/api.ts";
 import { createRng, permutation } from "../../src/rng.ts";
 
 /** The two splits every dataset plugin offers. */
@@ -173,9 +174,9 @@ export async function packageDir(pkg: string): Promise<string> {
 /** Options of the plugins that read user files (`npy`, `idx`), beside the common ones. */
 export const userFileOptions = {
   /** Path of the images file (relative to the experiment file). */
-  images: z.string().min(1),
+  images: filePath(),
   /** Path of the labels file: one integer class per sample. */
-  labels: z.string().min(1),
+  labels: filePath(),
   /** Number of classes; by default the largest label + 1. */
   numClasses: z.number().int().positive().optional(),
   /** Class names, index = label. */

@@ -9,6 +9,7 @@
  * @module
  */
 import { defineTeacher, KtError, resolvePath, z } from "../../src/api.ts";
+import { filePath } from "../../src/api.ts";
 import { readNpy } from "../../src/io/npy.ts";
 import { readInputFile } from "../../src/io/_files.ts";
 
@@ -64,7 +65,7 @@ export default defineTeacher({
   description: "features from a .npy or raw float32 file, one row per dataset sample",
   version: "1",
   options: z.object({
-    file: z.string().min(1).describe(
+    file: filePath().describe(
       "path of the .npy or raw float32 file (relative to the experiment file)",
     ),
     dim: z.number().int().positive().optional().describe("values per sample (raw files)"),

@@ -3,7 +3,7 @@
  * elsewhere and converted with the tfjs converter, or saved by `kt train --save`.
  * @module
  */
-import { defineStep, resolvePath, z } from "../../src/api.ts";
+import { defineStep, filePath, resolvePath, z } from "../../src/api.ts";
 import { loadModel } from "../../src/model.ts";
 
 export default defineStep({
@@ -13,7 +13,7 @@ export default defineStep({
   output: "model",
   seeded: false,
   options: z.object({
-    path: z.string().min(1).describe(
+    path: filePath().describe(
       "directory holding model.json (relative to the experiment file)",
     ),
     representation: z.string().optional().describe("layer exposed for transfer"),

@@ -23,6 +23,14 @@ import type { LoadedExperiment } from "../config/mod.ts";
 import { join } from "node:path";
 import type { Registry } from "../registry.ts";
 import { outputFromArtifact, outputToFiles, teacherSource } from "./outputs.ts";
+import {
+  nodeProvenance,
+  type Provenance,
+  type ProvenanceContext,
+  provenanceKey,
+  recordedProvenance,
+} from "../provenance.ts";
+import { withWorkPlugins, workPlans } from "./job.ts";
 
 /** What running one node needs. */
 export interface NodeRuntime {
@@ -48,6 +56,13 @@ export interface NodePlan {
   key: string;
   seed: number;
   node: ResolvedNode;
+  /**
+   * What besides its options decided the node's output, with what its dataset and teacher
+   * inputs were read from (recorded in its manifest; see {@linkcode recordedProvenance}).
+   */
+  provenance: Provenance;
+  /** Only read from the cache, never computed here (a step input of a worker's job). */
+  fromCache?: boolean;
 }
 
 function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
@@ -74,11 +89,13 @@ export function nodeSeed(node: ResolvedNode, trial: Trial): number {
 
 /**
  * Cache keys of every node of a trial: hash(plugin + version + options with references replaced
- * by the referenced nodes' keys + the node's seed). Node names never enter a key, so identical
- * nodes of different trials (or renamed nodes) share one artifact; nor do a step's
- * `labelOptions`, which do not change its output.
+ * by the referenced nodes' keys + the node's seed + its provenance: kt's numerics version and
+ * the hashes of the user plugin code it runs and of the files its options name, see
+ * {@linkcode nodeProvenance}). Node names never enter a key, so identical nodes of different
+ * trials (or renamed nodes) share one artifact; nor do a step's `labelOptions`, which do not
+ * change its output. `ctx` comes from {@linkcode provenanceContext}.
  */
-export function planTrial(trial: Trial): Map<string, NodePlan> {
+export function planTrial(trial: Trial, ctx: ProvenanceContext): Map<string, NodePlan> {
   const plans = new Map<string, NodePlan>();
   for (const name of trial.graph.order) {
     const node = trial.graph.nodes[name];
@@ -86,13 +103,22 @@ export function planTrial(trial: Trial): Map<string, NodePlan> {
     for (const r of node.refs) setPath(options, r.option, { $node: plans.get(r.node)!.key });
     for (const label of isStep(node) ? node.plugin.labelOptions ?? [] : []) delete options[label];
     const seed = nodeSeed(node, trial);
+    const own = nodeProvenance(node, ctx);
     const key = cacheKey({
       plugin: `${node.kind}:${node.use}`,
       version: node.version,
       options: { ...options, $seed: seed },
       inputs: {},
+      provenance: provenanceKey(own),
     });
-    plans.set(name, { name, key, seed, node });
+    const provenance = recordedProvenance(
+      own,
+      node.inputs.map((n) => {
+        const p = plans.get(n)!;
+        return { name: n, step: p.node.kind === "step", key: p.key, recorded: p.provenance };
+      }),
+    );
+    plans.set(name, { name, key, seed, node, provenance });
   }
   return plans;
 }
@@ -172,6 +198,12 @@ async function compute(
   if (found.status === "corrupt") {
     rt.log(`${node.name}: cached output was corrupt (${found.reason}); recomputing`);
   }
+  if (plan.fromCache) {
+    throw new KtError(`input "${node.name}" (${plan.key.slice(0, 12)}) is not in the cache`, {
+      where: node.where,
+      hint: "its job should have stored it; rerun the sweep to compute it again",
+    });
+  }
   const inputs: Record<string, unknown> = {};
   for (const r of node.refs) inputs[r.option] = await materialize(trial, plans, r.node, rt, memo);
   const stepCtx: StepContext = {
@@ -195,6 +227,7 @@ async function compute(
     plugin: `${node.kind}:${node.use}`,
     version: node.version,
     info: { ...info, computeSeconds },
+    provenance: plan.provenance,
   });
   return value;
 }
@@ -217,27 +250,45 @@ export function releaseMemo(memo: Map<string, Promise<unknown>>): void {
 }
 
 /**
- * Runs one job in this process: materialises the node (inputs from the cache or computed) and
- * frees its models afterwards. `backend` is shared between calls so the backend starts once.
+ * Runs one job in this process (the inline executor): its plugins are already in the
+ * experiment's registry. See {@linkcode runJob}.
  */
-export async function runJobInProcess(
+export function runJobInProcess(
   loaded: LoadedExperiment,
   job: JobSpec,
   events: JobEvents,
   backend: { ready?: Promise<unknown> },
 ): Promise<JobResult> {
-  backend.ready ??= useBackend(loaded.experiment.backend, { threads: job.threads ?? 1 });
-  await backend.ready;
-  const trial = loaded.trials.find((t) => t.id === job.trialId);
-  if (!trial) return { ok: false, reason: `trial ${job.trialId} is not in ${job.file} any more` };
-  const cache = await openCache(job.cacheDir);
+  return runJob(job, loaded.experiment.registry, events, backend);
+}
+
+/**
+ * Runs one job from its self-contained {@linkcode JobSpec.work}: rebuilds the node and the
+ * nodes it reads, materialises it (step inputs from the cache) and frees its models afterwards.
+ * `importPlugins` loads the user plugin files the job lists into `registry` first (a worker
+ * process). `backend` is shared between calls so the backend starts once.
+ */
+export async function runJob(
+  job: JobSpec,
+  registry: Registry,
+  events: JobEvents,
+  backend: { ready?: Promise<unknown> },
+  options: { importPlugins?: boolean } = {},
+): Promise<JobResult> {
+  const work = job.work;
+  if (!work) return { ok: false, reason: `job ${job.node} (${job.label}) came without its work` };
   const memo = new Map<string, Promise<unknown>>();
   try {
-    await materialize(trial, planTrial(trial), job.node, {
+    const full = options.importPlugins ? await withWorkPlugins(registry, work) : registry;
+    const { trial, plans } = workPlans(work, job, full);
+    backend.ready ??= useBackend(work.backend, { threads: job.threads ?? 1 });
+    await backend.ready;
+    const cache = await openCache(job.cacheDir);
+    await materialize(trial, plans, job.node, {
       cache,
-      registry: loaded.experiment.registry,
+      registry: full,
       cacheDir: join(job.cacheDir, "datasets"),
-      baseDir: loaded.experiment.dir,
+      baseDir: work.baseDir,
       log: events.log,
       onCurve: (_node, point) => events.curve(point),
     }, memo);

@@ -7,6 +7,7 @@ import { loadExperiment, parseExperiment, type Trial } from "../config/mod.ts";
 import { createRegistry } from "../registry.ts";
 import { openResults } from "../results.ts";
 import { comparisonTable } from "../table.ts";
+import type { Registry } from "../registry.ts";
 import { materialize, planTrial } from "./execute.ts";
 import { type MetricsNode, metricsNodes } from "./references.ts";
 import { runSweep } from "./sweep.ts";
@@ -50,8 +51,13 @@ async function nodesOf(text: string): Promise<{ trials: Trial[]; nodes: MetricsN
   return nodesOfTrials(trials);
 }
 
+/** A provenance context for graphs that name no files and use no plugin files. */
+function noFiles(reg: Registry = registry) {
+  return { registry: reg, baseDir: ROOT, files: new Map(), code: () => undefined };
+}
+
 function nodesOfTrials(trials: Trial[]): { trials: Trial[]; nodes: MetricsNode[][] } {
-  const plans = new Map(trials.map((t) => [t.id, planTrial(t)]));
+  const plans = new Map(trials.map((t) => [t.id, planTrial(t, noFiles())]));
   const byTrial = metricsNodes(trials, plans);
   return { trials, nodes: trials.map((t) => byTrial.get(t.id)!) };
 }
@@ -204,7 +210,7 @@ sweep:
       runInProcess: async (job) => {
         const trial = trials.find((t) => t.id === job.trialId)!;
         const rt = { cache, registry: reg, cacheDir, log: () => {} };
-        await materialize(trial, planTrial(trial), job.node, rt);
+        await materialize(trial, planTrial(trial, noFiles(reg)), job.node, rt);
         return { ok: true };
       },
       tty: false,

@@ -14,7 +14,9 @@ import type { LoadedExperiment, Trial } from "../config/mod.ts";
 import { KtError } from "../errors.ts";
 import { openResults, type ReferenceRow } from "../results.ts";
 import { KT_VERSION, ktCommit } from "../version.ts";
+import { provenanceContext } from "../provenance.ts";
 import { type NodePlan, planTrial, stepDependencies } from "./execute.ts";
+import { jobWork } from "./job.ts";
 import { type MetricsNode, metricsNodes } from "./references.ts";
 import { createSweepProgress } from "./sweep_progress.ts";
 
@@ -151,11 +153,12 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
   const threads = jobThreads(cores, opts.jobs, 0, opts.jobs);
 
   // Plan: one job per distinct step-node key.
+  const provenance = await provenanceContext(experiment, trials, opts.cacheDir);
   const jobs = new Map<string, Job>();
   const trialPlans = new Map<string, Map<string, NodePlan>>();
   const trialJobs = new Map<string, string[]>();
   for (const trial of trials) {
-    const plans = planTrial(trial);
+    const plans = planTrial(trial, provenance);
     trialPlans.set(trial.id, plans);
     const keys: string[] = [];
     for (const name of trial.graph.order) {
@@ -179,6 +182,7 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
           runDir: opts.runDir,
           netHosts,
           threads,
+          work: jobWork(trial, plans, name, experiment),
         },
         plugin: plan.node.use,
         state: "pending",
