@@ -1,0 +1,149 @@
+/**
+ * kt beside the PyTorch reference, cell by cell: reads a kt run directory (results.sqlite of
+ * `deno task sweep experiments/mnist_pkt.yaml`) and the `--json` file of `pkt_protocol.py` for the
+ * same protocol, prints one markdown table (teacher, plain student, every method; mAP / P@10 /
+ * P@100 / accuracy as mean ± std over seeds, kt | PyTorch | Δ) and checks issue 11's targets:
+ * every kt mAP cell within 0.5 points of PyTorch's or above it; PKT first on mAP among the
+ * methods, on the mean and for every seed, in both implementations.
+ *
+ *   deno run -A experiments/reference/compare.ts runs/mnist-pkt /tmp/torch_mnist.json
+ *
+ * Exit code 0 when every target holds, 1 otherwise (the table is printed either way).
+ * @module
+ */
+import { openResults, type TrialRow } from "../../src/results.ts";
+
+interface TorchStats {
+  mean: number;
+  std: number;
+}
+interface TorchRow {
+  name?: string;
+  seeds?: number[];
+  perSeed: Record<string, number>[];
+  summary: Record<string, TorchStats>;
+}
+interface TorchJson {
+  dataset: string;
+  torch: string;
+  teacher: TorchRow;
+  rows: Record<string, TorchRow>;
+  totalSeconds: number;
+}
+
+/** A row of values per seed (seed → metric → value). */
+type Cells = Map<number, Record<string, number>>;
+
+const METRICS = ["mAP", "P@10", "P@100", "accuracy"];
+
+/** kt's method parameter as pkt_protocol.py's method name. */
+export function torchName(method: unknown): string {
+  if (typeof method === "string") return method;
+  const m = method as { use: string; form?: string };
+  return m.form ? `${m.use}-${m.form}` : m.use;
+}
+
+function meanStd(values: number[]): { mean: number; std: number } {
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const std = values.length > 1
+    ? Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1))
+    : 0;
+  return { mean, std };
+}
+
+const pct = (x: { mean: number; std: number }) =>
+  `${(100 * x.mean).toFixed(2)} ± ${(100 * x.std).toFixed(2)}`;
+
+/** kt's rows: teacher, plain student and each method, by seed. */
+function ktRows(trials: TrialRow[]): Map<string, Cells> {
+  const rows = new Map<string, Cells>();
+  const put = (row: string, seed: number, metrics: Record<string, number>) => {
+    const cells = rows.get(row) ?? new Map();
+    cells.set(seed, metrics);
+    rows.set(row, cells);
+  };
+  for (const t of trials) {
+    if (t.status !== "done" && t.status !== "cached") continue;
+    for (const ref of t.references) {
+      // The teacher is one measurement (seed-independent); the plain student one per seed.
+      if (ref.label.startsWith("teacher")) put("teacher", 0, ref.metrics);
+      else put("plain", t.seed, ref.metrics);
+    }
+    put(torchName(t.params.method), t.seed, t.metrics);
+  }
+  return rows;
+}
+
+function torchCells(row: TorchRow): Cells {
+  const seeds = row.seeds ?? [0];
+  return new Map(row.perSeed.map((m, i) => [seeds[i], m]));
+}
+
+const [runDir, torchFile] = Deno.args;
+if (!runDir || !torchFile) {
+  console.error("usage: compare.ts <kt run dir> <pkt_protocol.py --json file>");
+  Deno.exit(2);
+}
+const db = openResults(runDir);
+const run = db.latestRun();
+if (!run) throw new Error(`${runDir}: no run recorded`);
+const kt = ktRows(db.trials(run.id));
+db.close();
+const torch = JSON.parse(await Deno.readTextFile(torchFile)) as TorchJson;
+const pt = new Map<string, Cells>([["teacher", torchCells(torch.teacher)]]);
+for (const [name, row] of Object.entries(torch.rows)) pt.set(name, torchCells(row));
+
+const order = [
+  "teacher",
+  "plain",
+  ...[...kt.keys()].filter((k) => k !== "teacher" && k !== "plain"),
+];
+const label = (r: string) => r === "plain" ? "plain student" : r === "teacher" ? "teacher" : r;
+console.log(
+  `| ${torch.dataset} | ` + METRICS.map((m) => `${m} % kt | ${m} % PyTorch`).join(" | ") +
+    " | Δ mAP |",
+);
+console.log("| --- |" + " ---: |".repeat(METRICS.length * 2 + 1));
+const failures: string[] = [];
+for (const r of order) {
+  const a = kt.get(r);
+  const b = pt.get(r);
+  if (!a || !b) {
+    failures.push(`${r}: missing in ${!a ? "kt" : "PyTorch"}`);
+    continue;
+  }
+  const cells: string[] = [];
+  for (const m of METRICS) {
+    const ka = [...a.values()].map((v) => v[m]).filter((v) => v !== undefined);
+    const kb = [...b.values()].map((v) => v[m]).filter((v) => v !== undefined);
+    cells.push(ka.length ? pct(meanStd(ka)) : "—", kb.length ? pct(meanStd(kb)) : "—");
+  }
+  const dm = meanStd([...a.values()].map((v) => v.mAP)).mean -
+    meanStd([...b.values()].map((v) => v.mAP)).mean;
+  if (dm < -0.005) {
+    failures.push(`${label(r)}: kt mAP ${(100 * dm).toFixed(2)} points below PyTorch`);
+  }
+  console.log(`| ${label(r)} | ${cells.join(" | ")} | ${(100 * dm).toFixed(2)} |`);
+}
+
+// PKT first among the methods (not the references), on the mean and for every seed.
+for (const [who, rows] of [["kt", kt], ["PyTorch", pt]] as const) {
+  const methods = [...rows.keys()].filter((k) => k !== "teacher" && k !== "plain");
+  const mean = (k: string) => meanStd([...rows.get(k)!.values()].map((v) => v.mAP)).mean;
+  const best = methods.reduce((x, y) => (mean(y) > mean(x) ? y : x));
+  if (best !== "pkt") failures.push(`${who}: ${best} first on mean mAP, not pkt`);
+  for (const seed of rows.get("pkt")?.keys() ?? []) {
+    const at = (k: string) => rows.get(k)!.get(seed)?.mAP ?? -1;
+    const top = methods.reduce((x, y) => (at(y) > at(x) ? y : x));
+    if (top !== "pkt") failures.push(`${who}, seed ${seed}: ${top} first on mAP, not pkt`);
+  }
+}
+console.log(
+  `\nkt run ${run.id} of ${runDir}; PyTorch ${torch.torch} (${
+    (torch.totalSeconds / 60).toFixed(1)
+  } min). ` +
+    (failures.length === 0
+      ? "Every target holds: each kt mAP within 0.5 points of PyTorch's or above; PKT first on mAP on the mean and every seed."
+      : `Targets missed:\n- ${failures.join("\n- ")}`),
+);
+Deno.exit(failures.length === 0 ? 0 : 1);
