@@ -22,7 +22,7 @@ import type { JobWork } from "./engine/job.ts";
 
 export { z };
 export type { Augmentation, Dataset, Normalization } from "./data.ts";
-export { KtError } from "./errors.ts";
+export { KtError, OptionError } from "./errors.ts";
 
 /** The plugin kinds the registry knows. */
 export type PluginKind =
@@ -77,6 +77,13 @@ export function resolvePath(ctx: Pick<PluginContext, "baseDir">, path: string): 
 export interface DatasetPlugin<O = unknown> extends PluginBase<O> {
   kind: "dataset";
   load(options: O, ctx: PluginContext): Promise<Dataset>;
+  /**
+   * What `load` will return — sample shape, number of samples, classes — found cheaply before
+   * anything runs (known sizes, file headers), or `undefined` when it cannot be known. Throws
+   * {@linkcode OptionError} for options that cannot work (a `limit` above the samples, a file
+   * that is not a regular file or disagrees with its header). Used by `kt plan` and `sweep`.
+   */
+  describe?(options: O, ctx: PluginContext): Promise<DataShape | undefined>;
 }
 
 /** Declares a dataset plugin. */
@@ -104,6 +111,22 @@ export interface ModelContext {
 export interface ModelPlugin<O = unknown> extends PluginBase<O> {
   kind: "model";
   build(options: O, ctx: ModelContext): KtModel;
+  /**
+   * The network's size for this input, computed from the options without building anything;
+   * throws {@linkcode OptionError} when the options cannot work for the input (a kernel larger
+   * than the image). Lets `kt plan` refuse what cannot fit in memory before training starts.
+   */
+  estimate?(options: O, ctx: ModelContext): ModelEstimate;
+}
+
+/** A network's size, estimated from its options (see {@linkcode ModelPlugin.estimate}). */
+export interface ModelEstimate {
+  /** Trainable parameters. */
+  params: number;
+  /** Values of every layer's output for one sample: what a batch holds in memory, per sample. */
+  activations: number;
+  /** The layer with the most parameters and the option that sets its size (e.g. `dense.0`). */
+  largest?: { layer: string; option: string; params: number };
 }
 
 /** Declares a model plugin. */
@@ -219,6 +242,12 @@ export interface TeacherPlugin<O = unknown> extends PluginBase<O> {
     data: Dataset,
     ctx: PluginContext,
   ): Promise<{ features: FeatureTable; logits?: FeatureTable }>;
+  /**
+   * What `extract` will yield (rows, values per row) as far as it is known before running (e.g.
+   * from a file header), or `undefined`; throws {@linkcode OptionError} for options that cannot
+   * work.
+   */
+  describe?(options: O, ctx: PluginContext): Promise<NodeShape | undefined>;
 }
 
 /** Declares a teacher plugin. */
@@ -278,6 +307,54 @@ export interface StepPlugin<O = unknown> extends PluginBase<O> {
    */
   reference?(options: O, graph: GraphView): ReferenceMark | undefined;
   run(options: O, ctx: StepContext): Promise<TrainedModel | Features | Record<string, number>>;
+  /**
+   * What `run` will produce as far as it is known before anything runs, from the shapes of the
+   * nodes it references ({@linkcode DescribeContext.input}); throws {@linkcode OptionError} when
+   * they cannot work together (queries shaped unlike the model's input, a model too large for
+   * memory). `kt plan` and `sweep` call it for every node, inputs first.
+   */
+  describe?(options: O, ctx: DescribeContext): NodeShape | undefined;
+}
+
+// ---------------------------------------------------------------- checks before running
+
+/** A dataset as far as it is known before loading it. */
+export interface DataShape {
+  /** Sample shape `[height, width, channels]`. */
+  shape: [number, number, number];
+  /** Number of samples (after `limit`). */
+  size: number;
+  /** Number of classes, when known. */
+  numClasses?: number;
+}
+
+/** What a node will produce, as far as it is known before anything runs. */
+export interface NodeShape {
+  /** A dataset. */
+  data?: DataShape;
+  /** A trained network: the input shape it is built for, its classes and parameters. */
+  model?: { inputShape: [number, number, number]; numClasses?: number; params?: number };
+  /** Feature rows (teacher outputs): how many and how long. */
+  features?: { size?: number; dim?: number };
+}
+
+/** What a step's {@linkcode StepPlugin.describe} is given. */
+export interface DescribeContext {
+  /** The node's name, for messages. */
+  name: string;
+  /**
+   * The shape of the node that option `option` references, with that node's name; `undefined`
+   * when the option references nothing or its output cannot be known before running.
+   */
+  input(option: string): (NodeShape & { node: string }) | undefined;
+  /**
+   * The estimate of the inline model in option `option` for `input` ({@linkcode
+   * ModelPlugin.estimate}), `undefined` when its plugin cannot estimate; an
+   * {@linkcode OptionError} it throws points inside `option`.
+   */
+  model(option: string, input: ModelContext): ModelEstimate | undefined;
+  /** Bytes of memory training may use (this machine's, or what the backend can address). */
+  memoryBytes: number;
 }
 
 /** What a step's {@linkcode StepPlugin.reference} sees of its trial's graph. */

@@ -6,7 +6,7 @@
 import { Command, CommanderError } from "commander";
 import { isAbsolute, join, resolve } from "node:path";
 import type { DatasetPlugin, JobSpec, ModelPlugin, Plugin, PluginContext } from "./api.ts";
-import { describeError, KtError } from "./errors.ts";
+import { describeError, KtError, OptionError } from "./errors.ts";
 import { choiceFlag, dirFlag, intFlag, jsonObjectFlag, numberFlag } from "./flags.ts";
 import { useBackend } from "./backend.ts";
 import { trainModel } from "./train.ts";
@@ -22,6 +22,9 @@ import {
   staleReason,
 } from "./provenance.ts";
 import { metricsNodes } from "./engine/references.ts";
+import { preflight, WASM_MEMORY_BYTES } from "./engine/preflight.ts";
+import { memoryBytes } from "./memory.ts";
+import { checkTrainingMemory } from "./steps.ts";
 import { runSweep } from "./engine/sweep.ts";
 import { eventLine } from "./engine/worker_protocol.ts";
 import { openCache } from "./cache.ts";
@@ -188,6 +191,7 @@ Example:
       const testOpts = parseOptions(dataPlugin, { ...dataOpts, split: "test" }, "--data-options");
       const train = await dataPlugin.load(trainOpts, ctx);
       const test = await dataPlugin.load(testOpts, ctx);
+      checkTrainFlags(modelPlugin, modelOpts, train, o.batchSize, choice.name);
       const model = modelPlugin.build(
         modelOpts,
         {
@@ -279,6 +283,7 @@ Examples:
     .action(async (file: string, o) => {
       const loaded = await loadExperiment(file, registry);
       const { cacheDir, runDir } = dirsOf(loaded, o);
+      await preflight(loaded, { cacheDir: join(cacheDir, "datasets") });
       const executor = loaded.experiment.registry.get("executor", o.executor);
       const executorOptions = parseOptions(executor, o.executorOptions, "--executor-options");
       // Workers start with this deno: say now, before anything runs, if kt may not start it.
@@ -331,6 +336,7 @@ Examples:
     .action(async (file: string, o) => {
       const loaded = await loadExperiment(file, registry);
       const { cacheDir } = dirsOf(loaded, o);
+      await preflight(loaded, { cacheDir: join(cacheDir, "datasets") });
       const cache = await openCache(cacheDir);
       const seen = new Map<string, boolean>();
       console.log(
@@ -527,6 +533,36 @@ export function workerCommand(
     "worker",
   ];
   return { command: denoCommand(), args, stdin: JSON.stringify(job) };
+}
+
+/**
+ * `kt train`'s model options against its data and memory, before anything is built: an error
+ * names the flag to change (`--model-options`, `--batch-size`).
+ */
+function checkTrainFlags(
+  plugin: ModelPlugin<unknown>,
+  options: unknown,
+  data: { shape: [number, number, number]; numClasses: number; size: number },
+  batchSize: number,
+  backend: string,
+): void {
+  const memory = backend === "wasm" ? Math.min(memoryBytes(), WASM_MEMORY_BYTES) : memoryBytes();
+  try {
+    const estimate = plugin.estimate?.(options, {
+      inputShape: data.shape,
+      numClasses: data.numClasses,
+      seed: 0,
+    });
+    if (estimate) checkTrainingMemory(estimate, Math.min(batchSize, data.size), memory);
+  } catch (e) {
+    if (!(e instanceof OptionError)) throw e;
+    const flag = e.option === "batchSize" ? "--batch-size" : "--model-options";
+    const option = e.option.replace(/^model\./, "");
+    throw new KtError(flag === "--batch-size" ? e.message : `${option}: ${e.message}`, {
+      where: flag,
+      hint: e.hint,
+    });
+  }
 }
 
 /** Thrown by commands to exit with a status without printing an error. */

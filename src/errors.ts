@@ -43,6 +43,18 @@ export class OptionError extends KtError {
     this.option = option;
   }
 
+  /**
+   * `err` about option `option`: a {@linkcode KtError} (e.g. a file that cannot be read) becomes an
+   * OptionError with its message, place and hint; anything else is returned as it is.
+   */
+  static from(option: string, err: unknown): unknown {
+    if (!(err instanceof KtError) || err instanceof OptionError) return err;
+    const hint = err.message === "file not found"
+      ? "check the path; paths in an experiment are relative to its folder"
+      : err.hint;
+    return new OptionError(option, err.message, { hint, where: err.where, cause: err });
+  }
+
   /** The same error for the option path `prefix.option` (an inline plugin inside `prefix`). */
   within(prefix: string): OptionError {
     return new OptionError(`${prefix}.${this.option}`, this.message, {

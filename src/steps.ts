@@ -3,8 +3,21 @@
  * typed views of step inputs. Plugins import this (it is part of the plugin-author surface).
  * @module
  */
-import { type Dataset, type Features, KtError, type TrainedModel, z } from "./api.ts";
+import {
+  type Dataset,
+  type DataShape,
+  type DescribeContext,
+  type Features,
+  KtError,
+  type ModelEstimate,
+  type NodeShape,
+  OptionError,
+  type PluginSpec,
+  type TrainedModel,
+  z,
+} from "./api.ts";
 import type { KtModel } from "./api.ts";
+import { formatBytes, formatCount } from "./memory.ts";
 import { extractLayers } from "./model.ts";
 import type { TrainOptions } from "./train.ts";
 
@@ -104,4 +117,126 @@ export function featureSourceInput(inputs: Record<string, unknown>, option: stri
   if (v && typeof v.extract === "function") return v as FeatureSource;
   if (v?.model?.net) return modelSource(v as TrainedModel);
   throw new KtError(`option "${option}" must reference a teacher or a node that trains a model`);
+}
+
+// ---------------------------------------------------------------- checks before running
+
+/** The most samples a training run may go through (epochs × samples): months at 5,000/s. */
+export const MAX_SAMPLE_STEPS = 1e11;
+
+/** Bytes of memory training a model takes, roughly: weights, gradients and Adam's two moments, plus a batch's activations and their gradients (float32). */
+export function trainingBytes(estimate: ModelEstimate, batch: number): number {
+  return 4 * (4 * estimate.params + 2 * estimate.activations * batch);
+}
+
+/**
+ * Throws {@linkcode OptionError} when training a model of `estimate` on batches of `batch` needs
+ * more than `memoryBytes`, pointing at the largest layer's option (inside `modelOption`) or at
+ * `batchSize`, whichever takes most of it.
+ */
+export function checkTrainingMemory(
+  estimate: ModelEstimate,
+  batch: number,
+  memoryBytes: number,
+  modelOption = "model",
+): void {
+  const bytes = trainingBytes(estimate, batch);
+  if (bytes <= memoryBytes) return;
+  const needs = `about ${formatBytes(bytes)} of memory, more than the ${
+    formatBytes(memoryBytes)
+  } available`;
+  const activations = 8 * estimate.activations * batch;
+  if (activations > bytes / 2) {
+    throw new OptionError(
+      "batchSize",
+      `a batch of ${batch} samples through this model (${
+        formatCount(estimate.activations)
+      } values each) needs ${needs}`,
+      { hint: "lower batchSize, or make the model's layers smaller" },
+    );
+  }
+  const largest = estimate.largest;
+  const what = largest
+    ? `${largest.layer} has ${formatCount(largest.params)} parameters; training the model (${
+      formatCount(estimate.params)
+    } in all) needs ${needs}`
+    : `training the model's ${formatCount(estimate.params)} parameters needs ${needs}`;
+  throw new OptionError(largest ? `${modelOption}.${largest.option}` : modelOption, what, {
+    hint: "make the model smaller",
+  });
+}
+
+/** `28×28×1`. */
+function shapeText(shape: readonly number[]): string {
+  return shape.join("×");
+}
+
+/**
+ * Checks the data of option `dataOption` against the input shape the model of option
+ * `modelOption` (a trained model node) was built for; throws {@linkcode OptionError} at
+ * `dataOption` when they differ.
+ */
+export function checkModelInput(
+  ctx: DescribeContext,
+  modelOption: string,
+  dataOption: string,
+): void {
+  const model = ctx.input(modelOption);
+  const data = ctx.input(dataOption);
+  if (!model?.model || !data?.data) return;
+  const want = model.model.inputShape;
+  const got = data.data.shape;
+  if (want.join() !== got.join()) {
+    throw new OptionError(
+      dataOption,
+      `the samples of "${data.node}" are ${
+        shapeText(got)
+      }, but model "${model.node}" was built for ${shapeText(want)} inputs`,
+      {
+        hint:
+          `give "${dataOption}" a node of the data "${model.node}" was trained on, or shape it alike`,
+      },
+    );
+  }
+}
+
+/** Epochs against the samples there are (options of a training step). */
+function checkTrainingSizes(
+  opts: { epochs: number },
+  data: DataShape,
+): void {
+  if (opts.epochs * data.size > MAX_SAMPLE_STEPS) {
+    throw new OptionError(
+      "epochs",
+      `epochs ${opts.epochs} over ${data.size} samples is ${
+        formatCount(opts.epochs * data.size)
+      } training samples, more than ${formatCount(MAX_SAMPLE_STEPS)} (months of computing)`,
+      { hint: "use fewer epochs" },
+    );
+  }
+}
+
+/**
+ * `describe` of a step that trains the inline model of option `model` on the dataset of option
+ * `data` (the built-in `trained-network` and `transfer`): epochs against the samples, the
+ * model's options against the input, the model and a batch (at most the samples) against
+ * memory. Returns the trained model's shape.
+ */
+export function describeTraining(
+  opts: { epochs: number; batchSize: number; model: PluginSpec<"model"> },
+  ctx: DescribeContext,
+): NodeShape | undefined {
+  const input = ctx.input("data");
+  const data = input?.data;
+  if (!data) return undefined;
+  checkTrainingSizes(opts, data);
+  const estimate = ctx.model("model", {
+    inputShape: data.shape,
+    numClasses: data.numClasses ?? 10,
+    seed: 0,
+  });
+  if (estimate) checkTrainingMemory(estimate, Math.min(opts.batchSize, data.size), ctx.memoryBytes);
+  return {
+    model: { inputShape: data.shape, numClasses: data.numClasses, params: estimate?.params },
+  };
 }

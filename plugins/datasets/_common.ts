@@ -8,8 +8,10 @@ import { fileURLToPath } from "node:url";
 import {
   type Dataset,
   type DatasetPlugin,
+  type DataShape,
   defineDataset,
   KtError,
+  OptionError,
   resolvePath,
   z,
 } from "../../src/api.ts";
@@ -90,6 +92,42 @@ export function checkSplit(split: string, plugin: string): Split {
 }
 
 /**
+ * The shape of a split of a dataset whose sizes are known (`sizes[split]` samples of `shape`),
+ * for a plugin's `describe`: `limit` is checked against the samples there are.
+ */
+export function describeSplit(
+  opts: CommonOptions,
+  known: {
+    name: string;
+    shape: [number, number, number];
+    sizes: Record<Split, number>;
+    numClasses?: number;
+  },
+): DataShape {
+  const split = opts.split as Split;
+  return {
+    shape: known.shape,
+    size: limitedSize(opts, known.sizes[split], `${known.name}/${split}`),
+    numClasses: known.numClasses,
+  };
+}
+
+/** `limit` applied to `size` samples; a `limit` above them is an {@linkcode OptionError}. */
+function limitedSize(opts: CommonOptions, size: number, name: string): number {
+  if (opts.limit === undefined) return size;
+  if (opts.limit > size) {
+    throw new OptionError(
+      "limit",
+      `limit ${opts.limit} is more than the ${size} samples of ${name}`,
+      {
+        hint: `use limit: ${size} or less, or leave it out to use every sample`,
+      },
+    );
+  }
+  return opts.limit;
+}
+
+/**
  * Validates raw data and applies the common options: stratified `limit`, seeded `shuffle`, pixel
  * scaling and `normalization`. Only the kept samples are converted to float32.
  */
@@ -97,6 +135,12 @@ export function toDataset(raw: RawData, opts: CommonOptions): Dataset {
   const [h, w, c] = raw.shape;
   const d = h * w * c;
   const n = raw.labels.length;
+  if (n === 0) {
+    throw new KtError("holds no samples", {
+      where: raw.source,
+      hint: "give a file with at least one sample per class",
+    });
+  }
   const isBytes = "bytes" in raw.pixels;
   const src = "bytes" in raw.pixels ? raw.pixels.bytes : raw.pixels.values;
   if (src.length !== n * d) {
@@ -219,23 +263,25 @@ function toNumbers(data: NumberArray | BigInt64Array, source: string): NumberArr
 }
 
 /**
- * Builds a dataset from user images and labels arrays: images (N,H,W,C), (N,H,W) → C=1, or
- * (N,D) → 1×1×D (or `opts.shape`); labels (N) or (N,1) of integers.
+ * The sample count and shape of user images with dims `imageDims`: (N,H,W,C), (N,H,W) → C=1, or
+ * (N,D) → 1×1×D (or `opts.shape`); labels must be (N) or (N,1). Throws a {@linkcode KtError}
+ * naming the file at fault.
  */
-export function fromUserArrays(
-  plugin: string,
-  images: UserArray,
-  labels: UserArray,
-  opts: CommonOptions & UserFileOptions,
-): Dataset {
-  const split = checkSplit(opts.split, plugin);
-  const n = images.dims[0];
-  const dims = images.dims.slice(1);
-  if (images.dims.length < 2 || images.dims.length > 4) {
-    throw new KtError(
-      `images have shape (${images.dims.join(", ")}); expected (N, H, W, C), (N, H, W) or (N, D)`,
+function userShape(
+  imageDims: number[],
+  imageSource: string,
+  labelDims: number[],
+  labelSource: string,
+  opts: UserFileOptions,
+): { n: number; shape: [number, number, number] } {
+  const n = imageDims[0];
+  const dims = imageDims.slice(1);
+  if (imageDims.length < 2 || imageDims.length > 4) {
+    throw new OptionError(
+      "images",
+      `images have shape (${imageDims.join(", ")}); expected (N, H, W, C), (N, H, W) or (N, D)`,
       {
-        where: images.source,
+        where: imageSource,
         hint: "store one sample per row of the first axis",
       },
     );
@@ -248,22 +294,48 @@ export function fromUserArrays(
   if (opts.shape) {
     const want = opts.shape[0] * opts.shape[1] * opts.shape[2];
     if (want !== shape[0] * shape[1] * shape[2]) {
-      throw new KtError(
+      throw new OptionError(
+        "shape",
         `shape [${opts.shape.join(", ")}] holds ${want} values but each sample has ${
           shape[0] * shape[1] * shape[2]
         }`,
-        { where: images.source, hint: "give a shape whose product is the sample size" },
+        { where: imageSource, hint: "give a shape whose product is the sample size" },
       );
     }
     shape = [...opts.shape];
   }
-  const ld = labels.dims;
-  if (!(ld.length === 1 || (ld.length === 2 && ld[1] === 1)) || ld[0] !== n) {
-    throw new KtError(`labels have shape (${ld.join(", ")}); expected (${n}) to match the images`, {
-      where: labels.source,
-      hint: "give one integer label per image",
+  if (n === 0 || shape.some((d) => d === 0)) {
+    throw new OptionError("images", `images have shape (${imageDims.join(", ")}): no samples`, {
+      where: imageSource,
+      hint: "give a file with at least one sample per class",
     });
   }
+  const ld = labelDims;
+  if (!(ld.length === 1 || (ld.length === 2 && ld[1] === 1)) || ld[0] !== n) {
+    throw new OptionError(
+      "labels",
+      `labels have shape (${ld.join(", ")}); expected (${n}) to match the images`,
+      {
+        where: labelSource,
+        hint: "give one integer label per image",
+      },
+    );
+  }
+  return { n, shape };
+}
+
+/**
+ * Builds a dataset from user images and labels arrays: images (N,H,W,C), (N,H,W) → C=1, or
+ * (N,D) → 1×1×D (or `opts.shape`); labels (N) or (N,1) of integers.
+ */
+export function fromUserArrays(
+  plugin: string,
+  images: UserArray,
+  labels: UserArray,
+  opts: CommonOptions & UserFileOptions,
+): Dataset {
+  const split = checkSplit(opts.split, plugin);
+  const { n, shape } = userShape(images.dims, images.source, labels.dims, labels.source, opts);
   const values = toNumbers(labels.data, labels.source);
   const y = new Int32Array(n);
   let max = -1;
@@ -298,6 +370,8 @@ export function defineUserFileDataset(p: {
   name: string;
   description: string;
   read: (path: string) => Promise<UserArray>;
+  /** The dims of the array in a file, from its header alone (size checked against it). */
+  dims: (path: string) => Promise<number[]>;
 }): DatasetPlugin<CommonOptions & UserFileOptions> {
   return defineDataset({
     name: p.name,
@@ -311,7 +385,28 @@ export function defineUserFileDataset(p: {
       ]);
       return fromUserArrays(p.name, images, labels, opts);
     },
+    async describe(opts, ctx) {
+      const images = resolvePath(ctx, opts.images);
+      const labels = resolvePath(ctx, opts.labels);
+      const imageDims = await asOption("images", () => p.dims(images));
+      const labelDims = await asOption("labels", () => p.dims(labels));
+      const { n, shape } = userShape(imageDims, images, labelDims, labels, opts);
+      return {
+        shape,
+        size: limitedSize(opts, n, `${p.name}/${opts.split}`),
+        numClasses: opts.numClasses,
+      };
+    },
   });
+}
+
+/** Runs `fn`, turning a {@linkcode KtError} it throws into an {@linkcode OptionError} at `option`. */
+async function asOption<T>(option: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw OptionError.from(option, e);
+  }
 }
 
 const inFlight = new Map<string, Promise<unknown>>();

@@ -18,7 +18,14 @@ import { defineDataset, KtError, type PluginContext, z } from "../../src/api.ts"
 import { cachedDownload, type Checksums, gunzip } from "../../src/download.ts";
 import { exists, readInputFile, removeQuietly, tempPathFor } from "../../src/io/_files.ts";
 import { readTar } from "../../src/io/tar.ts";
-import { checkSplit, commonOptions, sharedTask, type Split, toDataset } from "./_common.ts";
+import {
+  checkSplit,
+  commonOptions,
+  describeSplit,
+  sharedTask,
+  type Split,
+  toDataset,
+} from "./_common.ts";
 
 /** The official tarball and its md5. */
 export const CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz";
@@ -167,6 +174,15 @@ export default defineDataset({
     /** Random crop (padding 4) + horizontal flip during training; default on for train only. */
     augment: z.boolean().optional(),
   }).strict(),
+  describe: (opts) =>
+    Promise.resolve(
+      describeSplit(opts, {
+        name: "cifar10",
+        shape: [32, 32, 3],
+        sizes: { train: 50_000, test: 10_000 },
+        numClasses: 10,
+      }),
+    ),
   async load(opts, ctx) {
     const split = checkSplit(opts.split, "cifar10");
     const checksums: Checksums = opts.md5 === undefined && opts.sha256 === undefined

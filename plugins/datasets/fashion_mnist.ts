@@ -25,6 +25,7 @@ import { createRng, permutation } from "../../src/rng.ts";
 import {
   checkSplit,
   commonOptions,
+  describeSplit,
   packageDir,
   sharedTask,
   type Split,
@@ -255,6 +256,15 @@ export default defineDataset({
     `fixed stratified split seed ${SPLIT_SEED}, 1,000 test images per class (60k train / 10k test)`,
   version: "1",
   options: z.object({ ...commonOptions }).strict(),
+  describe: (opts) =>
+    Promise.resolve(
+      describeSplit(opts, {
+        name: "fashion-mnist",
+        shape: [28, 28, 1],
+        sizes: { train: 60_000, test: 10_000 },
+        numClasses: 10,
+      }),
+    ),
   async load(opts, ctx) {
     const split = checkSplit(opts.split, "fashion-mnist");
     const data = await loadSplit(split, ctx);

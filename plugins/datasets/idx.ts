@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-import { readIdx } from "../../src/io/idx.ts";
+import { readIdx, readIdxHeader } from "../../src/io/idx.ts";
 import { defineUserFileDataset } from "./_common.ts";
 
 /** The `idx` dataset plugin (user IDX images + labels). */
@@ -23,4 +23,5 @@ export default defineUserFileDataset({
     const integer = f.type !== "float32" && f.type !== "float64";
     return { dims: f.dims, data: f.data, integer, source: path };
   },
+  dims: async (path) => (await readIdxHeader(path)).dims,
 });

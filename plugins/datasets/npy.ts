@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-import { readNpy } from "../../src/io/npy.ts";
+import { readNpy, readNpyHeader } from "../../src/io/npy.ts";
 import { defineUserFileDataset } from "./_common.ts";
 
 /** The `npy` dataset plugin (user `.npy` images + labels). */
@@ -23,4 +23,5 @@ export default defineUserFileDataset({
     const integer = a.dtype !== "float32" && a.dtype !== "float64";
     return { dims: a.shape, data: a.data, integer, source: path };
   },
+  dims: async (path) => (await readNpyHeader(path)).shape,
 });

@@ -6,7 +6,7 @@
  * @module
  */
 import * as tfl from "@tensorflow/tfjs-layers";
-import { defineModel, z } from "../../src/api.ts";
+import { defineModel, type ModelEstimate, OptionError, z } from "../../src/api.ts";
 import { INIT_SCHEMES, seededInitializers } from "../../src/model.ts";
 import { batchNormalization } from "../../src/batch_norm_layer.ts";
 import { conv2d } from "../../src/conv_layer.ts";
@@ -30,6 +30,47 @@ export default defineModel({
   description: "conv blocks (conv, optional BN, ReLU, max-pool) + dense layers",
   version: "2",
   options,
+  estimate(opts, ctx) {
+    let [h, w, c] = ctx.inputShape;
+    const k = opts.kernelSize;
+    if (k > Math.max(h, w)) {
+      throw new OptionError("kernelSize", `kernelSize ${k} is larger than the ${h}×${w} input`, {
+        hint: h === 1 && w === 1
+          ? "the samples are vectors (1×1): give the dataset a shape, e.g. shape: [28, 28, 1], or use mlp"
+          : `use a kernelSize of ${Math.max(h, w)} or less; 3 is usual`,
+      });
+    }
+    const out: ModelEstimate = { params: 0, activations: 0 };
+    const add = (layer: string, option: string | undefined, params: number) => {
+      out.params += params;
+      if (option && params > (out.largest?.params ?? -1)) out.largest = { layer, option, params };
+    };
+    opts.filters.forEach((f, i) => {
+      add(`conv${i + 1}`, `filters.${i}`, k * k * c * f + (opts.batchNorm ? 2 * f : f));
+      out.activations += h * w * f * (opts.batchNorm ? 3 : 1);
+      c = f;
+      if (opts.pool > 0 && h >= opts.pool) {
+        h = Math.floor(h / opts.pool);
+        w = Math.floor(w / opts.pool);
+        out.activations += h * w * f;
+      }
+    });
+    if (h * w === 0) {
+      throw new OptionError("pool", `pooling by ${opts.pool} leaves a ${h}×${w} feature map`, {
+        hint: "use fewer conv blocks or a smaller pool",
+      });
+    }
+    let d = h * w * c;
+    out.activations += d;
+    opts.dense.forEach((units, i) => {
+      add(`fc${i + 1}`, `dense.${i}`, d * units + units);
+      out.activations += units * (opts.dropout > 0 ? 2 : 1);
+      d = units;
+    });
+    add("logits", undefined, d * ctx.numClasses + ctx.numClasses);
+    out.activations += ctx.numClasses;
+    return out;
+  },
   build(opts, ctx) {
     const init = seededInitializers(ctx.seed, opts.init);
     const input = tfl.input({ shape: ctx.inputShape, name: "input" });

@@ -4,7 +4,7 @@
  * @module
  */
 import * as tfl from "@tensorflow/tfjs-layers";
-import { defineModel, z } from "../../src/api.ts";
+import { defineModel, type ModelEstimate, z } from "../../src/api.ts";
 import { INIT_SCHEMES, seededInitializers } from "../../src/model.ts";
 
 export default defineModel({
@@ -17,6 +17,22 @@ export default defineModel({
       "weight init: torch (PyTorch's default, U(±1/√fan_in) kernels and biases) | he | glorot",
     ),
   }).strict(),
+  estimate(opts, ctx) {
+    let d = ctx.inputShape[0] * ctx.inputShape[1] * ctx.inputShape[2];
+    const out: ModelEstimate = { params: 0, activations: d };
+    opts.hidden.forEach((units, i) => {
+      const params = d * units + units;
+      out.params += params;
+      if (params > (out.largest?.params ?? -1)) {
+        out.largest = { layer: `fc${i + 1}`, option: `hidden.${i}`, params };
+      }
+      out.activations += units;
+      d = units;
+    });
+    out.params += d * ctx.numClasses + ctx.numClasses;
+    out.activations += ctx.numClasses;
+    return out;
+  },
   build(opts, ctx) {
     const init = seededInitializers(ctx.seed, opts.init);
     const input = tfl.input({ shape: ctx.inputShape, name: "input" });

@@ -7,7 +7,7 @@
  * @module
  */
 import * as tfl from "@tensorflow/tfjs-layers";
-import { defineModel, z } from "../../src/api.ts";
+import { defineModel, type ModelEstimate, z } from "../../src/api.ts";
 import { INIT_SCHEMES, seededInitializers } from "../../src/model.ts";
 import { batchNormalization } from "../../src/batch_norm_layer.ts";
 import { conv2d } from "../../src/conv_layer.ts";
@@ -26,6 +26,27 @@ export default defineModel({
       "weight init: torch (PyTorch's default, U(±1/√fan_in) kernels and biases) | he | glorot",
     ),
   }).strict(),
+  estimate(opts, ctx) {
+    let [h, w, c] = ctx.inputShape;
+    const out: ModelEstimate = { params: 9 * c * opts.width, activations: h * w * opts.width };
+    c = opts.width;
+    opts.blocks.forEach((count, s) => {
+      const f = opts.width * 2 ** s;
+      for (let b = 0; b < count; b++) {
+        const strides = s > 0 && b === 0 ? 2 : 1;
+        const shortcut = strides !== 1 || c !== f ? c * f : 0;
+        h = Math.ceil(h / strides);
+        w = Math.ceil(w / strides);
+        out.params += 2 * c + 9 * c * f + 2 * f + 9 * f * f + shortcut;
+        out.activations += 8 * h * w * f;
+        c = f;
+      }
+    });
+    out.params += 2 * c + c * ctx.numClasses + ctx.numClasses;
+    out.activations += 2 * h * w * c + c + ctx.numClasses;
+    out.largest = { layer: "the network", option: "width", params: out.params };
+    return out;
+  },
   build(opts, ctx) {
     const init = seededInitializers(ctx.seed, opts.init);
     const conv = (name: string, filters: number, kernelSize: number, strides: number) =>

@@ -10,7 +10,7 @@
  * @module
  */
 import { defineStep, KtError, type MetricInputs, pluginSpec, ref, z } from "../../src/api.ts";
-import { datasetInput, featureSourceInput } from "../../src/steps.ts";
+import { checkModelInput, datasetInput, featureSourceInput } from "../../src/steps.ts";
 
 export default defineStep({
   name: "evaluate",
@@ -46,6 +46,11 @@ export default defineStep({
     return startsFrom
       ? { label: roleLabel("plain student", opts.model), inferred: true }
       : undefined;
+  },
+  describe(_opts, ctx) {
+    checkModelInput(ctx, "model", "queries");
+    checkModelInput(ctx, "model", "database");
+    return undefined;
   },
   async run(opts, ctx) {
     const source = featureSourceInput(ctx.inputs, "model");

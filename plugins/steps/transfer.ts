@@ -6,10 +6,11 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { defineStep, KtError, pluginSpec, ref, z } from "../../src/api.ts";
+import { defineStep, KtError, OptionError, pluginSpec, ref, z } from "../../src/api.ts";
 import type { LossTerm } from "../../src/api.ts";
 import {
   datasetInput,
+  describeTraining,
   featuresInput,
   modelInput,
   toTrainOptions,
@@ -37,6 +38,41 @@ export default defineStep({
     ),
     ...trainingOptions,
   }).strict(),
+  describe(opts, ctx) {
+    const shape = describeTraining(opts, ctx);
+    const data = ctx.input("data");
+    const targets = ctx.input("targets");
+    const rows = targets?.features?.size;
+    if (data?.data && rows !== undefined && rows !== data.data.size) {
+      throw new OptionError(
+        "targets",
+        `"${
+          targets!.node
+        }" holds ${rows} rows of teacher features, but "${data.node}" has ${data.data.size} samples`,
+        { hint: `extract the targets from the same data node (data: ${data.node})` },
+      );
+    }
+    const base = ctx.input("init");
+    const mine = shape?.model;
+    if (base?.model && mine) {
+      const differs = base.model.inputShape.join() !== mine.inputShape.join() ||
+        (base.model.params !== undefined && mine.params !== undefined &&
+          base.model.params !== mine.params);
+      if (differs) {
+        throw new OptionError(
+          "init",
+          `"${base.node}" trains a different network (${base.model.params ?? "?"} parameters for ${
+            base.model.inputShape.join("×")
+          } inputs) than this student (${mine.params ?? "?"} for ${mine.inputShape.join("×")})`,
+          {
+            hint:
+              "initialise from a node that trains the same model options on the same data shape",
+          },
+        );
+      }
+    }
+    return shape;
+  },
   run(opts, ctx) {
     const data = datasetInput(ctx.inputs, "data");
     const seed = opts.seed ?? ctx.seed;

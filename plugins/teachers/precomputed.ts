@@ -8,56 +8,75 @@
  * Relative paths start at the working directory.
  * @module
  */
-import { defineTeacher, KtError, resolvePath, z } from "../../src/api.ts";
+import { defineTeacher, KtError, OptionError, resolvePath, z } from "../../src/api.ts";
 import { filePath } from "../../src/api.ts";
-import { readNpy } from "../../src/io/npy.ts";
-import { readInputFile } from "../../src/io/_files.ts";
+import { readNpy, readNpyHeader } from "../../src/io/npy.ts";
+import { inputFileSize, readInputFile } from "../../src/io/_files.ts";
 
-/** Reads the file as row-major float32 rows: `{ values, dim }`. */
-async function readRows(file: string, dim: number | undefined) {
+/** Rows and values per row of the feature file, from its header (or size) alone. */
+async function layoutOf(
+  file: string,
+  dim: number | undefined,
+): Promise<{ rows: number; dim: number }> {
+  const fail = (option: string, message: string, hint: string) =>
+    new OptionError(option, message, { where: file, hint });
   if (file.toLowerCase().endsWith(".npy")) {
-    const array = await readNpy(file);
-    if (array.dtype !== "float32" && array.dtype !== "float64") {
-      throw new KtError(`precomputed features must be float32 or float64, got ${array.dtype}`, {
-        where: file,
-        hint: "save them with numpy.save(path, features.astype('<f4'))",
-      });
+    const header = await readNpyHeader(file);
+    if (header.dtype !== "float32" && header.dtype !== "float64") {
+      throw fail(
+        "file",
+        `precomputed features must be float32 or float64, got ${header.dtype}`,
+        "save them with numpy.save(path, features.astype('<f4'))",
+      );
     }
-    if (array.shape.length < 2) {
-      throw new KtError(`precomputed features need shape [samples, dims], got [${array.shape}]`, {
-        where: file,
-        hint: "reshape to one row per sample, e.g. features.reshape(len(features), -1)",
-      });
+    if (header.shape.length < 2) {
+      throw fail(
+        "file",
+        `precomputed features need shape [samples, dims], got [${header.shape}]`,
+        "reshape to one row per sample, e.g. features.reshape(len(features), -1)",
+      );
     }
-    const rowDim = array.shape.slice(1).reduce((a, b) => a * b, 1);
+    const rowDim = header.shape.slice(1).reduce((a, b) => a * b, 1);
     if (dim !== undefined && dim !== rowDim) {
-      throw new KtError(`option dim is ${dim} but the file's rows hold ${rowDim} values`, {
-        where: file,
-        hint: "drop the dim option for .npy files (the shape says it)",
-      });
+      throw fail(
+        "dim",
+        `option dim is ${dim} but the file's rows hold ${rowDim} values`,
+        "drop the dim option for .npy files (the shape says it)",
+      );
     }
-    const values = array.data instanceof Float32Array
-      ? array.data
-      : Float32Array.from(array.data as Float64Array);
-    return { values, dim: rowDim };
+    return { rows: header.shape[0], dim: rowDim };
   }
   if (dim === undefined) {
-    throw new KtError("a raw float32 feature file needs the dim option (values per sample)", {
-      where: file,
-      hint: "add e.g. dim: 512, or save the features as .npy",
-    });
-  }
-  const bytes = await readInputFile(file);
-  if (bytes.length % (4 * dim) !== 0) {
-    throw new KtError(
-      `${bytes.length} bytes are not a whole number of float32 rows of ${dim} values`,
-      { where: file, hint: "check dim, and that the file is raw little-endian float32" },
+    throw fail(
+      "dim",
+      "a raw float32 feature file needs the dim option (values per sample)",
+      "add e.g. dim: 512, or save the features as .npy",
     );
   }
+  const size = await inputFileSize(file);
+  if (size % (4 * dim) !== 0) {
+    throw fail(
+      "dim",
+      `${size} bytes are not a whole number of float32 rows of ${dim} values`,
+      "check dim, and that the file is raw little-endian float32",
+    );
+  }
+  return { rows: size / (4 * dim), dim };
+}
+
+/** The file's values as row-major float32 (its layout already checked by {@linkcode layoutOf}). */
+async function readRows(file: string): Promise<Float32Array> {
+  if (file.toLowerCase().endsWith(".npy")) {
+    const array = await readNpy(file);
+    return array.data instanceof Float32Array
+      ? array.data
+      : Float32Array.from(array.data as Float64Array);
+  }
+  const bytes = await readInputFile(file);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const values = new Float32Array(bytes.length / 4);
   for (let i = 0; i < values.length; i++) values[i] = view.getFloat32(4 * i, true);
-  return { values, dim };
+  return values;
 }
 
 export default defineTeacher({
@@ -70,9 +89,17 @@ export default defineTeacher({
     ),
     dim: z.number().int().positive().optional().describe("values per sample (raw files)"),
   }).strict(),
+  async describe(options, ctx) {
+    try {
+      const { rows, dim } = await layoutOf(resolvePath(ctx, options.file), options.dim);
+      return { features: { size: rows, dim } };
+    } catch (e) {
+      throw OptionError.from("file", e);
+    }
+  },
   async extract(options, data, ctx) {
-    const { values, dim } = await readRows(resolvePath(ctx, options.file), options.dim);
-    const rows = values.length / dim;
+    const file = resolvePath(ctx, options.file);
+    const { rows, dim } = await layoutOf(file, options.dim);
     if (rows !== data.size) {
       throw new KtError(
         `precomputed features hold ${rows} rows but dataset ${data.name} has ${data.size} samples`,
@@ -82,6 +109,7 @@ export default defineTeacher({
         },
       );
     }
+    const values = await readRows(file);
     for (let i = 0; i < values.length; i++) {
       if (!Number.isFinite(values[i])) {
         throw new KtError(`row ${Math.floor(i / dim)} of the precomputed features is not finite`, {

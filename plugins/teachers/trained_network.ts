@@ -5,7 +5,12 @@
  * @module
  */
 import { defineStep, pluginSpec, ref, z } from "../../src/api.ts";
-import { datasetInput, toTrainOptions, trainingOptions } from "../../src/steps.ts";
+import {
+  datasetInput,
+  describeTraining,
+  toTrainOptions,
+  trainingOptions,
+} from "../../src/steps.ts";
 import { trainModel } from "../../src/train.ts";
 
 export default defineStep({
@@ -19,6 +24,7 @@ export default defineStep({
     model: pluginSpec("model"),
     ...trainingOptions,
   }).strict(),
+  describe: (opts, ctx) => describeTraining(opts, ctx),
   run(opts, ctx) {
     const data = datasetInput(ctx.inputs, "data");
     const seed = opts.seed ?? 0;

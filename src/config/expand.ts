@@ -167,6 +167,7 @@ export function parseSweep(src: SourceValue | undefined, problems: Problems): Sw
           problems.add(a.value.loc, `sweep axis "${a.key}" has no values`);
           continue;
         }
+        if (!distinctValues(a.key, a.value.items, problems)) continue;
         if (claim(axis)) spec.grid.push({ ...axis, values: a.value.items });
       }
     } else if (e.key === "random") {
@@ -218,6 +219,46 @@ export function parseSweep(src: SourceValue | undefined, problems: Problems): Sw
     } else unknownKey(e, "sweep", ["grid", "random", "seeds"], problems);
   }
   return spec;
+}
+
+/**
+ * Whether the values of grid axis `name` make distinct trials: no value twice, and no two that
+ * print alike in trial labels (numbers to 4 significant digits, `pkt` and `{ use: pkt }`).
+ * Collisions are reported at the later value.
+ */
+function distinctValues(name: string, values: SourceValue[], problems: Problems): boolean {
+  const exact = new Map<string, Loc>();
+  const shown = new Map<string, { loc: Loc; text: string }>();
+  let ok = true;
+  for (const v of values) {
+    const plain = toPlain(v);
+    const key = canonicalJson(plain);
+    const label = displayValue(plain);
+    const same = exact.get(key);
+    const alike = shown.get(label);
+    if (same) {
+      problems.add(
+        v.loc,
+        `sweep axis "${name}" lists ${label} twice (first at ${same.line}:${same.col}); ` +
+          `each value makes its own trials, so list it once`,
+      );
+      ok = false;
+    } else if (alike) {
+      problems.add(
+        v.loc,
+        `sweep axis "${name}": ${key} shows as "${label}" in trial labels, like ${alike.text} at ` +
+          `${alike.loc.line}:${alike.loc.col}; ` +
+          (typeof plain === "number"
+            ? "give values that differ in their first 4 significant digits (or drop one)"
+            : "list it once, written one way"),
+      );
+      ok = false;
+    } else {
+      exact.set(key, v.loc);
+      shown.set(label, { loc: v.loc, text: key });
+    }
+  }
+  return ok;
 }
 
 function parseDistribution(
@@ -540,5 +581,24 @@ export function expandTrials(
     }
   }
   problems.list.push(...sink.list.filter((p) => !poisoned.has(`${p.line}:${p.col}`)));
+  if (problems.list.length === before) {
+    // Random draws (or values that print alike across axes) can still make two trials one.
+    const seen = new Map<string, Trial>();
+    for (const t of trials) {
+      const first = seen.get(t.label);
+      if (first) {
+        const where = sweep.random?.axes[0]?.loc ?? axes[0]?.loc ?? nodes.loc;
+        problems.add(
+          where,
+          `the sweep makes trial "${t.label}" twice; ` +
+            (sweep.random
+              ? "random draws repeat (or print alike to 4 digits): widen the space or lower count"
+              : "give axis values that differ in their first 4 digits"),
+        );
+        break;
+      }
+      seen.set(t.label, t);
+    }
+  }
   return problems.list.length > before ? [] : trials;
 }

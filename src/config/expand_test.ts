@@ -88,7 +88,7 @@ student: { use: transfer, data: train, model: cnn }
 `) as SourceMap;
   const sweep = parseSweep(
     source(
-      `random: { count: 20, seed: 1, space: { n: { int: [2, 4] }, "student.loss": { choice: [pkt, hinton] } } }`,
+      `random: { count: 20, seed: 1, space: { n: { int: [2, 400] }, "student.loss": { choice: [pkt, hinton] } } }`,
     ),
     problems,
   );
@@ -97,8 +97,10 @@ student: { use: transfer, data: train, model: cnn }
   assert.equal(trials.length, 20);
   const ns = new Set(trials.map((t) => t.params.n));
   const losses = new Set(trials.map((t) => t.params["student.loss"]));
-  assert.ok([...ns].every((n) => n === 2 || n === 3 || n === 4));
-  assert.equal(ns.size, 3, "20 draws from 3 integers hit them all (seeded)");
+  assert.ok(
+    [...ns].every((n) => typeof n === "number" && Number.isInteger(n) && n >= 2 && n <= 400),
+  );
+  assert.ok(ns.size > 15, "20 draws from 399 integers spread out (seeded)");
   assert.deepEqual([...losses].sort(), ["hinton", "pkt"]);
   for (const t of trials) {
     assert.equal(t.graph.nodes.train.options.limit, t.params.n);
@@ -120,4 +122,39 @@ Deno.test("expandTrials() refuses sweeps beyond MAX_TRIALS", () => {
   );
   assert.deepEqual(expandTrials(nodes, sweep, fakeRegistry(), problems), []);
   assert.match(messages(problems)[0], /expands to 100001 trials; at most 100000/);
+});
+
+Deno.test("expandTrials() reports random draws that repeat a trial, at the random axis", () => {
+  const problems = new Problems("s.yaml");
+  const nodes = source(`train: { use: mnist, limit: "\${n}" }\n`) as SourceMap;
+  const sweep = parseSweep(
+    source(`random: { count: 20, seed: 1, space: { n: { int: [2, 4] } } }`),
+    problems,
+  );
+  assert.deepEqual(expandTrials(nodes, sweep, fakeRegistry(), problems), []);
+  assert.equal(problems.list.length, 1);
+  assert.deepEqual([problems.list[0].line, problems.list[0].col], [1, 40]);
+  assert.match(
+    problems.list[0].message,
+    /the sweep makes trial "n=\d seed=0" twice; random draws repeat/,
+  );
+});
+
+Deno.test("parseSweep() reports grid values listed twice or printing alike in labels", () => {
+  const problems = new Problems("s.yaml");
+  parseSweep(
+    source(`grid: { method: [pkt, hinton, pkt, { use: hinton }], lr: [0.0001, 0.00010001] }`),
+    problems,
+  );
+  const shown = problems.list.map((p) => `${p.line}:${p.col} ${p.message}`);
+  assert.equal(shown.length, 3, shown.join("\n"));
+  assert.match(shown[0], /^1:31 sweep axis "method" lists pkt twice \(first at 1:18\)/);
+  assert.match(
+    shown[1],
+    /^1:36 sweep axis "method": \{"use":"hinton"\} shows as "hinton" in trial labels/,
+  );
+  assert.match(
+    shown[2],
+    /^1:67 sweep axis "lr": 0.00010001 shows as "0.0001" .* first 4 significant digits/,
+  );
 });

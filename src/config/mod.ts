@@ -12,6 +12,8 @@
 import { dirname, isAbsolute, resolve } from "node:path";
 import { type BackendName, BACKENDS } from "../backend.ts";
 import { closestNames, KtError } from "../errors.ts";
+import { inputFileSize, readInputFile } from "../io/_files.ts";
+import { formatBytes } from "../memory.ts";
 import { nameProblem, pathProblem, safeName } from "./names.ts";
 import { loadPluginFile, type Registry } from "../registry.ts";
 import type { Plugin } from "../api.ts";
@@ -112,13 +114,32 @@ export interface LoadedExperiment {
 export async function loadExperiment(path: string, registry: Registry): Promise<LoadedExperiment> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    // A regular file of bounded size: never a FIFO, a device or a directory.
+    const size = await inputFileSize(path, "name the experiment's .yaml file");
+    if (size > MAX_EXPERIMENT_BYTES) {
+      throw new KtError(
+        `is ${formatBytes(size)}; an experiment file may hold at most ${
+          formatBytes(MAX_EXPERIMENT_BYTES)
+        }`,
+        { where: path, hint: "describe the experiment's graph in YAML; keep data in data files" },
+      );
+    }
+    text = new TextDecoder().decode(await readInputFile(path));
   } catch (e) {
-    const why = e instanceof Deno.errors.NotFound ? "not found" : String(e);
-    throw new KtError(`cannot read experiment file ${path}: ${why}`, { cause: e });
+    if (e instanceof KtError) {
+      const why = e.message === "file not found" ? "not found" : e.message;
+      throw new KtError(`cannot read experiment file ${path}: ${why}`, {
+        hint: e.hint,
+        cause: e,
+      });
+    }
+    throw new KtError(`cannot read experiment file ${path}: ${String(e)}`, { cause: e });
   }
   return await parseExperiment(text, path, registry);
 }
+
+/** The largest experiment file kt reads. */
+export const MAX_EXPERIMENT_BYTES = 1_000_000;
 
 /**
  * Like {@linkcode loadExperiment} for text already in memory; `file` names it in messages and

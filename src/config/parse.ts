@@ -73,6 +73,15 @@ export function formatProblem(p: Problem): string {
   return `${p.file}:${p.line}:${p.col}: ${p.message}`;
 }
 
+/** The most problems a {@linkcode ConfigError} prints (it keeps them all in `problems`). */
+export const MAX_PRINTED_PROBLEMS = 20;
+
+/** The most values an experiment file may hold once its aliases are expanded. */
+export const MAX_YAML_VALUES = 100_000;
+
+/** The deepest an experiment file's values may nest. */
+export const MAX_YAML_DEPTH = 64;
+
 /** Sorts problems by position and drops exact repeats (the same problem found in many trials). */
 export function sortProblems(problems: Problem[]): Problem[] {
   const seen = new Set<string>();
@@ -97,9 +106,11 @@ export class ConfigError extends KtError {
   constructor(problems: Problem[]) {
     const sorted = sortProblems(problems);
     const n = sorted.length;
+    const shown = sorted.slice(0, MAX_PRINTED_PROBLEMS).map(formatProblem);
+    if (n > shown.length) shown.push(`… and ${n - shown.length} more (fix the ones above first)`);
     super(
       `${n} problem${n === 1 ? "" : "s"} in ${sorted[0]?.file ?? "experiment"}:\n` +
-        sorted.map(formatProblem).join("\n"),
+        shown.join("\n"),
       { hint: "`kt plugins` lists every plugin with its options" },
     );
     this.name = "ConfigError";
@@ -163,15 +174,43 @@ export function parseYaml(text: string, file: string): ParsedYaml {
   if (doc.errors.length > 0) return { problems: problems.list };
   if (doc.contents === null) return { problems: problems.list };
 
+  // Bounded work: aliases are expanded, so a few hundred bytes of nested aliases could
+  // otherwise stand for billions of values.
+  let values = 0;
+  let outerAlias: YamlNode | undefined;
   const convert = (node: YamlNode, path: string[], depth: number): SourceValue => {
-    if (depth > 64) throw new KtError("YAML nested deeper than 64 levels");
+    const at = locAt(node.range?.[0] ?? 0);
+    if (depth > MAX_YAML_DEPTH) {
+      throw new TooLarge(
+        outerAlias ? locAt(outerAlias.range?.[0] ?? 0) : at,
+        `values nest deeper than ${MAX_YAML_DEPTH} levels${
+          outerAlias ? " (through this alias)" : ""
+        }; flatten the file`,
+      );
+    }
+    if (++values > MAX_YAML_VALUES) {
+      throw new TooLarge(
+        outerAlias ? locAt(outerAlias.range?.[0] ?? 0) : at,
+        outerAlias
+          ? `expanding YAML aliases gives the file more than ${MAX_YAML_VALUES} values (reached in alias "*${
+            (outerAlias as { source?: string }).source
+          }"); write the values out or use fewer, smaller aliases`
+          : `the file holds more than ${MAX_YAML_VALUES} values; an experiment needs far fewer`,
+      );
+    }
     if (isAlias(node)) {
       const target = node.resolve(doc);
       if (target === undefined) {
-        problems.add(locAt(node.range?.[0] ?? 0), `unknown YAML alias "*${node.source}"`);
-        return { type: "scalar", value: null, loc: locAt(node.range?.[0] ?? 0) };
+        problems.add(at, `unknown YAML alias "*${node.source}"`);
+        return { type: "scalar", value: null, loc: at };
       }
-      return convert(target, path, depth + 1);
+      const outermost = outerAlias === undefined;
+      if (outermost) outerAlias = node;
+      try {
+        return convert(target, path, depth + 1);
+      } finally {
+        if (outermost) outerAlias = undefined;
+      }
     }
     const loc = locAt(node.range?.[0] ?? 0);
     if (isMap(node)) {
@@ -224,8 +263,19 @@ export function parseYaml(text: string, file: string): ParsedYaml {
     problems.add(loc, "unsupported YAML node");
     return { type: "scalar", value: null, loc };
   };
-  const root = convert(doc.contents as YamlNode, [], 0);
-  return { root, problems: problems.list };
+  try {
+    const root = convert(doc.contents as YamlNode, [], 0);
+    return { root, problems: problems.list };
+  } catch (e) {
+    if (!(e instanceof TooLarge)) throw e;
+    problems.add(e.loc, e.message);
+    return { problems: problems.list };
+  }
+}
+
+/** Thrown inside {@linkcode parseYaml} when the file is too large or deep to expand. */
+class TooLarge {
+  constructor(readonly loc: Loc, readonly message: string) {}
 }
 
 /** The plain JS value of a source tree (maps → objects, seqs → arrays). */

@@ -11,7 +11,7 @@
  * @module
  */
 import { KtError } from "../errors.ts";
-import { readInputFile } from "./_files.ts";
+import { inputFileSize, readInputFile, readInputRange } from "./_files.ts";
 
 /** Element types an IDX file can hold, by their type byte. */
 export type IdxType = "uint8" | "int8" | "int16" | "int32" | "float32" | "float64";
@@ -56,8 +56,23 @@ type ArrayFor = {
   BYTES_PER_ELEMENT: number;
 };
 
-/** Decodes IDX bytes, validating the magic number, the dimensions and the file length. */
-export function parseIdx(bytes: Uint8Array, src: IdxSource): IdxFile {
+/** What an IDX header says: enough to check a file's size and shape before reading it. */
+export interface IdxHeader {
+  type: IdxType;
+  dims: number[];
+  /** Byte offset of the values. */
+  dataOffset: number;
+  /** Number of values (the product of `dims`). */
+  count: number;
+  /** The file size the header implies. */
+  bytes: number;
+}
+
+/**
+ * Decodes the header of IDX bytes (`bytes` may be just the file's first bytes): magic number and
+ * dimensions; throws a one-line {@linkcode KtError} naming the source.
+ */
+export function parseIdxHeader(bytes: Uint8Array, src: IdxSource): IdxHeader {
   const hint = src.hint ?? "the file is damaged or not an IDX file; regenerate or re-download it";
   const fail = (what: string) => new KtError(what, { where: src.source, hint });
   if (bytes.length < 4) {
@@ -84,13 +99,51 @@ export function parseIdx(bytes: Uint8Array, src: IdxSource): IdxFile {
     count *= n;
   }
   const size = t.array.BYTES_PER_ELEMENT;
-  const expected = headerLength + count * size;
-  if (bytes.length !== expected) {
-    const state = bytes.length < expected ? "truncated" : "longer than its header says";
-    const what = `dims ${dims.join("×")} of ${t.type} need ${expected} bytes`;
-    throw fail(`IDX file is ${state}: ${what}, found ${bytes.length}`);
-  }
-  return { type: t.type, dims, data: decode(bytes, headerLength, count, t.array) };
+  return {
+    type: t.type,
+    dims,
+    dataOffset: headerLength,
+    count,
+    bytes: headerLength + count * size,
+  };
+}
+
+function lengthError(header: IdxHeader, found: number, src: IdxSource): KtError {
+  const state = found < header.bytes ? "truncated" : "longer than its header says";
+  const what = `dims ${header.dims.join("×")} of ${header.type} need ${header.bytes} bytes`;
+  return new KtError(`IDX file is ${state}: ${what}, found ${found}`, {
+    where: src.source,
+    hint: src.hint ?? "the file is damaged or not an IDX file; regenerate or re-download it",
+  });
+}
+
+/** Decodes IDX bytes, validating the magic number, the dimensions and the file length. */
+export function parseIdx(bytes: Uint8Array, src: IdxSource): IdxFile {
+  const header = parseIdxHeader(bytes, src);
+  if (bytes.length !== header.bytes) throw lengthError(header, bytes.length, src);
+  const t = Object.values(TYPES).find((x) => x.type === header.type)!;
+  return {
+    type: header.type,
+    dims: header.dims,
+    data: decode(bytes, header.dataOffset, header.count, t.array),
+  };
+}
+
+/**
+ * Reads the header of an IDX file and checks the file's size against it, without reading the
+ * values: a regular file only (never a device, FIFO or directory).
+ *
+ * @example
+ * ```ts ignore
+ * const { dims } = await readIdxHeader("data/train-images-idx3-ubyte");
+ * ```
+ */
+export async function readIdxHeader(path: string, hint?: string): Promise<IdxHeader> {
+  const size = await inputFileSize(path, hint);
+  const src = { source: path, hint };
+  const header = parseIdxHeader(await readInputRange(path, 0, 4 + 4 * 255, hint), src);
+  if (size !== header.bytes) throw lengthError(header, size, src);
+  return header;
 }
 
 /**
@@ -117,5 +170,6 @@ function decode(bytes: Uint8Array, offset: number, count: number, array: ArrayFo
  * ```
  */
 export async function readIdx(path: string, hint?: string): Promise<IdxFile> {
+  await readIdxHeader(path, hint); // size checked against the header before the values are read
   return parseIdx(await readInputFile(path, hint), { source: path, hint });
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseIdx, readIdx } from "./idx.ts";
+import { parseIdx, readIdx, readIdxHeader } from "./idx.ts";
 import { assertKtError, idxBytes } from "../../tests/fixtures/datasets.ts";
 
 Deno.test("parseIdx() reads uint8 dims and values in C order", () => {
@@ -62,4 +62,27 @@ Deno.test("parseIdx() passes the caller's fix-it hint through", async () => {
 Deno.test("readIdx() of a missing file is a KtError naming the path", async () => {
   const e = await assertKtError(() => readIdx("/nonexistent/dir/train.idx"), /file not found/);
   assert.equal(e.where, "/nonexistent/dir/train.idx");
+});
+
+Deno.test("readIdxHeader() reads dims and refuses a size that differs, or a non-regular file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(
+      `${dir}/a.idx`,
+      new Uint8Array([0, 0, 0x08, 2, 0, 0, 0, 2, 0, 0, 0, 3, 1, 2, 3, 4, 5, 6]),
+    );
+    assert.deepEqual((await readIdxHeader(`${dir}/a.idx`)).dims, [2, 3]);
+    await Deno.writeFile(
+      `${dir}/b.idx`,
+      new Uint8Array([0, 0, 0x08, 1, 0xff, 0xff, 0xff, 0xff, 1]),
+    );
+    const e = await assertKtError(
+      () => readIdx(`${dir}/b.idx`),
+      /IDX file is truncated: dims 4294967295/,
+    );
+    assert.equal(e.where, `${dir}/b.idx`);
+    await assertKtError(() => readIdxHeader(dir), /is a directory/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -13,7 +13,7 @@
  * @module
  */
 import { KtError } from "../errors.ts";
-import { readInputFile, writeFileAtomic } from "./_files.ts";
+import { inputFileSize, readInputFile, readInputRange, writeFileAtomic } from "./_files.ts";
 
 /** Element types kt reads from `.npy` files. */
 export type NpyDtype = "uint8" | "int32" | "int64" | "float32" | "float64";
@@ -49,8 +49,29 @@ const DTYPES: Record<string, { dtype: NpyDtype; size: number }> = {
 const SAVE_HINT = "save it with numpy.save(path, np.ascontiguousarray(a.astype('<f4'))) " +
   "(or '<u1', '<i4', '<i8', '<f8')";
 
-/** Decodes `.npy` bytes, validating magic, header, dtype, order and length. */
-export function parseNpy(bytes: Uint8Array, src: NpySource): NpyArray {
+/** What a `.npy` header says: enough to check a file's size and shape before reading it. */
+export interface NpyHeader {
+  dtype: NpyDtype;
+  /** Dimensions, outermost first. */
+  shape: number[];
+  /** Byte offset of the values. */
+  dataOffset: number;
+  /** Bytes per value. */
+  itemSize: number;
+  /** Number of values (the product of `shape`). */
+  count: number;
+  /** The file size the header implies. */
+  bytes: number;
+}
+
+/** The longest header kt reads (numpy writes a few hundred bytes; it refuses over 10,000). */
+export const MAX_NPY_HEADER = 65_536;
+
+/**
+ * Decodes the header of `.npy` bytes (`bytes` may be just the file's first bytes), validating
+ * magic, version, dtype, order and shape; throws a one-line {@linkcode KtError} naming the source.
+ */
+export function parseNpyHeader(bytes: Uint8Array, src: NpySource): NpyHeader {
   const fail = (what: string, hint = SAVE_HINT) => new KtError(what, { where: src.source, hint });
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) {
     throw fail("not a .npy file (missing the \\x93NUMPY magic)");
@@ -61,6 +82,9 @@ export function parseNpy(bytes: Uint8Array, src: NpySource): NpyArray {
   const lengthSize = major === 1 ? 2 : 4;
   if (bytes.length < 8 + lengthSize) throw fail(".npy file is truncated inside its header");
   const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  if (headerLength > MAX_NPY_HEADER) {
+    throw fail(`.npy header of ${headerLength} bytes is longer than ${MAX_NPY_HEADER}`);
+  }
   const dataOffset = 8 + lengthSize + headerLength;
   if (bytes.length < dataOffset) {
     throw fail(`.npy file is truncated inside its header (${bytes.length} of ${dataOffset} bytes)`);
@@ -72,35 +96,69 @@ export function parseNpy(bytes: Uint8Array, src: NpySource): NpyArray {
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
   if (descr === undefined || fortran === undefined || shapeText === undefined) {
-    throw fail(`malformed .npy header: ${JSON.stringify(header.trim())}`);
+    throw fail(`malformed .npy header: ${JSON.stringify(header.trim().slice(0, 200))}`);
   }
   const t = DTYPES[descr];
   if (!t) throw fail(`unsupported dtype '${descr}' (kt reads <u1, <i4, <i8, <f4, <f8)`);
   if (fortran === "True") throw fail("Fortran-ordered array; kt reads C order only");
   const shape = shapeText.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number);
-  if (shape.some((n) => !Number.isInteger(n) || n < 0)) {
-    throw fail(`malformed shape (${shapeText}) in .npy header`);
+  if (shape.length > 32 || shape.some((n) => !Number.isSafeInteger(n) || n < 0)) {
+    throw fail(`malformed shape (${shapeText.slice(0, 200)}) in .npy header`);
   }
   const count = shape.reduce((a, b) => a * b, 1);
-  const expected = dataOffset + count * t.size;
-  if (bytes.length !== expected) {
-    const state = bytes.length < expected ? "truncated" : "longer than its header says";
-    throw fail(
-      `.npy file is ${state}: shape (${
-        shape.join(", ")
-      }) of ${t.dtype} needs ${expected} bytes, found ${bytes.length}`,
-      "the file is damaged; write it again",
-    );
-  }
+  return {
+    dtype: t.dtype,
+    shape,
+    dataOffset,
+    itemSize: t.size,
+    count,
+    bytes: dataOffset + count * t.size,
+  };
+}
+
+/** The error for a file whose length differs from what its header says. */
+function lengthError(header: NpyHeader, found: number, src: NpySource): KtError {
+  const state = found < header.bytes ? "truncated" : "longer than its header says";
+  return new KtError(
+    `.npy file is ${state}: shape (${
+      header.shape.join(", ")
+    }) of ${header.dtype} needs ${header.bytes} bytes, found ${found}`,
+    { where: src.source, hint: "the file is damaged; write it again" },
+  );
+}
+
+/** Decodes `.npy` bytes, validating magic, header, dtype, order and length. */
+export function parseNpy(bytes: Uint8Array, src: NpySource): NpyArray {
+  const header = parseNpyHeader(bytes, src);
+  const { dataOffset, count, itemSize: size, dtype } = header;
+  if (bytes.length !== header.bytes) throw lengthError(header, bytes.length, src);
   // Typed-array views need aligned offsets; copy the payload when the header leaves it unaligned.
   // (Hosts Deno runs on are little-endian, so native views read '<' data directly.)
   let buf = bytes.buffer;
   let off = bytes.byteOffset + dataOffset;
-  if (off % t.size !== 0) {
-    buf = bytes.slice(dataOffset, expected).buffer;
+  if (off % size !== 0) {
+    buf = bytes.slice(dataOffset, header.bytes).buffer;
     off = 0;
   }
-  return { dtype: t.dtype, shape, data: view_(t.dtype, buf, off, count) };
+  return { dtype, shape: header.shape, data: view_(dtype, buf, off, count) };
+}
+
+/**
+ * Reads the header of a `.npy` file and checks the file's size against it, without reading the
+ * values: a regular file only (never a device, FIFO or directory).
+ *
+ * @example
+ * ```ts ignore
+ * const { shape, dtype } = await readNpyHeader("x_train.npy");
+ * ```
+ */
+export async function readNpyHeader(path: string): Promise<NpyHeader> {
+  const size = await inputFileSize(path);
+  const header = parseNpyHeader(await readInputRange(path, 0, MAX_NPY_HEADER + 12), {
+    source: path,
+  });
+  if (size !== header.bytes) throw lengthError(header, size, { source: path });
+  return header;
 }
 
 function view_(dtype: NpyDtype, buf: ArrayBufferLike, off: number, count: number): NpyData {
@@ -127,6 +185,7 @@ function view_(dtype: NpyDtype, buf: ArrayBufferLike, off: number, count: number
  * ```
  */
 export async function readNpy(path: string): Promise<NpyArray> {
+  await readNpyHeader(path); // size checked against the header before the values are read
   return parseNpy(await readInputFile(path), { source: path });
 }
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { encodeNpy, parseNpy, readNpy, writeNpy } from "./npy.ts";
+import { encodeNpy, parseNpy, readNpy, readNpyHeader, writeNpy } from "./npy.ts";
 import { assertKtError, listFiles, npyBytes } from "../../tests/fixtures/datasets.ts";
 
 Deno.test("parseNpy() reads every supported dtype in C order", () => {
@@ -81,4 +81,38 @@ Deno.test("parseNpy() rejects bad files with one-line KtErrors", async () => {
   const e = await assertKtError(() => parseNpy(npyBytes("<f2", [1], []), src), /'<f2'/);
   assert.equal(e.where, "bad.npy");
   await assertKtError(() => readNpy("/nonexistent/x.npy"), /file not found/);
+});
+
+Deno.test("readNpyHeader() checks the file size against the header without reading values", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const bytes = encodeNpy(new Float32Array(12), [3, 4]);
+    await Deno.writeFile(`${dir}/ok.npy`, bytes);
+    const header = await readNpyHeader(`${dir}/ok.npy`);
+    assert.deepEqual([header.shape, header.dtype, header.bytes], [[3, 4], "float32", bytes.length]);
+    // A header promising 10^12 rows: refused by its size, before anything is allocated.
+    const text = String.fromCharCode(...bytes.subarray(0, 128))
+      .replace("(3, 4), }" + " ".repeat(12), "(1000000000000, 4), }");
+    const huge = Uint8Array.from(text, (c) => c.charCodeAt(0));
+    assert.equal(huge.length, 128);
+    await Deno.writeFile(`${dir}/huge.npy`, huge);
+    await assertKtError(() => readNpy(`${dir}/huge.npy`), /truncated: shape \(1000000000000, 4\)/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("readNpy() refuses a directory, a device and a FIFO before opening them", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await assertKtError(() => readNpy(dir), /is a directory; expected a regular file/);
+    await assertKtError(() => readNpy("/dev/zero"), /is a device; expected a regular file/);
+    const fifo = `${dir}/fifo.npy`;
+    const made = await new Deno.Command("mkfifo", { args: [fifo] }).output().catch(() => null);
+    if (made?.success) {
+      await assertKtError(() => readNpyHeader(fifo), /is a FIFO \(named pipe\)/);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
