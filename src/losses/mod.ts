@@ -1,6 +1,7 @@
 /**
  * Knowledge-transfer losses as pure tensor functions: PKT and its variants, Hinton KD,
- * cross-entropy, hint and FitNets losses.
+ * cross-entropy, hint and FitNets losses, and the methods the reference libraries compare (RKD,
+ * SP, AT, NST, DKD, DIST, and the fixed parts of CC, VID and CRD).
  * @module
  */
 export {
@@ -26,3 +27,24 @@ export {
   randomProjection,
   type Regressor,
 } from "./hint.ts";
+export { rkdLoss, type RkdOptions } from "./rkd.ts";
+export { similarityPreservingLoss } from "./sp.ts";
+export { attentionMap, type AttentionOptions, attentionTransferLoss } from "./at.ts";
+export { nstLoss } from "./nst.ts";
+export { dkdLoss, type DkdOptions } from "./dkd.ts";
+export { distLoss, type DistOptions } from "./dist.ts";
+export { ccLoss } from "./cc.ts";
+export { vidInitialLogScale, vidLoss, type VidOptions, type VidParams } from "./vid.ts";
+export {
+  type ContrastSample,
+  contrastSample,
+  contrastSampler,
+  CRD_MODES,
+  crdContrastLoss,
+  type CrdContrastOptions,
+  crdEmbed,
+  type CrdEmbedding,
+  type CrdMode,
+  crdNormalizer,
+  crdUpdateMemory,
+} from "./crd.ts";
