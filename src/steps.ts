@@ -156,7 +156,7 @@ export function checkTrainingMemory(
     );
   }
   const largest = estimate.largest;
-  const what = largest
+  const what = largest && largest.params < estimate.params
     ? `${largest.layer} has ${formatCount(largest.params)} parameters; training the model (${
       formatCount(estimate.params)
     } in all) needs ${needs}`

@@ -18,6 +18,8 @@ import {
 } from "../../src/steps.ts";
 import { crossEntropyTerm, trainModel } from "../../src/train.ts";
 
+const count = (n: number | undefined) => n === undefined ? "?" : n.toLocaleString("en-US");
+
 export default defineStep({
   name: "transfer",
   description:
@@ -61,9 +63,9 @@ export default defineStep({
       if (differs) {
         throw new OptionError(
           "init",
-          `"${base.node}" trains a different network (${base.model.params ?? "?"} parameters for ${
+          `"${base.node}" trains a different network (${count(base.model.params)} parameters for ${
             base.model.inputShape.join("×")
-          } inputs) than this student (${mine.params ?? "?"} for ${mine.inputShape.join("×")})`,
+          } inputs) than this student (${count(mine.params)} for ${mine.inputShape.join("×")})`,
           {
             hint:
               "initialise from a node that trains the same model options on the same data shape",

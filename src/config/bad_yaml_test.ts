@@ -8,22 +8,9 @@ import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { ConfigError, loadExperiment, type Problem } from "./mod.ts";
 import { fakeRegistry } from "./_fixtures.ts";
+import { expectations } from "../../tests/fixtures/expectations.ts";
 
 const dir = fileURLToPath(new URL("../../tests/fixtures/bad_yaml/", import.meta.url));
-
-interface Expectation {
-  line: number;
-  col: number;
-  text: string;
-}
-
-function expectations(text: string): Expectation[] {
-  return [...text.matchAll(/^# expect: (\d+):(\d+) (.+)$/gm)].map((m) => ({
-    line: Number(m[1]),
-    col: Number(m[2]),
-    text: m[3],
-  }));
-}
 
 const files = [...Deno.readDirSync(dir)]
   .filter((e) => e.isFile && e.name.endsWith(".yaml"))

@@ -14,7 +14,7 @@ import { type BackendName, BACKENDS } from "../backend.ts";
 import { closestNames, KtError } from "../errors.ts";
 import { inputFileSize, readInputFile } from "../io/_files.ts";
 import { formatBytes } from "../memory.ts";
-import { nameProblem, pathProblem, safeName } from "./names.ts";
+import { MAX_NAME_LENGTH, nameProblem, pathProblem, safeName } from "./names.ts";
 import { loadPluginFile, type Registry } from "../registry.ts";
 import type { Plugin } from "../api.ts";
 import { expandTrials, parseSweep, type SweepSpec, type Trial } from "./expand.ts";
@@ -197,7 +197,7 @@ export async function parseExperiment(
       paths.push(isAbsolute(item.value) ? item.value : resolve(dir, item.value));
     } catch (e) {
       if (!(e instanceof KtError)) throw e;
-      problems.add(item.loc, e.hint ? `${e.message} (${e.hint})` : e.message);
+      problems.add(item.loc, e.hint ? `${e.message} — ${e.hint}` : e.message);
     }
   }
   let full = registry;
@@ -272,10 +272,13 @@ function readTopLevel(root: SourceMap, problems: Problems, dir: string): TopLeve
         const s = string(v, "name");
         const problem = s === undefined ? undefined : nameProblem(s);
         if (problem) {
+          const shown = (t: string) => JSON.stringify(t.length > 40 ? `${t.slice(0, 40)}…` : t);
+          const fix = s!.length > MAX_NAME_LENGTH
+            ? "shorten it"
+            : `e.g. name: ${shown(safeName(s!))}`;
           problems.add(
             v.loc,
-            `"name" ${problem}: ${JSON.stringify(s)} (it names the run directory runs/<name>); ` +
-              `e.g. name: ${JSON.stringify(safeName(s!))}`,
+            `"name" ${problem}: ${shown(s!)} (it names the run directory runs/<name>); ${fix}`,
           );
         } else top.name = s;
         break;

@@ -41,6 +41,7 @@ export function nameProblem(name: string): string | undefined {
   const bad = /[/\\,]/.exec(name)?.[0] ?? CONTROL.exec(name)?.[0];
   if (bad !== undefined) return `must not contain ${describeChar(bad)}`;
   if (name.includes("..")) return `must not contain ".."`;
+  if (name === ".") return `must not be "."`;
   if (name.startsWith("-")) return `must not start with "-"`;
   if (name.trim() !== name) return "must not start or end with spaces";
   return undefined;
@@ -48,14 +49,14 @@ export function nameProblem(name: string): string | undefined {
 
 /** `name` with every character {@linkcode nameProblem} refuses replaced, as a suggestion. */
 export function safeName(name: string): string {
-  const cleaned = [...name]
+  const cleaned = [...name.replace(/\.\.+/g, "")]
     .map((c) => /[/\\,]/.test(c) || CONTROL.test(c) ? "-" : c)
     .join("")
-    .replace(/\.\.+/g, ".")
+    .replace(/-{2,}/g, "-")
     .trim()
-    .replace(/^-+/, "")
+    .replace(/^-+|-+$/g, "")
     .slice(0, MAX_NAME_LENGTH);
-  return cleaned === "" ? "my-experiment" : cleaned;
+  return cleaned === "" || cleaned === "." ? "my-experiment" : cleaned;
 }
 
 /**

@@ -178,6 +178,7 @@ export function parseYaml(text: string, file: string): ParsedYaml {
   // otherwise stand for billions of values.
   let values = 0;
   let outerAlias: YamlNode | undefined;
+  const onPath = new Set<YamlNode>();
   const convert = (node: YamlNode, path: string[], depth: number): SourceValue => {
     const at = locAt(node.range?.[0] ?? 0);
     if (depth > MAX_YAML_DEPTH) {
@@ -204,6 +205,13 @@ export function parseYaml(text: string, file: string): ParsedYaml {
         problems.add(at, `unknown YAML alias "*${node.source}"`);
         return { type: "scalar", value: null, loc: at };
       }
+      if (onPath.has(target)) {
+        throw new TooLarge(
+          at,
+          `the YAML alias "*${node.source}" is used inside the value it names (an endless loop); ` +
+            `write the value out`,
+        );
+      }
       const outermost = outerAlias === undefined;
       if (outermost) outerAlias = node;
       try {
@@ -212,7 +220,22 @@ export function parseYaml(text: string, file: string): ParsedYaml {
         if (outermost) outerAlias = undefined;
       }
     }
-    const loc = locAt(node.range?.[0] ?? 0);
+    if (isMap(node) || isSeq(node)) {
+      onPath.add(node);
+      try {
+        return convertCollection(node, path, depth, at);
+      } finally {
+        onPath.delete(node);
+      }
+    }
+    return convertCollection(node, path, depth, at);
+  };
+  const convertCollection = (
+    node: YamlNode,
+    path: string[],
+    depth: number,
+    loc: Loc,
+  ): SourceValue => {
     if (isMap(node)) {
       const entries: SourceEntry[] = [];
       const first = new Map<string, Loc>();

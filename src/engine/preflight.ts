@@ -25,7 +25,7 @@ import {
 } from "../config/mod.ts";
 import { Problems } from "../config/parse.ts";
 import { optionLoc } from "../config/validate.ts";
-import { KtError, OptionError, thrownSummary } from "../errors.ts";
+import { KtError, OptionError, thrownSummary, userFrame } from "../errors.ts";
 import { memoryBytes } from "../memory.ts";
 import { sha256Hex } from "../cache.ts";
 import { canonicalJson, type JsonValue } from "../canonical.ts";
@@ -155,16 +155,17 @@ function report(node: ResolvedNode, err: unknown, problems: Problems): void {
   const holder = `${node.kind} "${node.use}"`;
   if (err instanceof OptionError) {
     const where = err.where ? `${err.where}: ` : "";
-    const text = `${where}${err.message}${err.hint ? ` (${err.hint})` : ""}`;
+    const text = `${where}${err.message}${err.hint ? ` — ${err.hint}` : ""}`;
     problems.add(optionLoc(node, err.option), `option "${err.option}" of ${holder}: ${text}`);
   } else if (err instanceof KtError) {
     problems.add(node.loc, `node "${node.name}" (${holder}): ${err.format()}`);
   } else {
+    // A bug in the plugin's own check: its source line first, like a failure at run time.
+    const frame = userFrame(err);
     problems.add(
       node.loc,
-      `node "${node.name}" (${holder}): its plugin failed while checking the options: ${
-        thrownSummary(err)
-      }`,
+      `${frame ? `${frame}: ` : ""}${node.kind} plugin "${node.use}" of node "${node.name}" ` +
+        `failed while checking its options: ${thrownSummary(err)}`,
     );
   }
 }

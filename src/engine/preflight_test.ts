@@ -28,7 +28,8 @@ const registry = createRegistry([
     },
     estimate: (o, ctx) => {
       const params = ctx.inputShape[0] * ctx.inputShape[1] * o.units;
-      return { params, activations: o.units, largest: { layer: "fc", option: "units", params } };
+      const largest = { layer: "fc", option: "units", params };
+      return { params: params + o.units, activations: o.units, largest };
     },
   }),
   defineStep({
@@ -79,8 +80,8 @@ sweep: { grid: { u: [10, 100000000] }, seeds: [1, 2, 3] }
   assert.deepEqual(problems, [
     '4:36 option "n" of dataset "grid": no samples',
     '6:26 option "model.units" of step "train": fc has 7.8e+10 parameters; training the model ' +
-    "(7.8e+10 in all) needs about 1.3 TB of memory, more than the 1 GB available " +
-    "(make the model smaller)",
+    "(7.9e+10 in all) needs about 1.3 TB of memory, more than the 1 GB available " +
+    "— make the model smaller",
   ]);
   assert.equal(described, 2, "each distinct dataset node is described once over 6 trials");
 });
@@ -88,6 +89,6 @@ sweep: { grid: { u: [10, 100000000] }, seeds: [1, 2, 3] }
 Deno.test("preflight() names the node when a plugin's own check fails unexpectedly", async () => {
   const problems = await problemsOf("name: p\nnodes:\n  b: { use: broken }\n");
   assert.deepEqual(problems, [
-    '3:3 node "b" (step "broken"): its plugin failed while checking the options: TypeError: x is undefined',
+    '3:3 step plugin "broken" of node "b" failed while checking its options: TypeError: x is undefined',
   ]);
 });
