@@ -19,6 +19,15 @@ import noneLoss from "./losses/none.ts";
 import pktLoss from "./losses/pkt.ts";
 import spktLoss from "./losses/spkt.ts";
 import sumLoss from "./losses/sum.ts";
+import rkdLoss from "./losses/rkd.ts";
+import spLoss from "./losses/sp.ts";
+import atLoss from "./losses/at.ts";
+import nstLoss from "./losses/nst.ts";
+import ccLoss from "./losses/cc.ts";
+import vidLoss from "./losses/vid.ts";
+import crdLoss from "./losses/crd.ts";
+import dkdLoss from "./losses/dkd.ts";
+import distLoss from "./losses/dist.ts";
 import cnn from "./models/cnn.ts";
 import mlp from "./models/mlp.ts";
 import resnet from "./models/resnet.ts";
@@ -54,6 +63,15 @@ export const builtinPlugins: Plugin[] = [
   hintRandomLoss,
   hintOptimizedLoss,
   fitnetsLoss,
+  rkdLoss,
+  spLoss,
+  atLoss,
+  nstLoss,
+  ccLoss,
+  vidLoss,
+  crdLoss,
+  dkdLoss,
+  distLoss,
   crossEntropyLoss,
   noneLoss,
   sumLoss,

@@ -155,6 +155,16 @@ export interface LossInputs {
   numClasses: number;
   /** 0-based epoch, for schedules (e.g. multi-layer PKT weight decay). */
   epoch: number;
+  /**
+   * The dataset row of each sample of the batch (B), for terms that keep per-sample state across
+   * batches (CRD's memory banks). Set by kt's trainer.
+   */
+  indices?: Int32Array;
+  /**
+   * The labels of every training sample, in dataset order (N): the dataset's size and classes,
+   * for terms that sample from the whole training set (CRD's negatives). Set by kt's trainer.
+   */
+  datasetLabels?: Int32Array;
 }
 
 /** A ready-to-use loss term. */

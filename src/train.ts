@@ -180,6 +180,8 @@ export function trainModel(model: KtModel, data: Dataset, opts: TrainOptions): E
       labels,
       numClasses: data.numClasses,
       epoch,
+      indices: order.slice(start, end),
+      datasetLabels: data.y,
     };
   };
   // Terms with shape-dependent variables (learned projections) create them from a first batch.

@@ -1,0 +1,92 @@
+/**
+ * `cc`: Correlation Congruence (Peng et al., ICCV 2019) on the representation layer,
+ * RepDistiller's form and recipe: learned linear embeddings (student and teacher, 128-d, trained
+ * with the student) and γ·CE + β·L_CC, β = 0.02, γ = 1. The embeddings are created from the first
+ * batch's widths with PyTorch's default initialisation (seeded).
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { defineLoss, type LossInputs, type LossTerm, z } from "../../src/api.ts";
+import { ccLoss } from "../../src/losses/cc.ts";
+import { applyRegressor } from "../../src/losses/hint.ts";
+import { createRng } from "../../src/rng.ts";
+import { disposeVariables, scaled, teacherFeatures, weightOption } from "./_common.ts";
+import {
+  crossEntropyOption,
+  initSeedOption,
+  plusCrossEntropy,
+  torchUniform,
+  trainable,
+} from "./_methods.ts";
+
+/** A linear layer x·W + b. */
+interface Linear {
+  kernel: tf.Variable;
+  bias: tf.Variable;
+}
+
+/** A linear layer din → dout with PyTorch's default initialisation. */
+function linear(din: number, dout: number, rng: ReturnType<typeof createRng>): Linear {
+  return {
+    kernel: trainable(torchUniform([din, dout], din, rng)),
+    bias: trainable(torchUniform([dout], din, rng)),
+  };
+}
+
+function apply(x: tf.Tensor2D, l: Linear): tf.Tensor2D {
+  return applyRegressor(x, {
+    kernel: l.kernel as tf.Tensor as tf.Tensor2D,
+    bias: l.bias as tf.Tensor as tf.Tensor1D,
+  }) as tf.Tensor2D;
+}
+
+export default defineLoss({
+  name: "cc",
+  description: "CC (Peng et al., ICCV 2019): correlation congruence of learned 128-d embeddings " +
+    "of the representation (RepDistiller's form); γ·CE + β·CC, β = 0.02",
+  version: "1",
+  options: z.object({
+    embedding: z.number().int().positive().default(128).describe("embedding width (feat_dim)"),
+    beta: z.number().min(0).default(0.02).describe("weight β of the CC term (RepDistiller: 0.02)"),
+    ...crossEntropyOption,
+    ...initSeedOption,
+    ...weightOption,
+  }).strict(),
+  create: (o, ctx) => {
+    let embeds: { student: Linear; teacher: Linear } | undefined;
+    const ensure = (inputs: LossInputs) => {
+      if (!embeds) {
+        const rng = createRng(o.seed ?? ctx.seed);
+        const dt = teacherFeatures(inputs, "cc").shape[1];
+        embeds = {
+          student: linear(inputs.student.shape[1], o.embedding, rng),
+          teacher: linear(dt, o.embedding, rng),
+        };
+      }
+      return embeds;
+    };
+    const all = () =>
+      embeds ? [embeds.student, embeds.teacher].flatMap((l) => [l.kernel, l.bias]) : [];
+    const term: LossTerm = {
+      needs: { teacher: true },
+      get variables() {
+        return all();
+      },
+      init: (inputs) => void ensure(inputs),
+      compute: (inputs) =>
+        tf.tidy(() => {
+          const e = ensure(inputs);
+          const cc = ccLoss(
+            apply(inputs.student, e.student),
+            apply(teacherFeatures(inputs, "cc"), e.teacher),
+          );
+          return scaled(plusCrossEntropy(tf.mul(cc, o.beta), inputs, o.crossEntropy), o.weight);
+        }),
+      dispose: () => {
+        disposeVariables(all());
+        embeds = undefined;
+      },
+    };
+    return term;
+  },
+});

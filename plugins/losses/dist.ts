@@ -1,0 +1,33 @@
+/**
+ * `dist`: DIST (Huang et al., NeurIPS 2022) on logits, the CIFAR recipe: γ·CE + kdWeight·DIST with
+ * kdWeight = 2, γ = 1, β = γ_intra = 1, τ = 4.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { defineLoss, z } from "../../src/api.ts";
+import { distLoss } from "../../src/losses/dist.ts";
+import { scaled, teacherLogits, weightOption } from "./_common.ts";
+import { crossEntropyOption, plusCrossEntropy } from "./_methods.ts";
+
+export default defineLoss({
+  name: "dist",
+  description: "DIST (Huang et al., NeurIPS 2022): inter- and intra-class Pearson correlation " +
+    "of softened logits; γ·CE + 2·τ²(β·inter + γ_intra·intra), β = γ_intra = 1, τ = 4",
+  version: "1",
+  options: z.object({
+    beta: z.number().min(0).default(1).describe("weight β of the inter-class term"),
+    gamma: z.number().min(0).default(1).describe("weight γ of the intra-class term"),
+    temperature: z.number().positive().default(4).describe("softmax temperature τ"),
+    kdWeight: z.number().min(0).default(2).describe("weight of the DIST term (CIFAR recipe: 2)"),
+    ...crossEntropyOption,
+    ...weightOption,
+  }).strict(),
+  create: (o) => ({
+    needs: { teacherLogits: true },
+    compute: (inputs) =>
+      tf.tidy(() => {
+        const dist = distLoss(inputs.studentLogits, teacherLogits(inputs, "dist"), o);
+        return scaled(plusCrossEntropy(tf.mul(dist, o.kdWeight), inputs, o.crossEntropy), o.weight);
+      }),
+  }),
+});

@@ -1,0 +1,43 @@
+/**
+ * `nst`: Neuron Selectivity Transfer (Huang & Wang, 2017) on named conv layers, RepDistiller's
+ * recipe: γ·CE + β·Σ_pairs L_NST, β = 50, γ = 1; RepDistiller pairs every block's output.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { defineLoss, z } from "../../src/api.ts";
+import { nstLoss } from "../../src/losses/nst.ts";
+import { checkMap } from "../../src/losses/_tensor.ts";
+import { scaled, weightOption } from "./_common.ts";
+import {
+  checkLayerPairs,
+  crossEntropyOption,
+  layerPairNeeds,
+  layerPairOptions,
+  layerPairs,
+  plusCrossEntropy,
+} from "./_methods.ts";
+
+export default defineLoss({
+  name: "nst",
+  description: "NST (Huang & Wang, 2017): polynomial-kernel MMD of channel activation patterns " +
+    "of named conv layers (RepDistiller: every block); γ·CE + β·NST, β = 50",
+  version: "1",
+  options: z.object({
+    ...layerPairOptions,
+    beta: z.number().min(0).default(50).describe("weight β of the NST term (RepDistiller: 50)"),
+    ...crossEntropyOption,
+    ...weightOption,
+  }).strict().superRefine(checkLayerPairs),
+  create: (o) => ({
+    needs: layerPairNeeds(o),
+    compute: (inputs) =>
+      tf.tidy(() => {
+        const terms = layerPairs(inputs, o, "nst").map((pair, i) => {
+          checkMap(pair.student, `student layer "${o.studentLayers[i]}"`, 'loss "nst"');
+          return nstLoss(pair.student as tf.Tensor4D, pair.teacher as tf.Tensor4D);
+        });
+        const nst = tf.mul(tf.addN(terms), o.beta) as tf.Scalar;
+        return scaled(plusCrossEntropy(nst, inputs, o.crossEntropy), o.weight);
+      }),
+  }),
+});
