@@ -470,11 +470,15 @@ Examples:
     });
   cacheCmd.command("gc")
     .option("--cache-dir <dir>", "artifact cache", DEFAULT_CACHE)
-    .option("--older-than <days>", "also remove artifacts unused for this many days")
+    .option(
+      "--older-than <days>",
+      "also remove artifacts unused for this many days",
+      numberFlag("--older-than", { min: 0, example: "30" }),
+    )
     .action(async (o) => {
       const cache = await openCache(abs(o.cacheDir));
       const report = await cache.gc(
-        o.olderThan ? { olderThan: Number(o.olderThan) * 86_400_000 } : {},
+        o.olderThan !== undefined ? { olderThan: o.olderThan * 86_400_000 } : {},
       );
       console.log(
         `removed ${report.removed.length} artifact(s) and ${report.leftoversRemoved} leftover(s), freed ${

@@ -13,6 +13,7 @@ import type { Dataset } from "./data.ts";
 import { sampleSize } from "./data.ts";
 import { createRng, type Rng } from "./rng.ts";
 import { KtError, unknownNameMessage } from "./errors.ts";
+import { readInputFile } from "./io/_files.ts";
 
 /** A tfjs-layers weight initialiser. */
 export type Initializer = ReturnType<typeof tfl.initializers.heNormal>;
@@ -249,13 +250,13 @@ export async function saveModel(model: KtModel, dir: string): Promise<void> {
 
 /** Loads a model saved by {@linkcode saveModel} (or any tfjs layers model.json). */
 export async function loadModel(dir: string): Promise<KtModel> {
+  const hint = "point to a directory holding model.json and its weight files (tfjs layers format)";
   let text: string;
   try {
-    text = await Deno.readTextFile(`${dir}/model.json`);
+    // Regular files only (never a FIFO or a device), no larger than memory.
+    text = new TextDecoder().decode(await readInputFile(`${dir}/model.json`, hint));
   } catch (err) {
-    throw new KtError(`cannot read ${dir}/model.json: ${(err as Error).message}`, {
-      hint: "point to a directory holding model.json and its weight files (tfjs layers format)",
-    });
+    throw new KtError(`cannot read ${dir}/model.json: ${(err as Error).message}`, { hint });
   }
-  return modelFromFiles(text, (p) => Deno.readFile(`${dir}/${p}`), `${dir}/model.json`);
+  return modelFromFiles(text, (p) => readInputFile(`${dir}/${p}`, hint), `${dir}/model.json`);
 }

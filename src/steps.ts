@@ -200,6 +200,29 @@ export function checkModelInput(
   }
 }
 
+/**
+ * Checks that the feature rows of the node at `featuresOption` are as many as the samples of the
+ * dataset at `dataOption`; throws {@linkcode OptionError} at `featuresOption` with `hint`.
+ */
+export function checkFeatureRows(
+  ctx: DescribeContext,
+  featuresOption: string,
+  dataOption: string,
+  hint: string,
+): void {
+  const features = ctx.input(featuresOption);
+  const data = ctx.input(dataOption);
+  const rows = features?.features?.size;
+  if (!data?.data || rows === undefined || rows === data.data.size) return;
+  throw new OptionError(
+    featuresOption,
+    `"${
+      features!.node
+    }" holds ${rows} rows of features, but "${data.node}" has ${data.data.size} samples`,
+    { hint },
+  );
+}
+
 /** Epochs against the samples there are (options of a training step). */
 function checkTrainingSizes(
   opts: { epochs: number },

@@ -229,6 +229,10 @@ for (const c of FILES) {
 /** Bad flags: the error names the flag and its value, what it expects, and an example. */
 const FLAGS: { args: string[]; error: string }[] = [
   {
+    args: ["cache", "gc", "--older-than", "soon"],
+    error: '--older-than "soon": expected a number >= 0 — e.g. --older-than 30',
+  },
+  {
     args: ["sweep", "x.yaml", "--jobs", "0"],
     error: '--jobs "0": expected a whole number >= 1 and <= 1024 — e.g. --jobs 2',
   },
@@ -377,23 +381,47 @@ nodes:
   },
 ];
 
+/** `kt sweep <path> --executor inline` with its cache and run directories in `dir`. */
+function sweepInline(path: string, dir: string, flags: string[] = []): Promise<Outcome> {
+  const dirs = ["--cache-dir", join(dir, "cache"), "--run-dir", join(dir, "run")];
+  return kt([...flags, "sweep", path, "--executor", "inline", ...dirs]);
+}
+
+/** The `  failed: <trial>: <reason>` lines of a sweep's summary. */
+function failures(r: Outcome): string[] {
+  return r.stderr.split("\n").filter((l) => l.startsWith("  failed: "));
+}
+
+Deno.test("kt sweep: a saved model whose model.json is a FIFO is refused, not waited on", () =>
+  withDir(async (dir) => {
+    await mkfifo(join(dir, "model.json"));
+    const path = join(dir, "run.yaml");
+    await Deno.writeTextFile(
+      path,
+      `name: saved
+nodes:
+  teacher: { use: saved, path: ${dir} }
+  train: { use: mnist, limit: 100 }
+  eval: { use: evaluate, model: teacher, queries: train, database: train, metrics: [retrieval] }
+`,
+    );
+    const r = await sweepInline(path, dir);
+    assertOneError(r);
+    assert.deepEqual(failures(r), [
+      `  failed: seed=0: teacher: ${path}:3:3: cannot read ${dir}/model.json: is a FIFO (named pipe); ` +
+      "expected a regular file — point to a directory holding model.json and its weight files " +
+      "(tfjs layers format)",
+    ]);
+  }));
+
 for (const c of RUNS) {
   Deno.test(`kt sweep: ${c.name} throwing is reported at the plugin's own line`, () =>
     withDir(async (dir) => {
       const path = join(dir, "run.yaml");
       await Deno.writeTextFile(path, c.yaml);
-      const r = await kt([
-        "sweep",
-        path,
-        "--executor",
-        "inline",
-        "--cache-dir",
-        join(dir, "cache"),
-        "--run-dir",
-        join(dir, "run"),
-      ]);
+      const r = await sweepInline(path, dir);
       assertOneError(r);
-      const lines = r.stderr.split("\n").filter((l) => l.startsWith("  failed: "));
+      const lines = failures(r);
       assert.equal(lines.length, 1, r.stderr);
       assert.match(lines[0], c.failure);
     }));
@@ -404,17 +432,7 @@ Deno.test("kt --debug sweep: the same failure with the plugin's stack trace", ()
     const path = join(dir, "run.yaml");
     await Deno.writeTextFile(path, RUNS[0].yaml);
     try {
-      const r = await kt([
-        "--debug",
-        "sweep",
-        path,
-        "--executor",
-        "inline",
-        "--cache-dir",
-        join(dir, "cache"),
-        "--run-dir",
-        join(dir, "run"),
-      ]);
+      const r = await sweepInline(path, dir, ["--debug"]);
       assert.equal(r.code, 1);
       assert.match(r.stderr, /^ {2}failed: seed=0: student: .*load_throws\.ts:5:33: /m);
       assert.match(
@@ -427,6 +445,7 @@ Deno.test("kt --debug sweep: the same failure with the plugin's stack trace", ()
   }));
 
 Deno.test("the corpus holds at least 60 distinct cases", () => {
-  const count = yamlFiles.length + FILES.length + FLAGS.length + RUNS.length;
+  // + the --debug run and the saved-model FIFO
+  const count = yamlFiles.length + FILES.length + FLAGS.length + RUNS.length + 2;
   assert.ok(count >= 60, `only ${count} cases`);
 });

@@ -4,8 +4,13 @@
  * sweep reads the same targets from disk.
  * @module
  */
-import { defineStep, OptionError, ref, z } from "../../src/api.ts";
-import { checkModelInput, datasetInput, featureSourceInput } from "../../src/steps.ts";
+import { defineStep, ref, z } from "../../src/api.ts";
+import {
+  checkFeatureRows,
+  checkModelInput,
+  datasetInput,
+  featureSourceInput,
+} from "../../src/steps.ts";
 
 export default defineStep({
   name: "features",
@@ -24,21 +29,14 @@ export default defineStep({
   }).strict(),
   describe(_opts, ctx) {
     checkModelInput(ctx, "model", "data");
+    checkFeatureRows(
+      ctx,
+      "model",
+      "data",
+      "the teacher's file needs one row per sample, in dataset order (check split and limit)",
+    );
     const data = ctx.input("data");
     const teacher = ctx.input("model");
-    const rows = teacher?.features?.size;
-    if (data?.data && rows !== undefined && rows !== data.data.size) {
-      throw new OptionError(
-        "model",
-        `teacher "${
-          teacher!.node
-        }" holds ${rows} rows of features, but "${data.node}" has ${data.data.size} samples`,
-        {
-          hint:
-            "the teacher's file needs one row per sample, in dataset order (check split and limit)",
-        },
-      );
-    }
     return data?.data
       ? { features: { size: data.data.size, dim: teacher?.features?.dim } }
       : undefined;

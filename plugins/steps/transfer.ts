@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { defineStep, KtError, OptionError, pluginSpec, ref, z } from "../../src/api.ts";
 import type { LossTerm } from "../../src/api.ts";
 import {
+  checkFeatureRows,
   datasetInput,
   describeTraining,
   featuresInput,
@@ -43,17 +44,12 @@ export default defineStep({
   describe(opts, ctx) {
     const shape = describeTraining(opts, ctx);
     const data = ctx.input("data");
-    const targets = ctx.input("targets");
-    const rows = targets?.features?.size;
-    if (data?.data && rows !== undefined && rows !== data.data.size) {
-      throw new OptionError(
-        "targets",
-        `"${
-          targets!.node
-        }" holds ${rows} rows of teacher features, but "${data.node}" has ${data.data.size} samples`,
-        { hint: `extract the targets from the same data node (data: ${data.node})` },
-      );
-    }
+    checkFeatureRows(
+      ctx,
+      "targets",
+      "data",
+      `extract the targets from the same data node (data: ${data?.node})`,
+    );
     const base = ctx.input("init");
     const mine = shape?.model;
     if (base?.model && mine) {
