@@ -16,13 +16,13 @@ import { checkNumber, l2Normalize } from "./_tensor.ts";
 const NCE_EPS = 1e-7;
 
 /**
- * The contrast indices of one batch as dense B×N weights over the memory bank: `positive` marks
- * each row's first index, `negative` counts how often each bank row was drawn as one of the K
- * negatives. The NCE sums over the drawn entries become weighted sums over the whole bank, so
- * no gradient flows through a gather (B·N values instead of B·(K+1)·d).
+ * The contrast indices of one batch, laid out for the loss: `positive` holds each row's positive
+ * bank index (B), `negative` counts how often each bank row was drawn as one of the K negatives
+ * (B×N). The NCE sum over the drawn negatives becomes a weighted sum over the whole bank, so no
+ * gradient flows through a gather and memory stays at B·N values instead of B·K·d.
  */
 export interface ContrastSample {
-  positive: tf.Tensor2D;
+  positive: tf.Tensor1D;
   negative: tf.Tensor2D;
   /** Negatives per sample, K. */
   k: number;
@@ -39,7 +39,7 @@ export interface ContrastSample {
  * import { contrastSample } from "./crd.ts";
  * await tf.setBackend("cpu");
  * const s = contrastSample(Int32Array.from([0, 2, 2, 1, 0, 3]), 2, 4); // K = 2
- * console.log(s.negative.arraySync()); // [[0, 0, 2, 0], [1, 0, 0, 1]]
+ * console.log(s.positive.arraySync(), s.negative.arraySync()); // [0, 1] [[0, 0, 2, 0], [1, 0, 0, 1]]
  * ```
  */
 export function contrastSample(
@@ -54,7 +54,7 @@ export function contrastSample(
       { hint: "pass B·(K + 1) indices, each row's positive first" },
     );
   }
-  const pos = new Float32Array(batch * dataSize);
+  const pos = new Int32Array(batch);
   const neg = new Float32Array(batch * dataSize);
   for (let i = 0; i < batch; i++) {
     for (let j = 0; j < width; j++) {
@@ -64,19 +64,28 @@ export function contrastSample(
           hint: "indices are dataset rows, 0 … N − 1",
         });
       }
-      (j === 0 ? pos : neg)[i * dataSize + n] += 1;
+      if (j === 0) pos[i] = n;
+      else neg[i * dataSize + n] += 1;
     }
   }
   return {
-    positive: tf.tensor2d(pos, [batch, dataSize]),
+    positive: tf.tensor1d(pos, "int32"),
     negative: tf.tensor2d(neg, [batch, dataSize]),
     k: width - 1,
   };
 }
 
-/** s/T for every (sample, bank row): B×N. */
-function scaledScores(anchor: tf.Tensor2D, memory: tf.Tensor2D, temperature: number): tf.Tensor2D {
-  return tf.div(tf.matMul(anchor, tf.transpose(memory)), temperature);
+/** ⟨m_pos(i), v_i⟩/T for each anchor (B) and ⟨m_j, v_i⟩/T for every bank row (B×N). */
+function scaledScores(
+  anchor: tf.Tensor2D,
+  memory: tf.Tensor2D,
+  sample: ContrastSample,
+  temperature: number,
+): [tf.Tensor1D, tf.Tensor2D] {
+  const scaled = tf.div<tf.Tensor2D>(anchor, temperature); // B×d, cheaper than scaling B×N
+  const positive = tf.sum(tf.mul(scaled, tf.gather(memory, sample.positive)), 1) as tf.Tensor1D;
+  // (The transposed-operand matmul is faster here than an explicit transpose of the N×d bank.)
+  return [positive, tf.matMul(scaled, memory, false, true)];
 }
 
 function checkInputs(anchor: tf.Tensor2D, memory: tf.Tensor2D, s: ContrastSample, where: string) {
@@ -84,10 +93,12 @@ function checkInputs(anchor: tf.Tensor2D, memory: tf.Tensor2D, s: ContrastSample
   checkMatrix(memory, "memory bank", where);
   const [b, d] = anchor.shape;
   const [n, dm] = memory.shape;
-  if (dm !== d || s.positive.shape[0] !== b || s.positive.shape[1] !== n) {
+  if (
+    dm !== d || s.positive.shape[0] !== b || s.negative.shape[0] !== b || s.negative.shape[1] !== n
+  ) {
     throw new KtError(
       `${where}: anchors [${b}, ${d}], memory [${n}, ${dm}] and sample [${
-        s.positive.shape.join(", ")
+        s.negative.shape.join(", ")
       }] do not fit`,
       { hint: "the sample must be B×N for B anchors and a bank of N rows of the same width" },
     );
@@ -106,8 +117,8 @@ export function crdNormalizer(
 ): number {
   checkInputs(anchor, memory, sample, "crdNormalizer()");
   return tf.tidy(() => {
-    const e = tf.exp(scaledScores(anchor, memory, temperature));
-    const drawn = tf.sum(tf.mul(e, tf.add(sample.positive, sample.negative)));
+    const [positive, all] = scaledScores(anchor, memory, sample, temperature);
+    const drawn = tf.add(tf.sum(tf.exp(positive)), tf.sum(tf.mul(tf.exp(all), sample.negative)));
     const count = anchor.shape[0] * (sample.k + 1);
     return (drawn.dataSync()[0] / count) * memory.shape[0];
   });
@@ -156,17 +167,18 @@ export function crdContrastLoss(
   const noise = sample.k / n; // m · P_n
   const logC = Math.log(noise + NCE_EPS);
   return tf.tidy(() => {
-    // u = log P − log(m·P_n + ε); log(P/(P + c)) = −softplus(−u), log(c'/(P + c)) = log c' − log c − softplus(u).
-    const u = tf.sub(
-      scaledScores(anchor, memory, options.temperature),
-      Math.log(options.normalizer) + logC,
+    // u = log P − log(m·P_n + ε); then log(P/(P + c)) = −softplus(−u) and
+    // log(m·P_n/(P + c)) = log(m·P_n) − log c − softplus(u), with c = m·P_n + ε.
+    const shift = Math.log(options.normalizer) + logC;
+    const [positive, all] = scaledScores(anchor, memory, sample, options.temperature);
+    const logD1 = tf.neg(tf.softplus(tf.neg(tf.sub(positive, shift))));
+    // Σ n_ij·log D0_ij = (log(m·P_n) − log c)·Σ n_ij − Σ n_ij·softplus(u_ij), Σ n_ij = B·K.
+    const drawn = anchor.shape[0] * sample.k;
+    const negatives = tf.sub(
+      (Math.log(noise) - logC) * drawn,
+      tf.sum(tf.mul(sample.negative, tf.softplus(tf.sub(all, shift)))),
     );
-    const logD1 = tf.neg(tf.softplus(tf.neg(u)));
-    const logD0 = tf.sub(Math.log(noise) - logC, tf.softplus(u));
-    const total = tf.add(
-      tf.sum(tf.mul(sample.positive, logD1)),
-      tf.sum(tf.mul(sample.negative, logD0)),
-    );
+    const total = tf.add(tf.sum(logD1), negatives);
     return tf.div(tf.neg(total), anchor.shape[0]) as tf.Scalar;
   });
 }
