@@ -20,6 +20,8 @@ const EXPECTED: Record<string, number> = {
   "experiments/mnist_pkt_lr.yaml": 3 * 2 * 3,
   "experiments/fashion_mnist_pkt.yaml": 6 * 3,
   "experiments/fashion_mnist_pkt_quick.yaml": 7 * 3,
+  "experiments/methods_mnist.yaml": 16 * 3,
+  "experiments/methods_fashion_mnist.yaml": 16 * 3,
   "experiments/cifar10_paper.yaml": 4 * 1,
   "experiments/hog_to_cnn.yaml": 4 * 3,
   "experiments/pkt_variants.yaml": 6 * 6 * 2,
