@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { KtError, type LossInputs, type LossTerm, z } from "../../src/api.ts";
 import { crossEntropy } from "../../src/losses/hinton.ts";
 import type { Rng } from "../../src/rng.ts";
-import { studentLayer, teacherFeatures, teacherLayer } from "./_common.ts";
+import { scaled, studentLayer, teacherFeatures, teacherLayer } from "./_common.ts";
 
 /**
  * `crossEntropy`: weight γ of the cross-entropy term the reference recipes add to the transfer
@@ -135,6 +135,33 @@ export function layerPairs(inputs: LossInputs, o: LayerPairOptions, loss: string
   });
 }
 
+/** The options every layer-pair method plugin has. */
+interface PairTermOptions extends LayerPairOptions {
+  beta: number;
+  crossEntropy: number;
+  weight: number;
+}
+
+/**
+ * The term of a method on layer pairs: weight·(γ·CE + β·Σ_pairs f(pair)), RepDistiller's sum
+ * over its feature groups.
+ */
+export function layerPairTerm(
+  o: PairTermOptions,
+  loss: string,
+  f: (pair: LayerPair, i: number) => tf.Scalar,
+): LossTerm {
+  return {
+    needs: layerPairNeeds(o),
+    compute: (inputs) =>
+      tf.tidy(() => {
+        const terms = layerPairs(inputs, o, loss).map(f);
+        const transfer = tf.mul(tf.addN(terms), o.beta) as tf.Scalar;
+        return scaled(plusCrossEntropy(transfer, inputs, o.crossEntropy), o.weight);
+      }),
+  };
+}
+
 /**
  * PyTorch's default initialisation of a Linear/Conv weight or bias (kaiming-uniform with a = √5):
  * U(−1/√fanIn, 1/√fanIn), drawn from `rng`.
@@ -150,4 +177,23 @@ export function trainable(init: tf.Tensor): tf.Variable {
   const v = tf.variable(init, true);
   init.dispose();
   return v;
+}
+
+/** A trainable linear layer x·W + b. */
+export interface Linear {
+  kernel: tf.Variable;
+  bias: tf.Variable;
+}
+
+/** A trainable linear layer din → dout with PyTorch's default initialisation from `rng`. */
+export function linear(din: number, dout: number, rng: Rng): Linear {
+  return {
+    kernel: trainable(torchUniform([din, dout], din, rng)),
+    bias: trainable(torchUniform([dout], din, rng)),
+  };
+}
+
+/** The kernel and bias of a {@linkcode Linear} as plain tensors. */
+export function linearWeights(l: Linear): { kernel: tf.Tensor2D; bias: tf.Tensor1D } {
+  return { kernel: l.kernel as tf.Tensor as tf.Tensor2D, bias: l.bias as tf.Tensor as tf.Tensor1D };
 }

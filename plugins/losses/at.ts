@@ -4,18 +4,16 @@
  * block's output.
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import type * as tf from "@tensorflow/tfjs-core";
 import { defineLoss, z } from "../../src/api.ts";
 import { attentionTransferLoss } from "../../src/losses/at.ts";
 import { checkMap } from "../../src/losses/_tensor.ts";
-import { scaled, weightOption } from "./_common.ts";
+import { weightOption } from "./_common.ts";
 import {
   checkLayerPairs,
   crossEntropyOption,
-  layerPairNeeds,
   layerPairOptions,
-  layerPairs,
-  plusCrossEntropy,
+  layerPairTerm,
 } from "./_methods.ts";
 
 export default defineLoss({
@@ -30,16 +28,9 @@ export default defineLoss({
     ...crossEntropyOption,
     ...weightOption,
   }).strict().superRefine(checkLayerPairs),
-  create: (o) => ({
-    needs: layerPairNeeds(o),
-    compute: (inputs) =>
-      tf.tidy(() => {
-        const terms = layerPairs(inputs, o, "at").map((pair, i) => {
-          checkMap(pair.student, `student layer "${o.studentLayers[i]}"`, 'loss "at"');
-          return attentionTransferLoss(pair.student as tf.Tensor4D, pair.teacher as tf.Tensor4D, o);
-        });
-        const at = tf.mul(tf.addN(terms), o.beta) as tf.Scalar;
-        return scaled(plusCrossEntropy(at, inputs, o.crossEntropy), o.weight);
-      }),
-  }),
+  create: (o) =>
+    layerPairTerm(o, "at", (pair, i) => {
+      checkMap(pair.student, `student layer "${o.studentLayers[i]}"`, 'loss "at"');
+      return attentionTransferLoss(pair.student as tf.Tensor4D, pair.teacher as tf.Tensor4D, o);
+    }),
 });

@@ -14,30 +14,14 @@ import { disposeVariables, scaled, teacherFeatures, weightOption } from "./_comm
 import {
   crossEntropyOption,
   initSeedOption,
+  type Linear,
+  linear,
+  linearWeights,
   plusCrossEntropy,
-  torchUniform,
-  trainable,
 } from "./_methods.ts";
 
-/** A linear layer x·W + b. */
-interface Linear {
-  kernel: tf.Variable;
-  bias: tf.Variable;
-}
-
-/** A linear layer din → dout with PyTorch's default initialisation. */
-function linear(din: number, dout: number, rng: ReturnType<typeof createRng>): Linear {
-  return {
-    kernel: trainable(torchUniform([din, dout], din, rng)),
-    bias: trainable(torchUniform([dout], din, rng)),
-  };
-}
-
 function apply(x: tf.Tensor2D, l: Linear): tf.Tensor2D {
-  return applyRegressor(x, {
-    kernel: l.kernel as tf.Tensor as tf.Tensor2D,
-    bias: l.bias as tf.Tensor as tf.Tensor1D,
-  }) as tf.Tensor2D;
+  return applyRegressor(x, linearWeights(l)) as tf.Tensor2D;
 }
 
 export default defineLoss({

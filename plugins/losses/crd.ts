@@ -27,21 +27,18 @@ import { disposeVariables, scaled, teacherFeatures, weightOption } from "./_comm
 import {
   crossEntropyOption,
   initSeedOption,
+  type Linear,
+  linear,
+  linearWeights,
   plusCrossEntropy,
   torchUniform,
-  trainable,
 } from "./_methods.ts";
-
-/** A trainable embedding: linear layer then L2 normalisation. */
-interface Embed {
-  kernel: tf.Variable;
-  bias: tf.Variable;
-}
 
 /** Everything a CRD term holds once the first batch has been seen. */
 interface State {
-  student: Embed;
-  teacher: Embed;
+  /** The embeddings: linear layers, followed by L2 normalisation. */
+  student: Linear;
+  teacher: Linear;
   /** RepDistiller's memory_v1 (student embeddings) and memory_v2 (teacher embeddings). */
   memoryStudent: tf.Variable;
   memoryTeacher: tf.Variable;
@@ -49,10 +46,6 @@ interface State {
   size: number;
   /** Z of the student-anchor and teacher-anchor sides, set on the first training batch. */
   z?: [number, number];
-}
-
-function asEmbedding(e: Embed) {
-  return { kernel: e.kernel as tf.Tensor as tf.Tensor2D, bias: e.bias as tf.Tensor as tf.Tensor1D };
 }
 
 function needDataset(inputs: LossInputs): { indices: Int32Array; labels: Int32Array } {
@@ -99,14 +92,8 @@ export default defineLoss({
           return m;
         };
         state = {
-          student: {
-            kernel: trainable(torchUniform([ds, d], ds, rng)),
-            bias: trainable(torchUniform([d], ds, rng)),
-          },
-          teacher: {
-            kernel: trainable(torchUniform([dt, d], dt, rng)),
-            bias: trainable(torchUniform([d], dt, rng)),
-          },
+          student: linear(ds, d, rng),
+          teacher: linear(dt, d, rng),
           memoryStudent: bank(),
           memoryTeacher: bank(),
           draw: contrastSampler(labels, o.negatives, o.mode, createRng(rng.seed())),
@@ -129,8 +116,8 @@ export default defineLoss({
         tf.tidy(() => {
           const st = ensure(inputs);
           const { indices } = needDataset(inputs);
-          const vs = crdEmbed(inputs.student, asEmbedding(st.student));
-          const vt = crdEmbed(teacherFeatures(inputs, "crd"), asEmbedding(st.teacher));
+          const vs = crdEmbed(inputs.student, linearWeights(st.student));
+          const vt = crdEmbed(teacherFeatures(inputs, "crd"), linearWeights(st.teacher));
           const sample = contrastSample(st.draw(indices), indices.length, st.size);
           const memS = st.memoryStudent as tf.Tensor as tf.Tensor2D;
           const memT = st.memoryTeacher as tf.Tensor as tf.Tensor2D;

@@ -3,18 +3,16 @@
  * recipe: γ·CE + β·Σ_pairs L_NST, β = 50, γ = 1; RepDistiller pairs every block's output.
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import type * as tf from "@tensorflow/tfjs-core";
 import { defineLoss, z } from "../../src/api.ts";
 import { nstLoss } from "../../src/losses/nst.ts";
 import { checkMap } from "../../src/losses/_tensor.ts";
-import { scaled, weightOption } from "./_common.ts";
+import { weightOption } from "./_common.ts";
 import {
   checkLayerPairs,
   crossEntropyOption,
-  layerPairNeeds,
   layerPairOptions,
-  layerPairs,
-  plusCrossEntropy,
+  layerPairTerm,
 } from "./_methods.ts";
 
 export default defineLoss({
@@ -28,16 +26,9 @@ export default defineLoss({
     ...crossEntropyOption,
     ...weightOption,
   }).strict().superRefine(checkLayerPairs),
-  create: (o) => ({
-    needs: layerPairNeeds(o),
-    compute: (inputs) =>
-      tf.tidy(() => {
-        const terms = layerPairs(inputs, o, "nst").map((pair, i) => {
-          checkMap(pair.student, `student layer "${o.studentLayers[i]}"`, 'loss "nst"');
-          return nstLoss(pair.student as tf.Tensor4D, pair.teacher as tf.Tensor4D);
-        });
-        const nst = tf.mul(tf.addN(terms), o.beta) as tf.Scalar;
-        return scaled(plusCrossEntropy(nst, inputs, o.crossEntropy), o.weight);
-      }),
-  }),
+  create: (o) =>
+    layerPairTerm(o, "nst", (pair, i) => {
+      checkMap(pair.student, `student layer "${o.studentLayers[i]}"`, 'loss "nst"');
+      return nstLoss(pair.student as tf.Tensor4D, pair.teacher as tf.Tensor4D);
+    }),
 });

@@ -3,17 +3,14 @@
  * γ·CE + β·Σ_pairs L_SP, β = 3000, γ = 1; RepDistiller uses the last conv block's output.
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
 import { defineLoss, z } from "../../src/api.ts";
 import { similarityPreservingLoss } from "../../src/losses/sp.ts";
-import { scaled, weightOption } from "./_common.ts";
+import { weightOption } from "./_common.ts";
 import {
   checkLayerPairs,
   crossEntropyOption,
-  layerPairNeeds,
   layerPairOptions,
-  layerPairs,
-  plusCrossEntropy,
+  layerPairTerm,
 } from "./_methods.ts";
 
 export default defineLoss({
@@ -27,15 +24,6 @@ export default defineLoss({
     ...crossEntropyOption,
     ...weightOption,
   }).strict().superRefine(checkLayerPairs),
-  create: (o) => ({
-    needs: layerPairNeeds(o),
-    compute: (inputs) =>
-      tf.tidy(() => {
-        const terms = layerPairs(inputs, o, "sp").map((p) =>
-          similarityPreservingLoss(p.student, p.teacher)
-        );
-        const sp = tf.mul(tf.addN(terms), o.beta) as tf.Scalar;
-        return scaled(plusCrossEntropy(sp, inputs, o.crossEntropy), o.weight);
-      }),
-  }),
+  create: (o) =>
+    layerPairTerm(o, "sp", (pair) => similarityPreservingLoss(pair.student, pair.teacher)),
 });

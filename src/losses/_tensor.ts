@@ -6,6 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { KtError } from "../errors.ts";
+import { checkMatrix } from "./pkt.ts";
 
 /** PyTorch's `F.normalize` floor on the norm. */
 export const NORM_EPS = 1e-12;
@@ -121,5 +122,25 @@ export function checkNumber(value: number, name: string, where: string, positive
       `${where}: ${name} must be a finite number${positive ? " > 0" : ""}, got ${value}`,
       { hint: `leave ${name} out to use its default` },
     );
+  }
+}
+
+/**
+ * Throws a {@linkcode KtError} unless student and teacher logits are B×C matrices of the same
+ * batch and the same C ≥ `minClasses` classes.
+ */
+export function checkLogitPair(
+  student: tf.Tensor,
+  teacher: tf.Tensor,
+  where: string,
+  minClasses = 1,
+): void {
+  checkMatrix(student, "student logits", where);
+  checkMatrix(teacher, "teacher logits", where, student.shape[0]);
+  const c = student.shape[1]!;
+  if (teacher.shape[1] !== c || c < minClasses) {
+    throw new KtError(`${where}: student has ${c} classes, teacher ${teacher.shape[1]}`, {
+      hint: `distil between networks trained on the same classes (at least ${minClasses})`,
+    });
   }
 }

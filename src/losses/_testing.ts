@@ -100,6 +100,17 @@ export function assertFinite(xs: ArrayLike<number>, what: string): void {
 }
 
 /**
+ * Asserts that gradient steps of `loss` with respect to the variables it reads leak no tensors
+ * (see {@linkcode assertNoLeak}).
+ */
+export function assertGradientsLeakNothing(loss: () => tf.Scalar): void {
+  assertNoLeak(() => {
+    const { value, grads } = tf.variableGrads(loss);
+    tf.dispose([value, ...Object.values(grads)]);
+  });
+}
+
+/**
  * Runs `step` (one gradient step that disposes what it makes) once to warm up, then five more
  * times, and asserts `tf.memory().numTensors` did not grow.
  */

@@ -9,7 +9,7 @@ import {
   assertAllClose,
   assertClose,
   assertFinite,
-  assertNoLeak,
+  assertGradientsLeakNothing,
   finiteDifference,
   type Map4,
   mean,
@@ -141,9 +141,6 @@ Deno.test("attentionTransferLoss() rejects flat inputs and a bad p with a KtErro
 Deno.test("attentionTransferLoss() leaks no tensors across gradient steps", () => {
   const s = tf.variable(tensor(randomMap(4, 6, 6, 3, 14)));
   const t = tensor(randomMap(4, 3, 3, 5, 15));
-  assertNoLeak(() => {
-    const { value, grads } = tf.variableGrads(() => attentionTransferLoss(s as tf.Tensor4D, t));
-    tf.dispose([value, ...Object.values(grads)]);
-  });
+  assertGradientsLeakNothing(() => attentionTransferLoss(s as tf.Tensor4D, t));
   tf.dispose([s, t]);
 });

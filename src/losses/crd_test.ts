@@ -115,7 +115,7 @@ Deno.test("crdContrastLoss() gradient matches central finite differences", () =>
 
 Deno.test("contrastSample() lays the indices out as positive marks and negative counts", () => {
   const s = contrastSample(Int32Array.from([0, 2, 2, 1, 0, 3]), 2, 4);
-  assert.deepEqual(s.positive.arraySync(), [[1, 0, 0, 0], [0, 1, 0, 0]]);
+  assert.deepEqual(s.positive.arraySync(), [0, 1]);
   assert.deepEqual(s.negative.arraySync(), [[0, 0, 2, 0], [1, 0, 0, 1]]);
   assert.equal(s.k, 2);
   tf.dispose([s.positive, s.negative]);

@@ -5,9 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { KtError } from "../errors.ts";
-import { checkMatrix } from "./pkt.ts";
-import { checkNumber } from "./_tensor.ts";
+import { checkLogitPair, checkNumber } from "./_tensor.ts";
 
 /** Options of {@linkcode distLoss}. */
 export interface DistOptions {
@@ -55,14 +53,7 @@ export function distLoss(
   options: DistOptions = {},
 ): tf.Scalar {
   const where = "distLoss()";
-  checkMatrix(studentLogits, "student logits", where);
-  checkMatrix(teacherLogits, "teacher logits", where, studentLogits.shape[0]);
-  if (teacherLogits.shape[1] !== studentLogits.shape[1]) {
-    throw new KtError(
-      `${where}: student has ${studentLogits.shape[1]} classes, teacher ${teacherLogits.shape[1]}`,
-      { hint: "distil between networks trained on the same classes" },
-    );
-  }
+  checkLogitPair(studentLogits, teacherLogits, where);
   const { beta = 1, gamma = 1, temperature = 4 } = options;
   checkNumber(beta, "beta", where);
   checkNumber(gamma, "gamma", where);

@@ -6,8 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { KtError } from "../errors.ts";
-import { checkMatrix } from "./pkt.ts";
-import { checkNumber } from "./_tensor.ts";
+import { checkLogitPair, checkNumber } from "./_tensor.ts";
 
 /** Options of {@linkcode dkdLoss}. */
 export interface DkdOptions {
@@ -69,14 +68,8 @@ export function dkdLoss(
   options: DkdOptions = {},
 ): tf.Scalar {
   const where = "dkdLoss()";
-  checkMatrix(studentLogits, "student logits", where);
-  checkMatrix(teacherLogits, "teacher logits", where, studentLogits.shape[0]);
+  checkLogitPair(studentLogits, teacherLogits, where, 2);
   const [b, c] = studentLogits.shape;
-  if (teacherLogits.shape[1] !== c || c < 2) {
-    throw new KtError(`${where}: student has ${c} classes, teacher ${teacherLogits.shape[1]}`, {
-      hint: "DKD needs logits of the same C ≥ 2 classes from both networks",
-    });
-  }
   if (labels.rank !== 1 || labels.shape[0] !== b) {
     throw new KtError(`${where}: labels must have shape [${b}], got [${labels.shape.join(", ")}]`, {
       hint: "pass one integer class index per logit row",

@@ -8,7 +8,7 @@ import {
   assertAllClose,
   assertClose,
   assertFinite,
-  assertNoLeak,
+  assertGradientsLeakNothing,
   finiteDifference,
   type M,
   type Map4,
@@ -174,14 +174,11 @@ Deno.test("vidLoss() leaks no tensors across gradient steps", () => {
   const t = tensor(randomMap(4, 3, 3, 5, 18));
   const p = tensors(params(3, 5, 19));
   const vars = [...p.weights, p.logScale].map((x) => tf.variable(x));
-  assertNoLeak(() => {
-    const { value, grads } = tf.variableGrads(() =>
-      vidLoss(s, t, {
-        weights: vars.slice(0, 3) as tf.Tensor[] as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D],
-        logScale: vars[3] as tf.Tensor as tf.Tensor1D,
-      })
-    );
-    tf.dispose([value, ...Object.values(grads)]);
-  });
+  assertGradientsLeakNothing(() =>
+    vidLoss(s, t, {
+      weights: vars.slice(0, 3) as tf.Tensor[] as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D],
+      logScale: vars[3] as tf.Tensor as tf.Tensor1D,
+    })
+  );
   tf.dispose([s, t, ...p.weights, p.logScale, ...vars]);
 });
