@@ -1,5 +1,6 @@
 /**
- * kt — declarative knowledge-transfer experiments (PKT, Hinton KD, FitNets) on TensorFlow.js.
+ * kt — declarative knowledge-transfer experiments (PKT, Hinton KD, FitNets, and RKD, SP, AT, NST,
+ * CC, VID, CRD, DKD, DIST as the reference libraries implement them) on TensorFlow.js.
  *
  * This module is the package face: the plugin-author API (`defineLoss`, `defineMetric`, ...,
  * `z`, `ref`, `pluginSpec`), the knowledge-transfer losses and evaluation metrics as pure
