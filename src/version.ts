@@ -8,19 +8,38 @@ import denoConfig from "../deno.json" with { type: "json" };
 /** kt's version string. */
 export const KT_VERSION: string = denoConfig.version;
 
-/** The commit of the checkout kt runs from (read from .git without running git), if any. */
+/**
+ * The commit of the checkout kt runs from (read from .git without running git), if any. Works in
+ * a plain clone and in a linked worktree (`.git` is then a file naming the worktree's git dir,
+ * whose `commondir` holds the shared refs).
+ */
 export function ktCommit(): string | undefined {
-  const git = new URL("../.git/", import.meta.url);
   try {
-    const head = Deno.readTextFileSync(new URL("HEAD", git)).trim();
+    let gitDir = new URL("../.git/", import.meta.url);
+    let common = gitDir;
+    try {
+      const pointer = Deno.readTextFileSync(new URL("../.git", import.meta.url)).trim();
+      if (pointer.startsWith("gitdir: ")) {
+        const dir = pointer.slice(8).trim();
+        gitDir = new URL(`${dir.endsWith("/") ? dir : dir + "/"}`, new URL("../", import.meta.url));
+        const commonDir = Deno.readTextFileSync(new URL("commondir", gitDir)).trim();
+        common = new URL(commonDir.endsWith("/") ? commonDir : commonDir + "/", gitDir);
+      }
+    } catch {
+      // .git is a directory (a plain clone): refs live beside HEAD.
+    }
+    const head = Deno.readTextFileSync(new URL("HEAD", gitDir)).trim();
     if (!head.startsWith("ref: ")) return head;
     const ref = head.slice(5);
-    try {
-      return Deno.readTextFileSync(new URL(ref, git)).trim();
-    } catch {
-      const packed = Deno.readTextFileSync(new URL("packed-refs", git));
-      return packed.split("\n").find((l) => l.endsWith(` ${ref}`))?.split(" ")[0];
+    for (const dir of [gitDir, common]) {
+      try {
+        return Deno.readTextFileSync(new URL(ref, dir)).trim();
+      } catch {
+        // not a loose ref here
+      }
     }
+    const packed = Deno.readTextFileSync(new URL("packed-refs", common));
+    return packed.split("\n").find((l) => l.endsWith(` ${ref}`))?.split(" ")[0];
   } catch {
     return undefined;
   }
