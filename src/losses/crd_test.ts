@@ -113,7 +113,7 @@ Deno.test("crdContrastLoss() gradient matches central finite differences", () =>
   tf.dispose([mem, sample.positive, sample.negative]);
 });
 
-Deno.test("contrastSample() lays the indices out as positive marks and negative counts", () => {
+Deno.test("contrastSample() splits the indices into each row's positive and counts of its negatives", () => {
   const s = contrastSample(Int32Array.from([0, 2, 2, 1, 0, 3]), 2, 4);
   assert.deepEqual(s.positive.arraySync(), [0, 1]);
   assert.deepEqual(s.negative.arraySync(), [[0, 0, 2, 0], [1, 0, 0, 1]]);
