@@ -53,3 +53,18 @@ Deno.test("every YAML file in experiments/ and examples/ is covered above", asyn
   }
   assert.deepEqual(files.sort(), Object.keys(EXPECTED).sort());
 });
+
+Deno.test("an evaluate node without metrics: validates and defaults to retrieval", async () => {
+  const { parseExperiment } = await import("../src/config/mod.ts");
+  const yaml = [
+    "name: nometrics",
+    "nodes:",
+    "  train: { use: mnist, split: train, limit: 200 }",
+    "  test: { use: mnist, split: test, limit: 100 }",
+    "  net: { use: trained-network, data: train, model: { use: mlp, hidden: [8] }, epochs: 1 }",
+    "  eval: { use: evaluate, model: net, queries: test, database: train }",
+  ].join("\n");
+  const { trials } = await parseExperiment(yaml, "nometrics.yaml", registry);
+  const metrics = trials[0].graph.nodes["eval"].options.metrics as { use: string }[];
+  assert.deepEqual(metrics.map((m) => m.use), ["retrieval"]);
+});

@@ -23,9 +23,8 @@ export default defineStep({
     queries: ref("dataset").describe("query split (test)"),
     database: ref("dataset").describe("database split (train)"),
     layer: z.string().default("representation"),
-    metrics: z.array(pluginSpec("metric")).min(1).default([
-      { use: "retrieval", kind: "metric", version: "", options: {} },
-    ]),
+    // The default goes through the same parsing as a written list (prefault, not default).
+    metrics: z.array(pluginSpec("metric")).min(1).prefault(["retrieval"]),
     reference: z.union([z.boolean(), z.string().min(1)]).optional().describe(
       "a reference row (true: labelled by this node's name; a string: the label; false: never); " +
         "default: the teacher's and the plain student's evaluations",
