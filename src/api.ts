@@ -434,8 +434,15 @@ export interface JobEvents {
   log(line: string): void;
 }
 
-/** How a job ended. */
-export type JobResult = { ok: true } | { ok: false; reason: string };
+/**
+ * How a job ended. A failed job may say why in a way the sweep records: `diverged` (its training
+ * loss exploded) or `interrupted` (it was stopped: Ctrl-C, a cancel, SIGTERM).
+ */
+export type JobResult = { ok: true } | {
+  ok: false;
+  reason: string;
+  ending?: "diverged" | "interrupted";
+};
 
 /** The command that computes one job in a fresh process (`deno run ... main.ts worker`). */
 export interface WorkerCommand {

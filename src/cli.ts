@@ -28,7 +28,7 @@ import { checkTrainingMemory } from "./steps.ts";
 import { runSweep } from "./engine/sweep.ts";
 import { eventLine } from "./engine/worker_protocol.ts";
 import { openCache } from "./cache.ts";
-import { openResults, requireResults } from "./results.ts";
+import { openResults, requireResults, runNote } from "./results.ts";
 import { comparisonTable, formatTable, type TableFormat } from "./table.ts";
 
 const OPTIMIZERS = ["adam", "sgd"] as const;
@@ -289,19 +289,9 @@ Examples:
       // Workers start with this deno: say now, before anything runs, if kt may not start it.
       if (o.executor !== "inline") denoCommand();
       const backend = {};
-      // Ctrl-C: ask (on a terminal) whether to cancel what was submitted; a second Ctrl-C exits.
-      const abort = new AbortController();
-      let interrupts = 0;
-      const onSigint = () => {
-        if (++interrupts > 1) Deno.exit(130);
-        const yes = !Deno.stdin.isTerminal() ||
-          confirm(`\ncancel the running/submitted jobs of this sweep (${o.executor})?`);
-        if (yes) abort.abort();
-        else interrupts = 0;
-      };
-      Deno.addSignalListener("SIGINT", onSigint);
       const report = await runSweep(loaded, {
-        signal: abort.signal,
+        // Ctrl-C: ask on a terminal, else stop at once; running trials end up interrupted.
+        interrupt: Deno.stdin.isTerminal() ? "ask" : "stop",
         cacheDir,
         runDir,
         jobs: o.jobs,
@@ -309,19 +299,30 @@ Examples:
         executorOptions,
         workerCommand: (job) => workerCommand(env, job),
         runInProcess: (job, events) => runJobInProcess(loaded, job, events, backend),
-      }).finally(() => Deno.removeSignalListener("SIGINT", onSigint));
+      });
       const table = comparisonTable(report.trials);
       console.log(formatTable(table, o.format));
       const executed = Object.entries(report.executed).map(([k, v]) => `${k} ×${v}`).join(", ");
+      const finished = report.trials.length - report.failed - report.interrupted;
       console.error(
-        `${report.trials.length} trials: ${report.trials.length - report.failed} finished, ` +
-          `${report.failed} failed · ran ${executed || "nothing (all cached)"} · ` +
-          `${report.cached} cached${cacheSaving(report)} · ${
-            report.seconds.toFixed(1)
-          } s · results: ${runDir}/results.sqlite`,
+        `${report.trials.length} trials: ${finished} finished, ${report.failed} failed` +
+          (report.interrupted > 0 ? `, ${report.interrupted} interrupted` : "") +
+          ` · ran ${executed || "nothing (all cached)"} · ` +
+          `${report.cached} cached${cacheSaving(report)}` +
+          (report.reused > 0 ? ` (${report.reused} computed by another sweep meanwhile)` : "") +
+          ` · ${report.seconds.toFixed(1)} s · results: ${runDir}/results.sqlite`,
       );
-      for (const t of report.trials.filter((t) => t.status === "failed")) {
-        console.error(`  failed: ${t.label}: ${t.reason}`);
+      for (
+        const t of report.trials.filter((t) => t.status === "failed" || t.status === "diverged")
+      ) {
+        console.error(`  ${t.status}: ${t.label}: ${t.reason}`);
+      }
+      if (report.status === "interrupted") {
+        console.error(
+          `interrupted: ${report.interrupted} trial(s) did not finish; rerun the sweep to finish ` +
+            "them (cached work is reused)",
+        );
+        throw new ExitCode(130);
       }
       if (report.failed > 0) throw new ExitCode(1);
     });
@@ -388,7 +389,13 @@ Examples:
       try {
         const id = o.runId ? Number(o.runId) : db.latestRun()?.id;
         if (id === undefined) throw new KtError(`${runDir} holds no runs yet`);
-        console.log(formatTable(comparisonTable(db.trials(id)), o.format as TableFormat));
+        const trials = db.trials(id);
+        console.log(formatTable(comparisonTable(trials), o.format as TableFormat));
+        // An incomplete run says so, and which trials its table lacks.
+        const run = db.runs().find((r) => r.id === id);
+        const note = run && runNote(run, trials);
+        if (note && o.format === "markdown") console.log(`\n> ${note}`);
+        else if (note) console.error(note);
       } finally {
         db.close();
       }
@@ -492,6 +499,9 @@ Examples:
       "internal: compute one job read as JSON from stdin (started by the local executor)",
     )
     .action(async () => {
+      // Ctrl-C on the terminal reaches the whole process group: the sweep decides (it asks, or
+      // stops its workers with SIGTERM), so a worker ignores it.
+      Deno.addSignalListener("SIGINT", () => {});
       const job = JSON.parse(await new Response(Deno.stdin.readable).text()) as JobSpec;
       const emit = (text: string) => Deno.stdout.writeSync(new TextEncoder().encode(text));
       // The job carries its node and inputs: the experiment file is neither read nor expanded.
@@ -505,7 +515,13 @@ Examples:
         {},
         { importPlugins: true },
       );
-      emit(eventLine(result.ok ? { type: "done" } : { type: "error", reason: result.reason }));
+      emit(eventLine(
+        result.ok ? { type: "done" } : {
+          type: "error",
+          reason: result.reason,
+          ...(result.ending ? { ending: result.ending } : {}),
+        },
+      ));
       if (!result.ok) throw new ExitCode(1);
     });
   return program;

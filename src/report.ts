@@ -595,10 +595,16 @@ function sameCurve(a: CurvePoint[], b: CurvePoint[]): boolean {
 }
 
 function failedHtml(trials: readonly ReportTrial[]): string {
-  const failed = trials.filter((t) => t.status === "failed");
-  const pending = trials.filter((t) => t.status === "queued" || t.status === "running").length;
+  const failed = trials.filter((t) => t.status === "failed" || t.status === "diverged");
+  const pending =
+    trials.filter((t) =>
+      t.status === "queued" || t.status === "running" || t.status === "interrupted"
+    ).length;
   const pendingNote = pending > 0
-    ? note(`${pending} trial${pending === 1 ? " has" : "s have"} not finished (queued or running).`)
+    ? note(
+      `${pending} trial${pending === 1 ? " has" : "s have"} not finished ` +
+        "(queued, running or interrupted).",
+    )
     : "";
   if (failed.length === 0) return note("No trial failed.") + pendingNote;
   const rows = failed.map((t) => {

@@ -13,7 +13,9 @@
  * alongside (the teacher, the plain student) are kept apart, each with its node's cache key so
  * that the table counts a measurement shared by many trials once. Schema history: 1 → 2 added
  * `reference_metrics` (opening a version-1 file adds the empty table; its trials have no
- * references).
+ * references); 2 → 3 added the trial statuses `diverged` and `interrupted` and, per run, how it
+ * ended (`status`) and who runs it (`pid`, `host`, `pid_start`, `heartbeat`), so a run whose
+ * sweep was killed is recognised as stale.
  *
  * ```ts
  * import { openResults } from "./results.ts";
@@ -35,9 +37,21 @@ import { join } from "node:path";
 import type { JsonValue } from "./canonical.ts";
 import { KtError } from "./errors.ts";
 import type { ReferenceResult } from "./table.ts";
+import { type Holder, isStale } from "./liveness.ts";
 
-/** Life cycle of a trial. `cached` = every node came from the cache. */
-export type TrialStatus = "queued" | "running" | "done" | "failed" | "cached";
+/**
+ * Life cycle of a trial. `cached` = every node came from the cache; `diverged` = its training
+ * loss exploded (NaN/Inf or by orders of magnitude); `interrupted` = the sweep was stopped
+ * (Ctrl-C) before it finished.
+ */
+export type TrialStatus =
+  | "queued"
+  | "running"
+  | "done"
+  | "failed"
+  | "cached"
+  | "diverged"
+  | "interrupted";
 
 /** The statuses, in life-cycle order. */
 export const TRIAL_STATUSES: readonly TrialStatus[] = [
@@ -46,7 +60,12 @@ export const TRIAL_STATUSES: readonly TrialStatus[] = [
   "done",
   "failed",
   "cached",
+  "diverged",
+  "interrupted",
 ];
+
+/** How a run (one sweep invocation) ended; `running` while its sweep runs (or was killed). */
+export type RunStatus = "running" | "finished" | "failed" | "interrupted";
 
 /** What {@linkcode ResultsDb.startRun} records. */
 export interface NewRun {
@@ -56,6 +75,8 @@ export interface NewRun {
   ktVersion?: string;
   ktCommit?: string;
   started?: Date;
+  /** The sweep process (default: none recorded). */
+  holder?: Holder;
 }
 
 /** One run (one invocation of a sweep). */
@@ -67,6 +88,12 @@ export interface RunRow {
   finished: string | null;
   ktVersion: string | null;
   ktCommit: string | null;
+  /** How it ended; `running` also for a sweep that was killed (see {@linkcode runState}). */
+  status: RunStatus;
+  /** The sweep process, when recorded. */
+  holder: Holder | null;
+  /** Last sign of life of a running sweep. */
+  heartbeat: string | null;
 }
 
 /** What {@linkcode ResultsDb.addTrial} records. */
@@ -121,7 +148,28 @@ export interface ResultsOptions {
   busyTimeoutMs?: number;
 }
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
+const TRIALS_TABLE = (name: string) => `
+CREATE TABLE IF NOT EXISTS ${name} (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  label TEXT NOT NULL,
+  params TEXT NOT NULL,
+  seed INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN (${TRIAL_STATUSES.map((s) => `'${s}'`).join(",")})),
+  reason TEXT,
+  started TEXT,
+  finished TEXT,
+  config TEXT,
+  UNIQUE (run_id, label)
+);`;
+const RUN_COLUMNS_3 = [
+  "status TEXT NOT NULL DEFAULT 'running'",
+  "pid INTEGER",
+  "host TEXT",
+  "pid_start INTEGER",
+  "heartbeat TEXT",
+];
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -130,21 +178,10 @@ CREATE TABLE IF NOT EXISTS runs (
   started TEXT NOT NULL,
   finished TEXT,
   kt_version TEXT,
-  kt_commit TEXT
+  kt_commit TEXT,
+  ${RUN_COLUMNS_3.join(",\n  ")}
 );
-CREATE TABLE IF NOT EXISTS trials (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-  label TEXT NOT NULL,
-  params TEXT NOT NULL,
-  seed INTEGER NOT NULL,
-  status TEXT NOT NULL CHECK (status IN ('queued','running','done','failed','cached')),
-  reason TEXT,
-  started TEXT,
-  finished TEXT,
-  config TEXT,
-  UNIQUE (run_id, label)
-);
+${TRIALS_TABLE("trials")}
 CREATE TABLE IF NOT EXISTS metrics (
   trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
   name TEXT NOT NULL,
@@ -223,6 +260,7 @@ export class ResultsDb {
     this.path = path;
     db.exec("PRAGMA journal_mode = WAL");
     db.exec("PRAGMA synchronous = NORMAL");
+    this.#migrate();
     this.#tx(() => {
       const version = Number(this.#one("PRAGMA user_version")?.user_version ?? 0);
       if (version > SCHEMA_VERSION) {
@@ -239,21 +277,59 @@ export class ResultsDb {
     });
   }
 
-  /** Records a new run and returns its id. */
+  /** Records a new run (status `running`) and returns its id. */
   startRun(run: NewRun): number {
+    const started = (run.started ?? new Date()).toISOString();
     return this.#insert(
-      "INSERT INTO runs (experiment, file, started, kt_version, kt_commit) VALUES (?, ?, ?, ?, ?)",
+      "INSERT INTO runs (experiment, file, started, kt_version, kt_commit, status, pid, host, " +
+        "pid_start, heartbeat) VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)",
       run.experiment,
       run.file ?? null,
-      (run.started ?? new Date()).toISOString(),
+      started,
       run.ktVersion ?? null,
       run.ktCommit ?? null,
+      run.holder?.pid ?? null,
+      run.holder?.host ?? null,
+      run.holder?.start ?? null,
+      started,
     );
   }
 
-  /** Marks a run finished. */
-  finishRun(runId: number, finished: Date = new Date()): void {
-    this.#run("UPDATE runs SET finished = ? WHERE id = ?", finished.toISOString(), runId);
+  /**
+   * Marks every unfinished (queued or running) trial of a run interrupted with `reason`, and
+   * the run interrupted: for a sweep that leaves at once (a second Ctrl-C).
+   */
+  markInterrupted(runId: number, reason: string, at: Date = new Date()): void {
+    this.#tx(() => {
+      this.#run(
+        "UPDATE trials SET status = 'interrupted', reason = ?, finished = ? " +
+          "WHERE run_id = ? AND status IN ('queued', 'running')",
+        reason,
+        at.toISOString(),
+        runId,
+      );
+      this.#run(
+        "UPDATE runs SET status = 'interrupted', finished = ? WHERE id = ?",
+        at.toISOString(),
+        runId,
+      );
+    });
+  }
+
+  /** Records that a running run's sweep is alive. */
+  heartbeat(runId: number, at: Date = new Date()): void {
+    this.#run("UPDATE runs SET heartbeat = ? WHERE id = ?", at.toISOString(), runId);
+  }
+
+  /** Records how a run ended (default `finished`). */
+  finishRun(runId: number, finished: Date = new Date(), status: RunStatus = "finished"): void {
+    this.#run(
+      "UPDATE runs SET finished = ?, status = ?, heartbeat = ? WHERE id = ?",
+      finished.toISOString(),
+      status,
+      finished.toISOString(),
+      runId,
+    );
   }
 
   /** Records one trial (status `queued` unless given) and returns its id. */
@@ -468,6 +544,35 @@ export class ResultsDb {
     return this.#db.prepare(sql).get(...params);
   }
 
+  /**
+   * Brings a file of an older schema to this one. Schema 3 widens the trials' status check,
+   * which SQLite can only do by rebuilding the table (foreign keys off, so its metrics stay).
+   */
+  #migrate(): void {
+    const version = () => Number(this.#one("PRAGMA user_version")?.user_version ?? 0);
+    if (version() === 0 || version() >= 3) return;
+    this.#db.exec("PRAGMA foreign_keys = OFF");
+    try {
+      this.#tx(() => {
+        if (version() >= 3) return; // another process migrated it meanwhile
+        this.#db.exec(TRIALS_TABLE("trials_v3"));
+        this.#db.exec(
+          "INSERT INTO trials_v3 (id, run_id, label, params, seed, status, reason, started, " +
+            "finished, config) SELECT id, run_id, label, params, seed, status, reason, started, " +
+            "finished, config FROM trials",
+        );
+        this.#db.exec("DROP TABLE trials");
+        this.#db.exec("ALTER TABLE trials_v3 RENAME TO trials");
+        for (const column of RUN_COLUMNS_3) this.#db.exec(`ALTER TABLE runs ADD COLUMN ${column}`);
+        // Runs recorded before schema 3 that were finished say so; the others stay `running`.
+        this.#db.exec("UPDATE runs SET status = 'finished' WHERE finished IS NOT NULL");
+        this.#db.exec("PRAGMA user_version = 3");
+      });
+    } finally {
+      this.#db.exec("PRAGMA foreign_keys = ON");
+    }
+  }
+
   /** Runs `fn` in a write transaction taken up front, so concurrent writers queue on the lock. */
   #tx<T>(fn: () => T): T {
     this.#db.exec("BEGIN IMMEDIATE");
@@ -480,6 +585,32 @@ export class ResultsDb {
       throw e;
     }
   }
+}
+
+/** A run's state as a reader sees it: its recorded status, or `stale` (see {@linkcode runState}). */
+export type RunState = RunStatus | "stale";
+
+/**
+ * How a run stands: its recorded status; a `running` run whose sweep is gone — its process
+ * ended on this host, or, seen from another host, no heartbeat for `staleMs` (default 10 min)
+ * — is `stale`: it was killed and will never finish.
+ *
+ * @example
+ * ```ts
+ * import { runState } from "./results.ts";
+ * const run = { status: "running" as const, holder: { pid: 999999999, host: "elsewhere" },
+ *   heartbeat: "2020-01-01T00:00:00Z" };
+ * runState(run); // "stale": no sign of life for years
+ * ```
+ */
+export function runState(
+  run: Pick<RunRow, "status" | "holder" | "heartbeat">,
+  staleMs = 10 * 60_000,
+  now: Date = new Date(),
+): RunState {
+  if (run.status !== "running") return run.status;
+  if (!run.holder || !run.heartbeat) return "stale";
+  return isStale(run.holder, new Date(run.heartbeat), staleMs, now) ? "stale" : "running";
 }
 
 function checkStatus(status: TrialStatus): TrialStatus {
@@ -500,6 +631,13 @@ function toRun(r: Record<string, SQLOutputValue>): RunRow {
     finished: str(r.finished),
     ktVersion: str(r.kt_version),
     ktCommit: str(r.kt_commit),
+    status: String(r.status ?? "running") as RunStatus,
+    holder: r.pid === null || r.pid === undefined ? null : {
+      pid: Number(r.pid),
+      host: String(r.host ?? ""),
+      ...(r.pid_start === null || r.pid_start === undefined ? {} : { start: Number(r.pid_start) }),
+    },
+    heartbeat: str(r.heartbeat ?? null),
   };
 }
 
@@ -514,4 +652,50 @@ function num(value: SQLOutputValue): number {
 
 function str(value: SQLOutputValue): string | null {
   return value === null ? null : String(value);
+}
+
+/**
+ * A line saying a run is incomplete — stopped without finishing (`stale`: its sweep was killed),
+ * interrupted, still running, or with failed/diverged trials — and which trials are missing
+ * from its table; `undefined` when every trial finished.
+ *
+ * @example
+ * ```ts
+ * import { runNote } from "./results.ts";
+ * const run = { id: 2, status: "interrupted" as const, holder: null, heartbeat: null };
+ * runNote(run, [{ label: "a", status: "done" }, { label: "b", status: "interrupted" }]);
+ * // "run 2 is incomplete: it was interrupted (Ctrl-C); 1 of 2 trials missing: b (interrupted) — rerun the sweep to finish it (cached work is reused)"
+ * ```
+ */
+export function runNote(
+  run: Pick<RunRow, "id" | "status" | "holder" | "heartbeat">,
+  trials: readonly Pick<TrialRow, "label" | "status">[],
+  now: Date = new Date(),
+): string | undefined {
+  const state = runState(run, undefined, now);
+  const missing = trials.filter((t) => t.status !== "done" && t.status !== "cached");
+  if (missing.length === 0 && state !== "running" && state !== "stale") return undefined;
+  const shown = missing.slice(0, 10).map((t) =>
+    `${t.label} (${
+      state === "stale" && (t.status === "running" || t.status === "queued")
+        ? "never finished"
+        : t.status
+    })`
+  );
+  const more = missing.length > shown.length ? `, … and ${missing.length - shown.length} more` : "";
+  const list = `${missing.length} of ${trials.length} trials missing: ${shown.join(", ")}${more}`;
+  const who = run.holder ? ` (pid ${run.holder.pid} on ${run.holder.host || "?"})` : "";
+  const resume = " — rerun the sweep to finish it (cached work is reused)";
+  switch (state) {
+    case "stale":
+      return `run ${run.id} is incomplete: its sweep${who} stopped without finishing (killed?); ` +
+        `${list}${resume}`;
+    case "interrupted":
+      return `run ${run.id} is incomplete: it was interrupted (Ctrl-C); ${list}${resume}`;
+    case "running":
+      return `run ${run.id} is still running${who}: ${list.replace("missing", "not finished yet")}`;
+    default:
+      return `run ${run.id} finished with ${missing.length} of ${trials.length} trials failed: ` +
+        shown.join(", ") + more;
+  }
 }

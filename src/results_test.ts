@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { openResults } from "./results.ts";
+import { type Holder, thisProcess } from "./liveness.ts";
+import { openResults, runNote, runState } from "./results.ts";
 import { KtError } from "./errors.ts";
 
 async function withDir(fn: (dir: string) => Promise<void> | void): Promise<void> {
@@ -67,6 +68,9 @@ Deno.test("what one connection writes another connection reads back", async () =
         finished: "2026-11-01T13:00:00.000Z",
         ktVersion: "0.1.0",
         ktCommit: "abc123",
+        status: "finished",
+        holder: null,
+        heartbeat: "2026-11-01T13:00:00.000Z",
       }]);
       assert.equal(reader.latestRun()?.id, run);
 
@@ -119,7 +123,7 @@ Deno.test("the results file is in WAL mode with the schema a plain SQLite client
       )
         .all().map((r) => r.name).filter((n) => n !== "sqlite_sequence");
       assert.deepEqual(tables, ["curves", "metrics", "reference_metrics", "runs", "trials"]);
-      assert.equal(raw.prepare("PRAGMA user_version").get()?.user_version, 2);
+      assert.equal(raw.prepare("PRAGMA user_version").get()?.user_version, 3);
     } finally {
       raw.close();
     }
@@ -224,11 +228,18 @@ Deno.test("a version-1 results file (before references) opens, reads back and ta
         { node: "teacher_eval", label: "teacher", key: "k", metrics: { mAP: 0.9 } },
       ]);
       assert.deepEqual(db.trials(run)[0].references[0].metrics, { mAP: 0.9 });
+      // Schema 3: the new statuses; the old run never said it finished, so it reads as stale.
+      db.setTrialStatus(1, "diverged", { reason: "loss grew" });
+      assert.equal(db.trials(1)[0].status, "diverged");
+      assert.deepEqual(db.trials(1)[0].metrics, { "eval.mAP": 0.5, "teacher_eval.mAP": 0.9 });
+      const [oldRun] = db.runs();
+      assert.equal(oldRun.status, "running");
+      assert.equal(runState(oldRun), "stale");
     } finally {
       db.close();
     }
     const check = new DatabaseSync(join(dir, "results.sqlite"));
-    assert.equal(check.prepare("PRAGMA user_version").get()?.user_version, 2);
+    assert.equal(check.prepare("PRAGMA user_version").get()?.user_version, 3);
     check.close();
   });
 });
@@ -272,4 +283,114 @@ Deno.test("two processes writing at once both land every row", async () => {
       );
     }
   });
+});
+
+Deno.test("a version-2 file gains the new statuses and run columns, keeping every row and cascade", async () => {
+  await withDir((dir) => {
+    // Write a schema-2 file the way kt did before schema 3: create it, then narrow it back.
+    const raw = new DatabaseSync(join(dir, "results.sqlite"));
+    raw.exec(`
+      PRAGMA foreign_keys = ON;
+      CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, experiment TEXT NOT NULL, file TEXT,
+        started TEXT NOT NULL, finished TEXT, kt_version TEXT, kt_commit TEXT);
+      CREATE TABLE trials (id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, label TEXT NOT NULL,
+        params TEXT NOT NULL, seed INTEGER NOT NULL, status TEXT NOT NULL CHECK (status IN
+        ('queued','running','done','failed','cached')), reason TEXT, started TEXT, finished TEXT,
+        config TEXT, UNIQUE (run_id, label));
+      CREATE TABLE metrics (trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+        name TEXT NOT NULL, value REAL, PRIMARY KEY (trial_id, name));
+      CREATE TABLE curves (trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+        node TEXT NOT NULL, phase TEXT NOT NULL DEFAULT '', epoch INTEGER NOT NULL, loss REAL,
+        samples_per_s REAL, PRIMARY KEY (trial_id, node, phase, epoch));
+      CREATE TABLE reference_metrics (trial_id INTEGER NOT NULL REFERENCES trials(id)
+        ON DELETE CASCADE, node TEXT NOT NULL, label TEXT NOT NULL, key TEXT NOT NULL,
+        name TEXT NOT NULL, value REAL, PRIMARY KEY (trial_id, node, name));
+      INSERT INTO runs (experiment, started, finished) VALUES ('old', '2026-01-01T00:00:00Z',
+        '2026-01-01T01:00:00Z');
+      INSERT INTO trials (run_id, label, params, seed, status) VALUES (1, 'a', '{}', 0, 'done');
+      INSERT INTO metrics VALUES (1, 'mAP', 0.5);
+      INSERT INTO curves VALUES (1, 's', '', 0, 0.7, 10);
+      INSERT INTO reference_metrics VALUES (1, 't', 'teacher', 'k', 'mAP', 0.9);
+      PRAGMA user_version = 2;
+    `);
+    raw.close();
+    const db = openResults(dir);
+    try {
+      const [run] = db.runs();
+      assert.equal(run.status, "finished", "a run that recorded its end finished");
+      const [t] = db.trials(1);
+      assert.deepEqual([t.label, t.status, t.metrics], ["a", "done", { mAP: 0.5 }]);
+      assert.deepEqual(t.references.map((r) => r.metrics), [{ mAP: 0.9 }]);
+      assert.equal(db.curves(1).length, 1);
+      db.setTrialStatus(1, "interrupted");
+      assert.equal(db.trials(1)[0].status, "interrupted");
+    } finally {
+      db.close();
+    }
+    const check = new DatabaseSync(join(dir, "results.sqlite"));
+    try {
+      check.exec("PRAGMA foreign_keys = ON");
+      assert.deepEqual(check.prepare("PRAGMA foreign_key_check").all(), []);
+      check.exec("DELETE FROM runs WHERE id = 1");
+      const left = (table: string) =>
+        Number(check.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get()?.n);
+      assert.deepEqual(["trials", "metrics", "curves", "reference_metrics"].map(left), [
+        0,
+        0,
+        0,
+        0,
+      ]);
+    } finally {
+      check.close();
+    }
+  });
+});
+
+Deno.test("runState(): a running run whose sweep is gone, or silent too long from elsewhere, is stale", () => {
+  const me = thisProcess();
+  const now = new Date();
+  const beat = (ms: number) => new Date(now.getTime() - ms).toISOString();
+  const run = (holder: Holder | null, heartbeat: string | null) => ({
+    status: "running" as const,
+    holder,
+    heartbeat,
+  });
+  assert.equal(runState(run(me, beat(60 * 60_000)), undefined, now), "running", "alive here");
+  assert.equal(runState(run({ ...me, pid: 2 ** 22 + 7 }, beat(0)), undefined, now), "stale");
+  assert.equal(
+    runState(run({ ...me, start: (me.start ?? 0) + 1 }, beat(0)), undefined, now),
+    "stale",
+    "pid reused",
+  );
+  const elsewhere = { pid: 1, host: "another-host" };
+  assert.equal(runState(run(elsewhere, beat(60_000)), undefined, now), "running");
+  assert.equal(runState(run(elsewhere, beat(11 * 60_000)), undefined, now), "stale");
+  assert.equal(runState(run(null, null), undefined, now), "stale");
+  assert.equal(runState({ status: "interrupted", holder: me, heartbeat: null }), "interrupted");
+});
+
+Deno.test("runNote() says how an incomplete run ended and which trials are missing", () => {
+  const trials = [
+    { label: "a", status: "done" as const },
+    { label: "b", status: "running" as const },
+    { label: "c", status: "queued" as const },
+  ];
+  const gone = {
+    id: 4,
+    status: "running" as const,
+    holder: { pid: 2 ** 22 + 7, host: thisProcess().host },
+    heartbeat: null,
+  };
+  assert.match(
+    runNote(gone, trials)!,
+    /^run 4 is incomplete: its sweep \(pid \d+ on .*\) stopped without finishing \(killed\?\); 2 of 3 trials missing: b \(never finished\), c \(never finished\) — rerun the sweep/,
+  );
+  const failed = { id: 5, status: "failed" as const, holder: null, heartbeat: null };
+  assert.equal(
+    runNote(failed, [{ label: "a", status: "done" }, { label: "b", status: "diverged" }]),
+    "run 5 finished with 1 of 2 trials failed: b (diverged)",
+  );
+  const finished = { id: 6, status: "finished" as const, holder: null, heartbeat: null };
+  assert.equal(runNote(finished, [{ label: "a", status: "cached" }]), undefined);
 });

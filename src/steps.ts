@@ -19,7 +19,7 @@ import {
 import type { KtModel } from "./api.ts";
 import { formatBytes, formatCount } from "./memory.ts";
 import { extractLayers } from "./model.ts";
-import type { TrainOptions } from "./train.ts";
+import { DIVERGENCE_FACTOR, type TrainOptions } from "./train.ts";
 
 /** Options every training step (teacher training, transfer) accepts. */
 export const trainingOptions = {
@@ -42,6 +42,13 @@ export const trainingOptions = {
     "step LR schedule: lr·gamma every stepSize epochs / at milestones",
   ),
   seed: z.number().int().optional().describe("default: the trial seed"),
+  divergence: z.union([
+    z.literal(false),
+    z.object({ factor: z.number().gt(1).default(DIVERGENCE_FACTOR) }).strict(),
+  ]).default({ factor: DIVERGENCE_FACTOR }).describe(
+    "stop as diverged when a step's loss exceeds factor × its lowest so far (NaN/Inf always " +
+      "do); false: only NaN/Inf",
+  ),
 };
 
 /** Parsed {@linkcode trainingOptions}. */
@@ -62,6 +69,7 @@ export function toTrainOptions(o: TrainingOptions, seed: number, label: string):
     schedule: o.schedule,
     seed,
     progress: label,
+    divergence: o.divergence,
   };
 }
 

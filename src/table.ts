@@ -4,8 +4,9 @@
  * (the teacher, the plain student) that the trials measured alongside.
  *
  * Conventions:
- * - Trials count toward a row's `seeds` when their status is `done` or `cached`; `failed` ones
- *   are counted in `failed`; `queued` and `running` ones are left out.
+ * - Trials count toward a row's `seeds` when their status is `done` or `cached`; `failed` and
+ *   `diverged` ones are counted in `failed`; `queued`, `running` and `interrupted` ones are left
+ *   out (`kt results` says which are missing).
  * - Seed parameters are the keys `seed` and any key ending in `.seed` (configurable).
  * - std is the sample standard deviation (divisor n − 1). With one value it is undefined: `null`
  *   in the data and JSON, `—` in markdown, an empty cell in CSV.
@@ -173,7 +174,7 @@ export function comparisonTable(
       reference: false,
       params,
       seeds: finished.length,
-      failed: trials.filter((t) => t.status === "failed").length,
+      failed: trials.filter((t) => t.status === "failed" || t.status === "diverged").length,
       metrics: aggregate(finished.map((t) => t.metrics)),
     };
   });

@@ -1,7 +1,8 @@
 /**
  * The training loop: mini-batches from typed arrays, Adam or SGD (momentum, weight decay), a step
- * learning-rate schedule, any {@linkcode LossTerm}, teacher targets aligned with the data, NaN
- * detection, and per-epoch history. Deterministic for a given seed on a given backend.
+ * learning-rate schedule, any {@linkcode LossTerm}, teacher targets aligned with the data,
+ * divergence detection (NaN/Inf, or a loss grown by orders of magnitude), and per-epoch history.
+ * Deterministic for a given seed on a given backend.
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -62,6 +63,35 @@ export interface TrainOptions {
   progress?: string | false;
   /** Called after each epoch. */
   onEpoch?: (record: EpochRecord) => void;
+  /**
+   * Divergence check: training stops with a {@linkcode DivergenceError} when a step's loss
+   * exceeds `factor` × the lowest loss so far (the first step's, then each finished epoch's
+   * mean). `false` turns it off; a NaN or infinite loss always stops training. Default:
+   * `{ factor: DIVERGENCE_FACTOR }`.
+   */
+  divergence?: { factor: number } | false;
+}
+
+/** The default divergence factor: a loss 10,000× its lowest so far means training diverged. */
+export const DIVERGENCE_FACTOR = 1e4;
+
+/**
+ * Training diverged: its loss became NaN/Inf or grew by orders of magnitude. A sweep marks the
+ * trial `diverged` rather than failed.
+ */
+export class DivergenceError extends KtError {
+  constructor(message: string, options: { hint?: string; where?: string; cause?: unknown } = {}) {
+    super(message, options);
+    this.name = "DivergenceError";
+  }
+}
+
+/** Whether `err` is, or was caused by, a {@linkcode DivergenceError}. */
+export function isDivergence(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof DivergenceError) return true;
+  }
+  return false;
 }
 
 /** What one epoch did. */
@@ -123,8 +153,9 @@ function batchOf(table: FeatureTable, idx: Int32Array, start: number, end: numbe
 }
 
 /**
- * Trains `model` on `data` and returns the per-epoch history. Throws a KtError when the loss
- * becomes NaN/Inf (with the epoch and step), so a sweep can mark the trial failed.
+ * Trains `model` on `data` and returns the per-epoch history. Throws a
+ * {@linkcode DivergenceError} (with the epoch and step) when the loss becomes NaN/Inf or grows
+ * beyond `divergence.factor` × its lowest, so a sweep can mark the trial diverged.
  */
 export function trainModel(model: KtModel, data: Dataset, opts: TrainOptions): EpochRecord[] {
   const term = opts.loss ?? crossEntropyTerm;
@@ -212,6 +243,18 @@ export function trainModel(model: KtModel, data: Dataset, opts: TrainOptions): E
   const xBuf = new Float32Array(bs * d);
   const yBuf = new Int32Array(bs);
   const history: EpochRecord[] = [];
+  const factor = opts.divergence === false
+    ? Infinity
+    : opts.divergence?.factor ?? DIVERGENCE_FACTOR;
+  /** The lowest loss so far: the first step's, then each finished epoch's mean. */
+  let lowest = NaN;
+  const diverged = (why: string, epoch: number, step: number, lr: number) =>
+    new DivergenceError(`training diverged: ${why} at epoch ${epoch + 1}, step ${step}`, {
+      hint: `lower the learning rate (lr ${lr}) or the loss weight, or check the input ` +
+        "normalisation" + (factor < Infinity
+          ? `; to allow it, raise divergence.factor (now ${factor}) or set divergence: false`
+          : ""),
+    });
   const progress = opts.progress === false ? undefined : createProgress({
     label: opts.progress ?? "train",
     epochs: opts.epochs,
@@ -250,9 +293,17 @@ export function trainModel(model: KtModel, data: Dataset, opts: TrainOptions): E
         const value = cost.dataSync()[0];
         cost.dispose();
         if (!Number.isFinite(value)) {
-          throw new KtError(`loss became ${value} at epoch ${epoch + 1}, step ${steps + 1}`, {
-            hint: "lower the learning rate or the loss weight, or check the input normalisation",
-          });
+          throw diverged(`the loss became ${value}`, epoch, steps + 1, lr);
+        }
+        if (Number.isNaN(lowest)) lowest = value;
+        else if (lowest > 0 && value > factor * lowest) {
+          throw diverged(
+            `the loss grew to ${value.toPrecision(3)}, more than ${factor} × its lowest ` +
+              `(${lowest.toPrecision(3)})`,
+            epoch,
+            steps + 1,
+            lr,
+          );
         }
         lossSum += value * n;
         steps++;
@@ -267,6 +318,7 @@ export function trainModel(model: KtModel, data: Dataset, opts: TrainOptions): E
         lr,
       };
       history.push(record);
+      lowest = Math.min(lowest, record.loss);
       progress?.epochEnd(epoch, record.loss, record.samplesPerSecond);
       opts.onEpoch?.(record);
     }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { useBackend } from "./backend.ts";
-import { scheduledLr, trainModel } from "./train.ts";
+import { DivergenceError, isDivergence, scheduledLr, trainModel } from "./train.ts";
 import { extractFeatures, extractLayers, loadModel, predictLogits, saveModel } from "./model.ts";
 import type { Dataset } from "./data.ts";
 import { createRng } from "./rng.ts";
@@ -109,7 +109,7 @@ Deno.test("trainModel() does not grow tf.memory() across steps and epochs", () =
   model.net.dispose();
 });
 
-Deno.test("trainModel() stops with a KtError when the loss becomes NaN", () => {
+Deno.test("trainModel() stops as diverged when the loss becomes NaN", () => {
   const data = blobs(64, 4, 4);
   data.x[5] = NaN;
   const model = build(1);
@@ -122,8 +122,60 @@ Deno.test("trainModel() stops with a KtError when the loss becomes NaN", () => {
         seed: 0,
         progress: false,
       }),
-    (e: unknown) => e instanceof KtError && /loss became NaN at epoch 1, step 1/.test(e.message),
+    (e: unknown) =>
+      e instanceof DivergenceError &&
+      /^training diverged: the loss became NaN at epoch 1, step 1$/.test(e.message),
   );
+  model.net.dispose();
+});
+
+Deno.test("trainModel() stops as diverged when the loss grows by orders of magnitude (lr 1e6)", () => {
+  const data = blobs(64, 4, 5);
+  const model = build(1);
+  const opts = {
+    epochs: 2,
+    batchSize: 8,
+    optimizer: { type: "adam" as const, lr: 1e6 },
+    seed: 0,
+    progress: false as const,
+  };
+  let caught: unknown;
+  try {
+    trainModel(model, data, opts);
+  } catch (e) {
+    caught = e;
+  }
+  assert.ok(caught instanceof DivergenceError, `expected a DivergenceError, got ${caught}`);
+  assert.match(
+    caught.message,
+    /^training diverged: the loss grew to \S+, more than 10000 × its lowest \(\S+\) at epoch 1, step \d+$/,
+  );
+  assert.match(caught.hint!, /lower the learning rate \(lr 1000000\).*divergence: false/);
+  assert.ok(isDivergence(new KtError("wrapped", { cause: caught })));
+  model.net.dispose();
+
+  // Turned off, only NaN/Inf would stop it: the same run trains to a huge but finite loss.
+  const unchecked = build(1);
+  const history = trainModel(unchecked, data, { ...opts, divergence: false });
+  assert.ok(
+    history[1].loss > 1e4 * history[0].loss || history[1].loss > 100,
+    `${history.map((h) => h.loss)}`,
+  );
+  unchecked.net.dispose();
+});
+
+Deno.test("trainModel() does not call a noisy but converging run diverged", () => {
+  const data = blobs(256, 4, 6);
+  const model = build(2);
+  const history = trainModel(model, data, {
+    epochs: 6,
+    batchSize: 8,
+    optimizer: { type: "adam", lr: 1e-2 },
+    seed: 0,
+    progress: false,
+    divergence: { factor: 100 },
+  });
+  assert.equal(history.length, 6);
   model.net.dispose();
 });
 

@@ -119,7 +119,7 @@ Deno.test("a sweep of N students over one teacher trains it and extracts its fea
   }
 });
 
-Deno.test("a trial whose loss turns NaN fails with its reason while the others finish", async () => {
+Deno.test("a trial whose loss turns NaN is marked diverged with its reason while the others finish", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const plugin = join(ROOT, "tests/fixtures/engine/nan_loss.ts");
@@ -130,7 +130,7 @@ Deno.test("a trial whose loss turns NaN fails with its reason while the others f
     const report = await sweepInline(file, dir);
     const byLabel = Object.fromEntries(report.trials.map((t) => [t.label, t]));
     assert.equal(byLabel["method=none seed=0"].status, "done");
-    assert.equal(byLabel["method=nan-loss seed=0"].status, "failed");
+    assert.equal(byLabel["method=nan-loss seed=0"].status, "diverged");
     assert.match(
       byLabel["method=nan-loss seed=0"].reason!,
       /student: .*loss became NaN at epoch 1, step 1/,
@@ -139,7 +139,7 @@ Deno.test("a trial whose loss turns NaN fails with its reason while the others f
     const db = openResults(join(dir, "run"));
     const rows = db.trials(db.latestRun()!.id);
     db.close();
-    assert.equal(rows.find((r) => r.label === "method=nan-loss seed=0")!.status, "failed");
+    assert.equal(rows.find((r) => r.label === "method=nan-loss seed=0")!.status, "diverged");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

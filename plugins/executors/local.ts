@@ -56,7 +56,13 @@ export default defineExecutor({
           const how = status.signal
             ? `killed by ${status.signal}`
             : `exited with code ${status.code}`;
-          return { ok: false, reason: `worker ${how}${tail ? `: ${tail}` : ""}` };
+          // Stopped on purpose (Ctrl-C, a cancel), not a crash: its trials were interrupted.
+          const stopped = status.signal === "SIGINT" || status.signal === "SIGTERM";
+          return {
+            ok: false,
+            reason: `worker ${how}${tail ? `: ${tail}` : ""}`,
+            ...(stopped ? { ending: "interrupted" as const } : {}),
+          };
         } finally {
           running.delete(child);
         }

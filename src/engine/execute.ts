@@ -31,6 +31,7 @@ import {
   recordedProvenance,
 } from "../provenance.ts";
 import { withWorkPlugins, workPlans } from "./job.ts";
+import { isDivergence } from "../train.ts";
 
 /** What running one node needs. */
 export interface NodeRuntime {
@@ -294,7 +295,8 @@ export async function runJob(
     }, memo);
     return { ok: true };
   } catch (err) {
-    return { ok: false, reason: describeError(err, debugEnabled()) };
+    const reason = describeError(err, debugEnabled());
+    return { ok: false, reason, ...(isDivergence(err) ? { ending: "diverged" as const } : {}) };
   } finally {
     releaseMemo(memo);
   }

@@ -12,7 +12,9 @@ import { type Cache, openCache } from "../cache.ts";
 import type { JsonValue } from "../canonical.ts";
 import type { LoadedExperiment, Trial } from "../config/mod.ts";
 import { KtError } from "../errors.ts";
-import { openResults, type ReferenceRow } from "../results.ts";
+import { openResults, type ReferenceRow, type RunStatus } from "../results.ts";
+import { type HeldLock, type KeyLock, tryLockKey } from "../key_lock.ts";
+import { thisProcess } from "../liveness.ts";
 import { KT_VERSION, ktCommit } from "../version.ts";
 import { provenanceContext } from "../provenance.ts";
 import { type NodePlan, planTrial, stepDependencies } from "./execute.ts";
@@ -32,8 +34,21 @@ export interface SweepOptions {
   workerCommand: (job: JobSpec) => { command: string; args: string[]; stdin: string };
   /** Computes a job in this process. */
   runInProcess: (job: JobSpec, events: JobEvents) => Promise<JobResult>;
-  /** Aborting stops scheduling, cancels what the executor runs and fails the unfinished trials. */
+  /**
+   * Aborting stops scheduling and cancels what the executor runs; the unfinished trials are
+   * marked interrupted and the run too.
+   */
   signal?: AbortSignal;
+  /**
+   * Ctrl-C (SIGINT) handling: `"ask"` asks on the terminal whether to stop, `"stop"` stops at
+   * once (as aborting `signal` does); a second Ctrl-C exits with 130 at once. Default: SIGINT is
+   * not handled here.
+   */
+  interrupt?: "ask" | "stop";
+  /** How often a job computed by another process is checked on, in ms (default 250). */
+  lockPollMs?: number;
+  /** How often the run records that its sweep is alive, in ms (default 5000). */
+  heartbeatMs?: number;
   /** Progress on a TTY (default: whether stderr is one). */
   tty?: boolean;
   log?: (line: string) => void;
@@ -45,7 +60,7 @@ export interface TrialOutcome {
   label: string;
   params: Record<string, JsonValue>;
   seed: number;
-  status: "done" | "cached" | "failed";
+  status: "done" | "cached" | "failed" | "diverged" | "interrupted";
   reason?: string;
   metrics: Record<string, number>;
   /** The references (teacher, plain student) measured in this trial. */
@@ -74,24 +89,34 @@ export function jobThreads(cores: number, jobs: number, running: number, ready: 
 export interface SweepReport {
   runId: number;
   runDir: string;
+  /** How the run ended: `finished`, `failed` (some trial failed or diverged) or `interrupted`. */
+  status: RunStatus;
   trials: TrialOutcome[];
   /** Jobs whose plugin actually ran, by plugin name (cache hits excluded). */
   executed: Record<string, number>;
-  /** Jobs found in the cache. */
+  /** Jobs found in the cache (including those another process computed meanwhile). */
   cached: number;
+  /** Jobs another process (a concurrent sweep on the same cache) computed while this one ran. */
+  reused: number;
   /** Seconds spent reading and verifying the cached jobs' artifacts. */
   cacheReadSeconds: number;
   /** Seconds computing the cached artifacts took when they were made (where recorded). */
   cachedComputeSeconds: number;
+  /** Trials that failed or diverged. */
   failed: number;
+  /** Trials left unfinished because the sweep was stopped. */
+  interrupted: number;
   seconds: number;
 }
 
 interface Job {
   spec: JobSpec;
   plugin: string;
-  state: "pending" | "running" | "done" | "cached" | "failed";
+  /** `waiting`: another process holds its key's lock (it computes the same job). */
+  state: "pending" | "waiting" | "running" | "done" | "cached" | "failed";
   reason?: string;
+  /** Why a failed job ended, when it did not fail on its own. */
+  ending?: "diverged" | "interrupted";
   /** Trials that include this job, with the node's name in each. */
   users: { trial: Trial; node: string }[];
 }
@@ -136,6 +161,28 @@ async function trialMetrics(
       }}
   }
   return { metrics, references };
+}
+
+/**
+ * How a trial stands given its jobs: a failure or divergence wins over an interruption; all
+ * done → `done` (`cached` when none ran now); otherwise `running` while any job runs or waits,
+ * else `pending`. Also returns the job that decided a failure.
+ */
+export function trialState(
+  jobs: readonly Pick<Job, "state" | "ending">[],
+): { state: TrialOutcome["status"] | "running" | "pending"; job?: number } {
+  const failed = jobs.findIndex((j) => j.state === "failed" && j.ending !== "interrupted");
+  if (failed >= 0) {
+    return { state: jobs[failed].ending === "diverged" ? "diverged" : "failed", job: failed };
+  }
+  const interrupted = jobs.findIndex((j) => j.state === "failed");
+  if (interrupted >= 0) return { state: "interrupted", job: interrupted };
+  if (jobs.every((j) => j.state === "done" || j.state === "cached")) {
+    return { state: jobs.some((j) => j.state === "done") ? "done" : "cached" };
+  }
+  return {
+    state: jobs.some((j) => j.state === "running" || j.state === "waiting") ? "running" : "pending",
+  };
 }
 
 /** Runs (or resumes) a sweep; see the module doc. */
@@ -213,7 +260,15 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
     file: experiment.file,
     ktVersion: KT_VERSION,
     ktCommit: ktCommit(),
+    holder: thisProcess(),
   });
+  // A sign of life, so a reader can tell this run from one whose sweep was killed.
+  const heartbeat = setInterval(() => {
+    try {
+      db.heartbeat(runId);
+    } catch { /* busy or closed: the next beat will do */ }
+  }, opts.heartbeatMs ?? 5_000);
+  Deno.unrefTimer(heartbeat);
   const trialRows = new Map<string, number>();
   const ids = db.addTrials(
     runId,
@@ -243,19 +298,22 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
     log,
   });
   const executed: Record<string, number> = {};
+  let reused = 0;
 
   const finishedTrials = new Set<string>();
+  const runningTrials = new Set<string>();
   const settleTrials = async () => {
     for (const trial of trials) {
       if (finishedTrials.has(trial.id)) continue;
       const states = trialJobs.get(trial.id)!.map((k) => jobs.get(k)!);
-      const failed = states.find((j) => j.state === "failed");
+      const { state, job } = trialState(states);
       const rowId = trialRows.get(trial.id)!;
-      if (failed) {
+      if (state === "failed" || state === "diverged" || state === "interrupted") {
         finishedTrials.add(trial.id);
-        db.setTrialStatus(rowId, "failed", { reason: `${failed.spec.node}: ${failed.reason}` });
-        progress.trialEnded(trial.label, "failed", failed.reason);
-      } else if (states.every((j) => j.state === "done" || j.state === "cached")) {
+        const reason = `${states[job!].spec.node}: ${states[job!].reason}`;
+        db.setTrialStatus(rowId, state, { reason });
+        progress.trialEnded(trial.label, state, states[job!].reason);
+      } else if (state === "done" || state === "cached") {
         finishedTrials.add(trial.id);
         try {
           const { metrics, references } = await trialMetrics(
@@ -263,21 +321,23 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
             cache,
           );
           db.recordMetrics(rowId, metrics, references);
-          const fresh = states.some((j) => j.state === "done");
-          db.setTrialStatus(rowId, fresh ? "done" : "cached");
-          progress.trialEnded(trial.label, fresh ? "done" : "cached");
+          db.setTrialStatus(rowId, state);
+          progress.trialEnded(trial.label, state);
         } catch (err) {
           db.setTrialStatus(rowId, "failed", { reason: (err as Error).message });
           progress.trialEnded(trial.label, "failed", (err as Error).message);
         }
-      } else if (states.some((j) => j.state === "running")) {
+      } else if (state === "running" && !runningTrials.has(trial.id)) {
+        runningTrials.add(trial.id);
         db.setTrialStatus(rowId, "running");
       }
     }
   };
 
+  const abort = new AbortController();
+  const stopped = () => abort.signal.aborted;
   const running = new Map<string, Promise<void>>();
-  const start = (job: Job, ready: number) => {
+  const start = (job: Job, ready: number, lock: KeyLock) => {
     job.state = "running";
     job.spec = { ...job.spec, threads: jobThreads(cores, opts.jobs, running.size, ready) };
     progress.jobStarted(job.spec.key, `${job.spec.node} (${job.spec.label})`);
@@ -293,7 +353,8 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
     const p = executor.run(job.spec, events).catch((err): JobResult => ({
       ok: false,
       reason: err instanceof KtError ? err.format() : String(err),
-    })).then((result) => {
+    })).then(async (result) => {
+      await lock.release();
       running.delete(job.spec.key);
       if (result.ok) {
         job.state = "done";
@@ -301,21 +362,100 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
       } else {
         job.state = "failed";
         job.reason = result.reason;
+        // Stopped by the user (or a cancel) rather than failing on its own.
+        job.ending = result.ending ?? (stopped() ? "interrupted" : undefined);
       }
-      progress.jobEnded(job.spec.key, result.ok ? undefined : result.reason);
+      progress.jobEnded(job.spec.key, job.reason, job.ending);
     });
     running.set(job.spec.key, p);
   };
 
+  // Jobs another process (a concurrent sweep on this cache) holds the lock of: polled until the
+  // lock is free, then taken from the cache if it was stored, else run here.
+  const waiting = new Map<string, Promise<void>>();
+  const wait = (job: Job, holder: HeldLock["heldBy"]) => {
+    job.state = "waiting";
+    progress.log(
+      `waiting: ${job.spec.node} (${job.spec.label}) is being computed by another process ` +
+        `(pid ${holder.pid} on ${holder.host || "?"})`,
+    );
+    const poll = async () => {
+      while (!stopped()) {
+        await new Promise((r) => setTimeout(r, opts.lockPollMs ?? 250));
+        const found = await cache.check(job.spec.key);
+        if (found.status === "hit") {
+          job.state = "cached";
+          reused++;
+          progress.log(`reused: ${job.spec.node} (${job.spec.label}), computed by another process`);
+          return;
+        }
+        const lock = await tryLockKey(opts.cacheDir, job.spec.key);
+        if ("release" in lock) {
+          // Free, and not stored (its holder failed or was stopped): it is ours to run.
+          await lock.release();
+          job.state = "pending";
+          return;
+        }
+      }
+      job.state = "failed";
+      job.reason = "the sweep was interrupted while it waited for another process";
+      job.ending = "interrupted";
+    };
+    waiting.set(job.spec.key, poll().finally(() => waiting.delete(job.spec.key)));
+  };
+
+  /** Takes `job`'s key lock and starts it; a key computed or held elsewhere is not run here. */
+  const claim = async (job: Job, ready: number): Promise<boolean> => {
+    const lock = await tryLockKey(opts.cacheDir, job.spec.key);
+    if (!("release" in lock)) {
+      wait(job, lock.heldBy);
+      return false;
+    }
+    // Another process may have stored it since the plan looked.
+    if ((await cache.check(job.spec.key)).status === "hit") {
+      await lock.release();
+      job.state = "cached";
+      reused++;
+      return false;
+    }
+    start(job, ready, lock);
+    return true;
+  };
+
   const onAbort = () => {
-    log("cancelling: no new jobs; stopping the running ones");
+    log("stopping: no new jobs; stopping the running ones");
     executor.cancel?.().catch((err) => log(`cancel failed: ${(err as Error).message}`));
   };
-  opts.signal?.addEventListener("abort", onAbort, { once: true });
+  abort.signal.addEventListener("abort", onAbort, { once: true });
+  const forward = () => abort.abort();
+  opts.signal?.addEventListener("abort", forward, { once: true });
+  if (opts.signal?.aborted) abort.abort();
+  // Ctrl-C: (ask, then) stop; a second Ctrl-C leaves at once, the run marked interrupted.
+  let interrupts = 0;
+  const onSigint = () => {
+    if (++interrupts > 1 || stopped()) {
+      progress.close();
+      db.markInterrupted(runId, "the sweep was stopped (second Ctrl-C)");
+      Deno.exit(130);
+    }
+    if (opts.interrupt === "ask") {
+      progress.pause();
+      const yes = confirm(
+        "\nstop this sweep? (running jobs are stopped; their trials are marked interrupted)",
+      );
+      progress.resume();
+      if (!yes) {
+        interrupts = 0;
+        return;
+      }
+    }
+    abort.abort();
+  };
+  if (opts.interrupt) Deno.addSignalListener("SIGINT", onSigint);
   try {
     await settleTrials();
     while (true) {
-      // Jobs whose inputs failed can never run.
+      // Jobs whose inputs failed can never run; stopped, nothing new starts.
       let changed = true;
       while (changed) {
         changed = false;
@@ -324,68 +464,89 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
           const bad = job.spec.after.map((k) => jobs.get(k)!).find((d) => d.state === "failed");
           if (bad) {
             job.state = "failed";
-            job.reason = `input "${bad.spec.node}" failed`;
+            job.reason = `input "${bad.spec.node}" ${
+              bad.ending === "interrupted" ? "was interrupted" : bad.ending ?? "failed"
+            }`;
+            job.ending = bad.ending === "interrupted" ? "interrupted" : undefined;
             changed = true;
-          }
-        }
-      }
-      if (opts.signal?.aborted) {
-        for (const job of jobs.values()) {
-          if (job.state === "pending") {
+          } else if (stopped()) {
             job.state = "failed";
-            job.reason = "cancelled";
+            job.reason = "the sweep was interrupted before it ran";
+            job.ending = "interrupted";
+            changed = true;
           }
         }
       }
       // Start ready jobs; for an eager executor, starting a job can make its dependents ready.
       const inputOk = new Set(executor.eager ? ["done", "cached", "running"] : ["done", "cached"]);
       let started = true;
-      while (started && running.size < executor.concurrency) {
+      let progressed = false;
+      while (started && running.size < executor.concurrency && !stopped()) {
         started = false;
         const isReady = (job: Job) =>
           job.state === "pending" && job.spec.after.every((k) => inputOk.has(jobs.get(k)!.state));
         for (const job of jobs.values()) {
-          if (running.size >= executor.concurrency) break;
+          if (running.size >= executor.concurrency || stopped()) break;
           if (!isReady(job)) continue;
-          start(job, [...jobs.values()].filter(isReady).length);
-          started = executor.eager === true;
+          const ran = await claim(job, [...jobs.values()].filter(isReady).length);
+          progressed = true;
+          // A job taken from the cache or left to another process may free its dependents.
+          started ||= !ran || executor.eager === true;
         }
       }
       await settleTrials();
-      if (running.size === 0) break;
-      await Promise.race(running.values());
+      if (running.size === 0 && waiting.size === 0) {
+        // Nothing runs or waits; a job taken from the cache may have made others ready.
+        if (!progressed || stopped()) break;
+        continue;
+      }
+      await Promise.race([...running.values(), ...waiting.values()]);
     }
     await settleTrials();
   } finally {
-    opts.signal?.removeEventListener("abort", onAbort);
+    if (opts.interrupt) Deno.removeSignalListener("SIGINT", onSigint);
+    opts.signal?.removeEventListener("abort", forward);
+    abort.signal.removeEventListener("abort", onAbort);
+    clearInterval(heartbeat);
     progress.close();
-    db.finishRun(runId);
   }
 
   const rows = db.trials(runId);
-  db.close();
   const outcomes: TrialOutcome[] = trials.map((t, i) => {
     const row = rows.find((r) => r.id === ids[i])!;
+    const status = row.status === "queued" || row.status === "running" ? "interrupted" : row.status;
     return {
       id: t.id,
       label: t.label,
       params: t.params as Record<string, JsonValue>,
       seed: t.seed,
-      status: row.status === "failed" ? "failed" : row.status === "cached" ? "cached" : "done",
+      status,
       reason: row.reason ?? undefined,
       metrics: row.metrics,
       references: row.references,
     };
   });
+  const count = (...s: TrialOutcome["status"][]) =>
+    outcomes.filter((o) => s.includes(o.status)).length;
+  const status: RunStatus = stopped() || count("interrupted") > 0
+    ? "interrupted"
+    : count("failed", "diverged") > 0
+    ? "failed"
+    : "finished";
+  db.finishRun(runId, new Date(), status);
+  db.close();
   return {
     runId,
     runDir: opts.runDir,
+    status,
     trials: outcomes,
     executed,
     cached: [...jobs.values()].filter((j) => j.state === "cached").length,
+    reused,
     cacheReadSeconds,
     cachedComputeSeconds,
-    failed: outcomes.filter((o) => o.status === "failed").length,
+    failed: count("failed", "diverged"),
+    interrupted: count("interrupted"),
     seconds: (performance.now() - t0) / 1000,
   };
 }

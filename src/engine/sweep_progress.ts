@@ -12,15 +12,26 @@ export interface SweepProgressOptions {
   cachedJobs: number;
   tty?: boolean;
   log: (line: string) => void;
+  /** Where the TTY status block is drawn (default: stderr). */
+  write?: (text: string) => void;
 }
 
 /** Receives scheduler events. */
 export interface SweepProgress {
   jobStarted(key: string, label: string): void;
   jobCurve(key: string, point: { epoch: number; loss: number; samplesPerSecond: number }): void;
-  jobEnded(key: string, error?: string): void;
-  trialEnded(label: string, status: "done" | "cached" | "failed", reason?: string): void;
+  /** A job ended: fine, or with `error` (`ending` says it was stopped or diverged). */
+  jobEnded(key: string, error?: string, ending?: "diverged" | "interrupted"): void;
+  trialEnded(
+    label: string,
+    status: "done" | "cached" | "failed" | "diverged" | "interrupted",
+    reason?: string,
+  ): void;
   log(line: string): void;
+  /** Clears the status block and draws nothing until {@linkcode resume} (a prompt is shown). */
+  pause(): void;
+  resume(): void;
+  /** Clears the status block for good: the terminal is left as the sweep found it. */
   close(): void;
 }
 
@@ -28,6 +39,7 @@ export interface SweepProgress {
 export function createSweepProgress(o: SweepProgressOptions): SweepProgress {
   const tty = o.tty ?? Deno.stderr.isTerminal();
   const enc = new TextEncoder();
+  const write = o.write ?? ((text: string) => Deno.stderr.writeSync(enc.encode(text)));
   const running = new Map<
     string,
     { label: string; started: number; epoch?: number; sps?: number; loss?: number }
@@ -36,15 +48,16 @@ export function createSweepProgress(o: SweepProgressOptions): SweepProgress {
   let jobsDone = o.cachedJobs;
   const trials = { done: 0, failed: 0 };
   let drawn = 0;
+  let paused = false;
   const t0 = performance.now();
 
   const clear = () => {
     if (!tty || drawn === 0) return;
-    Deno.stderr.writeSync(enc.encode(`\x1b[${drawn}A\x1b[0J`));
+    write(`\x1b[${drawn}A\x1b[0J`);
     drawn = 0;
   };
   const draw = () => {
-    if (!tty) return;
+    if (!tty || paused) return;
     clear();
     const left = o.jobs - jobsDone;
     const avg = durations.length ? durations.reduce((a, b) => a + b, 0) / durations.length : NaN;
@@ -63,7 +76,7 @@ export function createSweepProgress(o: SweepProgressOptions): SweepProgress {
           : " · starting")
       ),
     ];
-    Deno.stderr.writeSync(enc.encode(lines.join("\n") + "\n"));
+    write(lines.join("\n") + "\n");
     drawn = lines.length;
   };
   const say = (line: string) => {
@@ -90,24 +103,38 @@ export function createSweepProgress(o: SweepProgressOptions): SweepProgress {
           } samples/s`,
         );}
     },
-    jobEnded(key, error) {
+    jobEnded(key, error, ending) {
       const r = running.get(key);
       running.delete(key);
       jobsDone++;
       const seconds = r ? (performance.now() - r.started) / 1000 : 0;
       durations.push(seconds);
-      say(error ? `FAILED ${r?.label}: ${error}` : `done ${r?.label} (${seconds.toFixed(1)} s)`);
+      const what = ending === "interrupted"
+        ? "STOPPED"
+        : ending === "diverged"
+        ? "DIVERGED"
+        : "FAILED";
+      say(error ? `${what} ${r?.label}: ${error}` : `done ${r?.label} (${seconds.toFixed(1)} s)`);
     },
     trialEnded(label, status, reason) {
-      if (status === "failed") trials.failed++;
-      else trials.done++;
-      if (!tty || status === "failed") {
+      if (status === "failed" || status === "diverged") trials.failed++;
+      else if (status !== "interrupted") trials.done++;
+      if (!tty || status !== "done" && status !== "cached") {
         say(`trial ${label}: ${status}${reason ? ` (${reason})` : ""}`);
       } else draw();
     },
     log: say,
+    pause() {
+      clear();
+      paused = true;
+    },
+    resume() {
+      paused = false;
+      draw();
+    },
     close() {
       clear();
+      paused = true;
     },
   };
 }

@@ -13,7 +13,7 @@ export type WorkerEvent =
   | { type: "curve"; epoch: number; loss: number; samplesPerSecond: number; phase?: string }
   | { type: "log"; line: string }
   | { type: "done" }
-  | { type: "error"; reason: string };
+  | { type: "error"; reason: string; ending?: "diverged" | "interrupted" };
 
 /** Formats an event as one protocol line. */
 export function eventLine(event: WorkerEvent): string {
@@ -36,7 +36,7 @@ export async function readWorkerStream(
     if (e.type === "curve") events.curve(e);
     else if (e.type === "log") events.log(e.line);
     else if (e.type === "done") outcome = { ok: true };
-    else outcome = { ok: false, reason: e.reason };
+    else outcome = { ok: false, reason: e.reason, ...(e.ending ? { ending: e.ending } : {}) };
   };
   for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
     buffer += chunk;
