@@ -194,23 +194,27 @@ Deno.test("a trial's reference metrics come back apart from its own, by node, Na
   });
 });
 
+/** The tables kt wrote in schema 1 (schema 2 added reference_metrics). */
+const SCHEMA_1 = `
+  CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, experiment TEXT NOT NULL, file TEXT,
+    started TEXT NOT NULL, finished TEXT, kt_version TEXT, kt_commit TEXT);
+  CREATE TABLE trials (id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, label TEXT NOT NULL,
+    params TEXT NOT NULL, seed INTEGER NOT NULL, status TEXT NOT NULL CHECK (status IN
+    ('queued','running','done','failed','cached')), reason TEXT, started TEXT, finished TEXT,
+    config TEXT, UNIQUE (run_id, label));
+  CREATE TABLE metrics (trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+    name TEXT NOT NULL, value REAL, PRIMARY KEY (trial_id, name));
+  CREATE TABLE curves (trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+    node TEXT NOT NULL, phase TEXT NOT NULL DEFAULT '', epoch INTEGER NOT NULL, loss REAL,
+    samples_per_s REAL, PRIMARY KEY (trial_id, node, phase, epoch));
+`;
+
 Deno.test("a version-1 results file (before references) opens, reads back and takes references", async () => {
   await withDir((dir) => {
     // The schema kt wrote before version 2, with one finished trial.
     const raw = new DatabaseSync(join(dir, "results.sqlite"));
-    raw.exec(`
-      CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, experiment TEXT NOT NULL, file TEXT,
-        started TEXT NOT NULL, finished TEXT, kt_version TEXT, kt_commit TEXT);
-      CREATE TABLE trials (id INTEGER PRIMARY KEY AUTOINCREMENT,
-        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, label TEXT NOT NULL,
-        params TEXT NOT NULL, seed INTEGER NOT NULL, status TEXT NOT NULL CHECK (status IN
-        ('queued','running','done','failed','cached')), reason TEXT, started TEXT, finished TEXT,
-        config TEXT, UNIQUE (run_id, label));
-      CREATE TABLE metrics (trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
-        name TEXT NOT NULL, value REAL, PRIMARY KEY (trial_id, name));
-      CREATE TABLE curves (trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
-        node TEXT NOT NULL, phase TEXT NOT NULL DEFAULT '', epoch INTEGER NOT NULL, loss REAL,
-        samples_per_s REAL, PRIMARY KEY (trial_id, node, phase, epoch));
+    raw.exec(`${SCHEMA_1}
       INSERT INTO runs (experiment, started) VALUES ('old', '2026-01-01T00:00:00.000Z');
       INSERT INTO trials (run_id, label, params, seed, status) VALUES (1, 'm=a', '{"m":"a"}', 0, 'done');
       INSERT INTO metrics VALUES (1, 'eval.mAP', 0.5), (1, 'teacher_eval.mAP', 0.9);
@@ -287,22 +291,9 @@ Deno.test("two processes writing at once both land every row", async () => {
 
 Deno.test("a version-2 file gains the new statuses and run columns, keeping every row and cascade", async () => {
   await withDir((dir) => {
-    // Write a schema-2 file the way kt did before schema 3: create it, then narrow it back.
+    // The schema kt wrote before version 3, with a finished run and one trial's rows.
     const raw = new DatabaseSync(join(dir, "results.sqlite"));
-    raw.exec(`
-      PRAGMA foreign_keys = ON;
-      CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, experiment TEXT NOT NULL, file TEXT,
-        started TEXT NOT NULL, finished TEXT, kt_version TEXT, kt_commit TEXT);
-      CREATE TABLE trials (id INTEGER PRIMARY KEY AUTOINCREMENT,
-        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, label TEXT NOT NULL,
-        params TEXT NOT NULL, seed INTEGER NOT NULL, status TEXT NOT NULL CHECK (status IN
-        ('queued','running','done','failed','cached')), reason TEXT, started TEXT, finished TEXT,
-        config TEXT, UNIQUE (run_id, label));
-      CREATE TABLE metrics (trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
-        name TEXT NOT NULL, value REAL, PRIMARY KEY (trial_id, name));
-      CREATE TABLE curves (trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
-        node TEXT NOT NULL, phase TEXT NOT NULL DEFAULT '', epoch INTEGER NOT NULL, loss REAL,
-        samples_per_s REAL, PRIMARY KEY (trial_id, node, phase, epoch));
+    raw.exec(`${SCHEMA_1}
       CREATE TABLE reference_metrics (trial_id INTEGER NOT NULL REFERENCES trials(id)
         ON DELETE CASCADE, node TEXT NOT NULL, label TEXT NOT NULL, key TEXT NOT NULL,
         name TEXT NOT NULL, value REAL, PRIMARY KEY (trial_id, node, name));
