@@ -104,4 +104,5 @@ export {
 export { type Artifact, type Cache, cacheKey, openCache } from "./src/cache.ts";
 export { canonicalJson } from "./src/canonical.ts";
 export { openResults, ResultsDb } from "./src/results.ts";
-export { comparisonTable, formatTable, meanStd, type TableFormat } from "./src/table.ts";
+export { type ComparisonTable, comparisonTable, meanStd } from "./src/table.ts";
+export { formatTable, roundToStd, type TableFormat } from "./src/table_format.ts";

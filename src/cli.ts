@@ -29,10 +29,10 @@ import { runSweep } from "./engine/sweep.ts";
 import { eventLine } from "./engine/worker_protocol.ts";
 import { openCache } from "./cache.ts";
 import { openResults, requireResults, runNote } from "./results.ts";
-import { comparisonTable, formatTable, type TableFormat } from "./table.ts";
+import { type ComparisonTable, comparisonTable } from "./table.ts";
+import { formatTable, TABLE_FORMAT_NAMES, tableFormat } from "./table_format.ts";
 
 const OPTIMIZERS = ["adam", "sgd"] as const;
-const TABLE_FORMATS: readonly TableFormat[] = ["markdown", "csv", "json"];
 import { describePlugins } from "./describe.ts";
 import { allowFlag, denoCommand } from "./permissions.ts";
 import { writeReport } from "./report.ts";
@@ -92,6 +92,25 @@ function dirsOf(loaded: LoadedExperiment, o: { cacheDir?: string; runDir?: strin
     cacheDir: abs(o.cacheDir ?? loaded.experiment.cacheDir ?? DEFAULT_CACHE),
     runDir: abs(o.runDir ?? loaded.experiment.runDir ?? join("runs", loaded.experiment.name)),
   };
+}
+
+/** `--format`: the table's format; default `text` on a terminal, `md` when piped. */
+const FORMAT_FLAG = [
+  "--format <format>",
+  "table format: text | md | csv | json (default: text on a terminal, md otherwise)",
+  choiceFlag("--format", TABLE_FORMAT_NAMES),
+] as const;
+
+/** Prints a table in the `--format` asked for (or the default); returns the format used. */
+function printTable(table: ComparisonTable, name: string | undefined) {
+  const terminal = Deno.stdout.isTerminal();
+  const format = tableFormat(name ?? (terminal ? "text" : "markdown"));
+  const width = terminal
+    ? Deno.consoleSize().columns
+    : Number(Deno.env.get("COLUMNS")) || undefined;
+  const color = terminal && !Deno.env.get("NO_COLOR");
+  console.log(formatTable(table, format, { width, color }).trimEnd());
+  return format;
 }
 
 function buildProgram(plugins: Plugin[], env: CliEnv): Command {
@@ -267,12 +286,7 @@ Example:
       "run directory with results.sqlite (default: runs/<name>)",
       dirFlag("--run-dir", "runs/my-run"),
     )
-    .option(
-      "--format <format>",
-      "table format: markdown | csv | json",
-      choiceFlag("--format", TABLE_FORMATS),
-      "markdown",
-    )
+    .option(...FORMAT_FLAG)
     .addHelpText(
       "after",
       `
@@ -300,8 +314,7 @@ Examples:
         workerCommand: (job) => workerCommand(env, job),
         runInProcess: (job, events) => runJobInProcess(loaded, job, events, backend),
       });
-      const table = comparisonTable(report.trials);
-      console.log(formatTable(table, o.format));
+      printTable(comparisonTable(report.trials), o.format);
       const executed = Object.entries(report.executed).map(([k, v]) => `${k} ×${v}`).join(", ");
       const finished = report.trials.length - report.failed - report.interrupted;
       console.error(
@@ -379,7 +392,7 @@ Examples:
   program.command("results")
     .description("print the comparison table (mean ± std over seeds) of a run")
     .argument("<run>", "run directory (holding results.sqlite) or experiment YAML")
-    .option("--format <format>", "markdown | csv | json", "markdown")
+    .option(...FORMAT_FLAG)
     .option("--run-id <n>", "which sweep invocation (default: the latest)")
     .action(async (run: string, o) => {
       let runDir = run;
@@ -390,11 +403,11 @@ Examples:
         const id = o.runId ? Number(o.runId) : db.latestRun()?.id;
         if (id === undefined) throw new KtError(`${runDir} holds no runs yet`);
         const trials = db.trials(id);
-        console.log(formatTable(comparisonTable(trials), o.format as TableFormat));
+        const format = printTable(comparisonTable(trials), o.format);
         // An incomplete run says so, and which trials its table lacks.
         const run = db.runs().find((r) => r.id === id);
         const note = run && runNote(run, trials);
-        if (note && o.format === "markdown") console.log(`\n> ${note}`);
+        if (note && format === "markdown") console.log(`\n> ${note}`);
         else if (note) console.error(note);
       } finally {
         db.close();

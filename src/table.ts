@@ -23,14 +23,16 @@
  *   Its `seeds` is that count, `failed` is 0. Reference rows are never best: only method rows are
  *   compared.
  *
+ * Formatting (terminal text, Markdown, CSV, JSON) is `table_format.ts`.
+ *
  * ```ts
- * import { comparisonTable, formatTable } from "./table.ts";
+ * import { comparisonTable } from "./table.ts";
  * const table = comparisonTable([
  *   { params: { method: "pkt" }, seed: 0, status: "done", metrics: { mAP: 0.52 } },
  *   { params: { method: "pkt" }, seed: 1, status: "done", metrics: { mAP: 0.50 } },
  *   { params: { method: "hinton" }, seed: 0, status: "done", metrics: { mAP: 0.49 } },
  * ]);
- * console.log(formatTable(table, "markdown"));
+ * table.axes; // ["method"]
  * ```
  * @module
  */
@@ -86,6 +88,11 @@ export interface MethodRow {
 
 /** A comparison table ready to format. */
 export interface ComparisonTable {
+  /**
+   * The sweep axes: the parameter names of the method rows (seed parameters excluded), in the
+   * order they first appear. Each is one column of every format.
+   */
+  axes: string[];
   /** Metric columns in display order. */
   metrics: string[];
   /** Those of `metrics` where lower is better. */
@@ -100,9 +107,6 @@ export interface TableOptions {
   /** Words that make a metric lower-is-better. Default {@linkcode LOWER_IS_BETTER}. */
   lowerIsBetter?: readonly string[];
 }
-
-/** Output formats of {@linkcode formatTable}. */
-export type TableFormat = "markdown" | "csv" | "json";
 
 /** Words marking a metric as lower-is-better when they appear in its name. */
 export const LOWER_IS_BETTER: readonly string[] = ["loss", "time", "seconds", "ms", "error", "err"];
@@ -135,8 +139,10 @@ export function comparisonTable(
   // Reference label → measurement key → its metrics (the first trial reporting a key wins).
   const references = new Map<string, Map<string, Record<string, number>>>();
   const names = new Set<string>();
+  const axes = new Set<string>();
   for (const trial of trials) {
     const params = Object.fromEntries(Object.entries(trial.params).filter(([k]) => !isSeed(k)));
+    for (const k of Object.keys(params)) axes.add(k);
     const id = canonicalJson(params);
     const group = groups.get(id) ?? { params, trials: [] };
     group.trials.push(trial);
@@ -187,7 +193,7 @@ export function comparisonTable(
     const best = lowerIsBetter.includes(m) ? Math.min(...means) : Math.max(...means);
     for (const c of cells) c.best = c.mean === best;
   }
-  return { metrics, lowerIsBetter, rows };
+  return { axes: [...axes], metrics, lowerIsBetter, rows };
 }
 
 /**
@@ -249,94 +255,7 @@ export function isLowerBetter(name: string, words: readonly string[] = LOWER_IS_
   return parts.some((p) => words.includes(p));
 }
 
-/**
- * Renders a table as markdown (best marked in bold), CSV (full precision; a `reference` column
- * says `true` on reference rows, a `best` column lists the metrics where the row is best) or
- * JSON (the table itself).
- */
-export function formatTable(
-  table: ComparisonTable,
-  format: TableFormat,
-  options: { digits?: number } = {},
-): string {
-  switch (format) {
-    case "markdown":
-      return markdown(table, options.digits ?? 4);
-    case "csv":
-      return csv(table);
-    case "json":
-      return JSON.stringify(table, null, 2) + "\n";
-    default:
-      throw new KtError(`unknown table format "${format as string}"`, {
-        hint: "use markdown, csv or json",
-      });
-  }
-}
-
 function methodLabel(params: Record<string, JsonValue>): string {
   const parts = Object.entries(params).map(([k, v]) => `${k}=${displayValue(v)}`);
   return parts.length > 0 ? parts.join(", ") : "default";
-}
-
-function markdown(table: ComparisonTable, digits: number): string {
-  const header = [
-    "method",
-    "seeds",
-    "failed",
-    ...table.metrics.map((m) => table.lowerIsBetter.includes(m) ? `${m} ↓` : m),
-  ];
-  const lines = [
-    row(header),
-    row(header.map((_, i) => (i === 0 ? "---" : "---:"))),
-    ...table.rows.map((r) =>
-      row([
-        r.method.replaceAll("|", "\\|"),
-        String(r.seeds),
-        String(r.failed),
-        ...table.metrics.map((m) => {
-          const c = r.metrics[m];
-          if (!c) return "n/a";
-          const std = c.std === null ? "—" : c.std.toFixed(digits);
-          const n = c.n === r.seeds ? "" : ` (n=${c.n})`;
-          const text = `${c.mean.toFixed(digits)} ± ${std}${n}`;
-          return c.best ? `**${text}**` : text;
-        }),
-      ])
-    ),
-  ];
-  return lines.join("\n") + "\n";
-}
-
-function row(cells: string[]): string {
-  return `| ${cells.join(" | ")} |`;
-}
-
-function csv(table: ComparisonTable): string {
-  const header = [
-    "method",
-    "reference",
-    "seeds",
-    "failed",
-    ...table.metrics.flatMap((m) => [`${m}_mean`, `${m}_std`]),
-    "best",
-  ];
-  const lines = [
-    header,
-    ...table.rows.map((r) => [
-      r.method,
-      String(r.reference),
-      String(r.seeds),
-      String(r.failed),
-      ...table.metrics.flatMap((m) => {
-        const c = r.metrics[m];
-        return [c ? String(c.mean) : "", c?.std == null ? "" : String(c.std)];
-      }),
-      table.metrics.filter((m) => r.metrics[m]?.best).join(";"),
-    ]),
-  ];
-  return lines.map((cells) => cells.map(csvCell).join(",")).join("\n") + "\n";
-}
-
-function csvCell(text: string): string {
-  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }

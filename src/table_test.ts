@@ -2,13 +2,11 @@ import assert from "node:assert/strict";
 import {
   compareMetricNames,
   comparisonTable,
-  formatTable,
   isLowerBetter,
   meanStd,
   type TrialResult,
 } from "./table.ts";
 import { openResults } from "./results.ts";
-import { KtError } from "./errors.ts";
 
 // pkt: mAP 0.50, 0.52, 0.54 → mean 0.52, std √((0.02² + 0 + 0.02²)/2) = 0.02
 //      loss 0.3, 0.5, 0.4   → mean 0.4,  std √((0.01 + 0.01 + 0)/2)   = 0.1
@@ -76,6 +74,17 @@ Deno.test("comparisonTable() treats nested .seed params as seeds and can be told
   );
 });
 
+Deno.test("comparisonTable() lists the sweep axes in first-appearance order, seeds excluded", () => {
+  assert.deepEqual(comparisonTable(trials).axes, ["method"]);
+  const t = comparisonTable([
+    { params: { method: "pkt", "student.lr": 0.1, seed: 0 }, status: "done", metrics: {} },
+    { params: { method: "pkt", "student.lr": 0.2, "t.seed": 1 }, status: "failed", metrics: {} },
+    { params: { method: "none", "student.epochs": 3 }, status: "done", metrics: {} },
+  ]);
+  assert.deepEqual(t.axes, ["method", "student.lr", "student.epochs"]);
+  assert.deepEqual(comparisonTable([]).axes, []);
+});
+
 Deno.test("metric columns: mAP, then P@k ascending, then the rest alphabetically", () => {
   const names = ["zeta", "P@100", "acc", "P@10", "mAP", "loss", "P@5"];
   assert.deepEqual(names.sort(compareMetricNames), [
@@ -112,53 +121,6 @@ Deno.test("isLowerBetter() matches whole words of the metric name", () => {
   assert.equal(isLowerBetter("mAP"), false);
   assert.equal(isLowerBetter("glossary"), false);
   assert.equal(isLowerBetter("accuracy", ["accuracy"]), true);
-});
-
-Deno.test("formatTable() markdown shows mean ± std with best in bold", () => {
-  const md = formatTable(comparisonTable(trials), "markdown", { digits: 3 });
-  assert.equal(
-    md,
-    [
-      "| method | seeds | failed | mAP | loss ↓ |",
-      "| --- | ---: | ---: | ---: | ---: |",
-      "| method=pkt | 3 | 0 | **0.520 ± 0.020** | 0.400 ± 0.100 |",
-      "| method=hinton | 2 | 1 | 0.500 ± 0.014 | **0.200 ± 0.000** |",
-      "| method=none | 1 | 0 | 0.400 ± — | n/a |",
-      "",
-    ].join("\n"),
-  );
-});
-
-Deno.test("formatTable() csv has one mean and one std column per metric and quotes commas", () => {
-  const ts: TrialResult[] = [
-    { params: { a: 1, b: "x" }, status: "done", metrics: { mAP: 0.25 } },
-    { params: { a: 1, b: "x" }, status: "done", metrics: { mAP: 0.75 } },
-    { params: { a: 2, b: 'say "hi"' }, status: "done", metrics: { mAP: 0.5 } },
-  ];
-  const csv = formatTable(comparisonTable(ts), "csv");
-  // std of 0.25, 0.75: √((0.25² + 0.25²)/1) = √0.125; both means are 0.5, a tie: both marked best
-  assert.equal(
-    csv,
-    [
-      "method,reference,seeds,failed,mAP_mean,mAP_std,best",
-      `"a=1, b=x",false,2,0,0.5,${Math.sqrt(0.125)},mAP`,
-      `"a=2, b=say ""hi""",false,1,0,0.5,,mAP`,
-      "",
-    ].join("\n"),
-  );
-});
-
-Deno.test("formatTable() json round-trips the table with null std for single seeds", () => {
-  const table = comparisonTable(trials);
-  const parsed = JSON.parse(formatTable(table, "json"));
-  assert.deepEqual(parsed.metrics, ["mAP", "loss"]);
-  assert.equal(parsed.rows[2].metrics.mAP.std, null);
-  assert.equal(parsed.rows[0].metrics.mAP.best, true);
-  assert.equal(parsed.rows[1].failed, 1);
-  assert.throws(
-    () => formatTable(table, "html" as never),
-    (e) => e instanceof KtError && /html/.test(e.message) && /markdown, csv or json/.test(e.hint!),
-  );
 });
 
 Deno.test("comparisonTable() accepts the trials of the results database", async () => {
@@ -258,45 +220,4 @@ Deno.test("references of unfinished trials are left out; a reference row needs o
     ["method=pkt", 1],
   ]);
   assert.equal(t.rows[1].metrics.mAP.mean, STUDENT[2]);
-});
-
-Deno.test("formatTable() labels reference rows in markdown and flags them in csv and json", () => {
-  const t = comparisonTable(withReferences);
-  assert.equal(
-    formatTable(t, "markdown", { digits: 3 }),
-    [
-      "| method | seeds | failed | mAP | accuracy |",
-      "| --- | ---: | ---: | ---: | ---: |",
-      "| reference: teacher | 1 | 0 | 0.900 ± — | 0.990 ± — |",
-      "| reference: plain student | 3 | 0 | 0.600 ± 0.173 | n/a |",
-      "| method=pkt | 3 | 0 | **0.620 ± 0.020** | n/a |",
-      "| method=none | 3 | 0 | 0.550 ± 0.000 | n/a |",
-      "",
-    ].join("\n"),
-  );
-  const csv = formatTable(t, "csv").split("\n");
-  assert.equal(
-    csv[0],
-    "method,reference,seeds,failed,mAP_mean,mAP_std,accuracy_mean,accuracy_std,best",
-  );
-  assert.equal(csv[1], "reference: teacher,true,1,0,0.9,,0.99,,");
-  assert.match(csv[3], /^method=pkt,false,3,0,0\.62\d*,0\.02\d*,,,mAP$/);
-  const json = JSON.parse(formatTable(t, "json"));
-  assert.deepEqual(json.rows.map((r: { reference: boolean }) => r.reference), [
-    true,
-    true,
-    false,
-    false,
-  ]);
-  assert.deepEqual(json.rows[0], {
-    method: "reference: teacher",
-    reference: true,
-    params: {},
-    seeds: 1,
-    failed: 0,
-    metrics: {
-      mAP: { mean: 0.9, std: null, n: 1, best: false },
-      accuracy: { mean: 0.99, std: null, n: 1, best: false },
-    },
-  });
 });

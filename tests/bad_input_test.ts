@@ -246,7 +246,7 @@ const FLAGS: { args: string[]; error: string }[] = [
   },
   {
     args: ["sweep", "x.yaml", "--format", "xml"],
-    error: '--format "xml": expected one of markdown, csv, json — e.g. --format markdown',
+    error: '--format "xml": expected one of text, md, markdown, csv, json — e.g. --format text',
   },
   {
     args: ["sweep", "x.yaml", "--cache-dir", "/tmp/kt,/"],
