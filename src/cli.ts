@@ -28,7 +28,7 @@ import { checkTrainingMemory } from "./steps.ts";
 import { runSweep } from "./engine/sweep.ts";
 import { eventLine } from "./engine/worker_protocol.ts";
 import { openCache } from "./cache.ts";
-import { openResults, requireResults, runNote } from "./results.ts";
+import { openResults, requireResults, runNote, runState } from "./results.ts";
 import { type ComparisonTable, comparisonTable } from "./table.ts";
 import { formatTable, TABLE_FORMAT_NAMES, tableFormat } from "./table_format.ts";
 
@@ -406,7 +406,7 @@ Examples:
         const format = printTable(comparisonTable(trials), o.format);
         // An incomplete run says so, and which trials its table lacks.
         const run = db.runs().find((r) => r.id === id);
-        const note = run && runNote(run, trials);
+        const note = run && runNote(run, await runState(run, runDir), trials);
         if (note && format === "markdown") console.log(`\n> ${note}`);
         else if (note) console.error(note);
       } finally {

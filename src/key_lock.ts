@@ -1,12 +1,14 @@
 /**
  * One lock per cache key, shared by every process that uses a cache directory, so concurrent
  * sweeps never compute the same job twice: `<cacheDir>/locks/<key>.lock`, created atomically
- * (written aside, then hard-linked into place, which fails when it exists) and holding its
- * holder's pid, host and process start time. Its mtime is a heartbeat, refreshed while held.
+ * (written aside, then hard-linked into place, which fails when it exists), naming its holder's
+ * pid and host. The holder keeps an exclusive `flock` on it (taken before the link, so there is
+ * no moment without it), which the kernel drops when the holder dies; its mtime is a heartbeat,
+ * refreshed while held.
  *
- * A crashed holder cannot keep it: a lock whose process is gone ({@linkcode isAlive}) — or,
- * held from another host, whose heartbeat is older than `staleMs` — is broken by the next
- * process that wants it.
+ * A crashed holder cannot keep it: a lock nobody holds the `flock` of ({@linkcode isHeld}) — or,
+ * on a file system without `flock`, whose heartbeat is older than `staleMs` — is broken by the
+ * next process that wants it.
  *
  * ```ts
  * import { tryLockKey } from "./key_lock.ts";
@@ -22,7 +24,14 @@
  * @module
  */
 import { join } from "node:path";
-import { type Holder, isStale, thisProcess } from "./liveness.ts";
+import {
+  type Holder,
+  holdLife,
+  isAbandoned,
+  isHeld,
+  type LifeLock,
+  thisProcess,
+} from "./liveness.ts";
 
 /** A held lock. */
 export interface KeyLock {
@@ -38,7 +47,7 @@ export interface HeldLock {
 
 /** Options of {@linkcode tryLockKey}. */
 export interface LockOptions {
-  /** Heartbeat age after which a lock held from another host counts as abandoned (default 60 s). */
+  /** Heartbeat age after which a lock counts as abandoned where `flock` cannot tell (default 60 s). */
   staleMs?: number;
   /** How often a held lock's heartbeat is refreshed (default 5 s). */
   heartbeatMs?: number;
@@ -91,22 +100,27 @@ export async function tryLockKey(
   };
   for (let attempt = 0; attempt < 3; attempt++) {
     const tmp = `${path}.${mine.nonce}.tmp`;
-    await Deno.writeTextFile(tmp, JSON.stringify(mine));
+    const file = await Deno.open(tmp, { read: true, write: true, createNew: true });
+    let life: LifeLock | undefined;
     try {
+      await file.write(new TextEncoder().encode(JSON.stringify(mine)));
+      life = await holdLife(file);
       await Deno.link(tmp, path);
-      return held(path, mine, options.heartbeatMs ?? 5_000);
+      return held(path, mine, life!, options.heartbeatMs ?? 5_000);
     } catch (e) {
+      if (life) life.release(); // closes the file
+      else file.close();
       if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
     } finally {
       await Deno.remove(tmp).catch(() => {});
     }
     const found = await readLock(path);
     if (!found) continue; // released meanwhile: try again
-    const holder = found.lock ?? { pid: -1, host: "", since: found.mtime.toISOString() };
-    const abandoned = found.lock
-      ? isStale(found.lock, found.mtime, staleMs)
-      : Date.now() - found.mtime.getTime() > staleMs;
-    if (!abandoned) return { heldBy: { ...holder, since: holder.since } };
+    if (!isAbandoned(await isHeld(path), found.mtime, staleMs)) {
+      return {
+        heldBy: { pid: -1, host: "", since: found.mtime.toISOString(), ...found.lock },
+      };
+    }
     await breakLock(path, found.lock?.nonce);
   }
   const found = await readLock(path);
@@ -130,7 +144,7 @@ async function breakLock(path: string, nonce: string | undefined): Promise<void>
   await Deno.remove(aside).catch(() => {});
 }
 
-function held(path: string, mine: LockFile, heartbeatMs: number): KeyLock {
+function held(path: string, mine: LockFile, life: LifeLock, heartbeatMs: number): KeyLock {
   const beat = setInterval(() => {
     const now = new Date();
     Deno.utime(path, now, now).catch(() => {});
@@ -142,6 +156,7 @@ function held(path: string, mine: LockFile, heartbeatMs: number): KeyLock {
       clearInterval(beat);
       const found = await readLock(path);
       if (found?.lock?.nonce === mine.nonce) await Deno.remove(path).catch(() => {});
+      life.release();
     },
   };
 }

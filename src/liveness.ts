@@ -1,97 +1,110 @@
 /**
  * Whether the process that holds something (a running sweep, a lock on a cache key) is still
- * there. A holder is its pid, host and — on Linux — its start time, so a pid reused by another
- * process is not mistaken for the holder. From another host nothing can be told: callers then
- * go by a heartbeat (see {@linkcode isStale}).
+ * there, told by a *life lock*: an exclusive `flock` on a file that the holder keeps while it
+ * runs. The kernel drops it when the process ends, however it ends (SIGKILL included), so
+ * another process can tell a live holder from a dead one by trying to take the lock — with no
+ * permission to look at other processes (Deno's task permissions give none). Where the file
+ * system cannot tell (no `flock`), callers go by a heartbeat instead.
+ *
+ * ```ts
+ * import { holdLife, isHeld } from "./liveness.ts";
+ * const path = await Deno.makeTempFile();
+ * const life = await holdLife(path);
+ * console.log(await isHeld(path)); // true: this process holds it
+ * life.release();
+ * console.log(await isHeld(path)); // false
+ * await Deno.remove(path);
+ * ```
  * @module
  */
 
-/** Who holds something. */
+/** Who holds something, for messages. */
 export interface Holder {
   pid: number;
   host: string;
-  /** Start time of the process (clock ticks since boot, from /proc), when known. */
-  start?: number;
-}
-
-/** The start time of process `pid` from `/proc/<pid>/stat`, or undefined where there is none. */
-function procStart(pid: number): number | undefined | "gone" {
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      // No such process — if /proc works here at all.
-      return procWorks() ? "gone" : undefined;
-    }
-    return undefined;
-  }
-  // Field 2 (the command) is in parentheses and may hold spaces: count from the last ")".
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  const start = Number(fields[19]);
-  return Number.isFinite(start) ? start : undefined;
-}
-
-let procChecked: boolean | undefined;
-function procWorks(): boolean {
-  if (procChecked === undefined) {
-    try {
-      Deno.statSync(`/proc/${Deno.pid}/stat`);
-      procChecked = true;
-    } catch {
-      procChecked = false;
-    }
-  }
-  return procChecked;
-}
-
-function hostname(): string {
-  try {
-    return Deno.hostname();
-  } catch {
-    return "";
-  }
 }
 
 /** This process as a {@linkcode Holder}. */
 export function thisProcess(): Holder {
-  const start = procStart(Deno.pid);
+  let host = "";
+  try {
+    host = Deno.hostname();
+  } catch { /* no --allow-sys: unnamed */ }
+  return { pid: Deno.pid, host };
+}
+
+/** A life lock this process holds. */
+export interface LifeLock {
+  /** The open file holding the lock. */
+  file: Deno.FsFile;
+  /** Drops the lock (closing the file). */
+  release(): void;
+}
+
+/**
+ * Takes the life lock on `file` (an open file), or on the file at `path` (created if needed).
+ * Resolves to `undefined` when someone else holds it.
+ */
+export async function holdLife(target: string | Deno.FsFile): Promise<LifeLock | undefined> {
+  const file = typeof target === "string"
+    ? await Deno.open(target, { read: true, write: true, create: true })
+    : target;
+  let locked: boolean;
+  try {
+    locked = await file.tryLock(true);
+  } catch {
+    locked = true; // no flock here: the heartbeat has to do
+  }
+  if (!locked) {
+    if (typeof target === "string") file.close();
+    return undefined;
+  }
+  let open = true;
   return {
-    pid: Deno.pid,
-    host: hostname(),
-    ...(typeof start === "number" ? { start } : {}),
+    file,
+    release() {
+      if (!open) return;
+      open = false;
+      try {
+        file.close();
+      } catch { /* already closed */ }
+    },
   };
 }
 
 /**
- * Whether `holder` is still running: `true`/`false` on its own host (where `/proc` tells),
- * `undefined` when it cannot be told (another host, no `/proc`).
- *
- * @example
- * ```ts
- * import { isAlive, thisProcess } from "./liveness.ts";
- * isAlive(thisProcess()); // true (on Linux)
- * ```
+ * Whether someone holds the life lock at `path`: `true` (alive), `false` (nobody: its holder
+ * ended, or there is no such file), or `undefined` when this file system cannot tell.
  */
-export function isAlive(holder: Holder): boolean | undefined {
-  if (holder.host !== hostname()) return undefined;
-  const start = procStart(holder.pid);
-  if (start === "gone") return false;
-  if (start === undefined) return undefined;
-  return holder.start === undefined || holder.start === start;
+export async function isHeld(path: string): Promise<boolean | undefined> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    return undefined;
+  }
+  try {
+    const got = await file.tryLock(true);
+    return !got;
+  } catch {
+    return undefined;
+  } finally {
+    file.close();
+  }
 }
 
 /**
- * Whether something held by `holder`, last confirmed at `heartbeat`, has been abandoned: its
- * process is gone, or — where that cannot be told — its heartbeat is older than `staleMs`.
+ * Whether something whose life lock is `held` ({@linkcode isHeld}), last confirmed alive at
+ * `heartbeat`, has been abandoned: nobody holds it, or — where that cannot be told — its
+ * heartbeat is older than `staleMs`.
  */
-export function isStale(
-  holder: Holder,
+export function isAbandoned(
+  held: boolean | undefined,
   heartbeat: Date,
   staleMs: number,
   now: Date = new Date(),
 ): boolean {
-  const alive = isAlive(holder);
-  if (alive !== undefined) return !alive;
+  if (held !== undefined) return !held;
   return now.getTime() - heartbeat.getTime() > staleMs;
 }

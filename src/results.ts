@@ -14,8 +14,9 @@
  * that the table counts a measurement shared by many trials once. Schema history: 1 → 2 added
  * `reference_metrics` (opening a version-1 file adds the empty table; its trials have no
  * references); 2 → 3 added the trial statuses `diverged` and `interrupted` and, per run, how it
- * ended (`status`) and who runs it (`pid`, `host`, `pid_start`, `heartbeat`), so a run whose
- * sweep was killed is recognised as stale.
+ * ended (`status`) and who runs it (`pid`, `host`, `heartbeat`); while it runs, its sweep holds
+ * the life lock `<runDir>/run-<id>.lock`, so a run whose sweep was killed is recognised as stale
+ * ({@linkcode runState}).
  *
  * ```ts
  * import { openResults } from "./results.ts";
@@ -37,7 +38,8 @@ import { join } from "node:path";
 import type { JsonValue } from "./canonical.ts";
 import { KtError } from "./errors.ts";
 import type { ReferenceResult } from "./table.ts";
-import { type Holder, isStale } from "./liveness.ts";
+import { join as joinPath } from "node:path";
+import { type Holder, isAbandoned, isHeld } from "./liveness.ts";
 
 /**
  * Life cycle of a trial. `cached` = every node came from the cache; `diverged` = its training
@@ -167,7 +169,6 @@ const RUN_COLUMNS_3 = [
   "status TEXT NOT NULL DEFAULT 'running'",
   "pid INTEGER",
   "host TEXT",
-  "pid_start INTEGER",
   "heartbeat TEXT",
 ];
 const SCHEMA = `
@@ -282,7 +283,7 @@ export class ResultsDb {
     const started = (run.started ?? new Date()).toISOString();
     return this.#insert(
       "INSERT INTO runs (experiment, file, started, kt_version, kt_commit, status, pid, host, " +
-        "pid_start, heartbeat) VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)",
+        "heartbeat) VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?)",
       run.experiment,
       run.file ?? null,
       started,
@@ -290,7 +291,6 @@ export class ResultsDb {
       run.ktCommit ?? null,
       run.holder?.pid ?? null,
       run.holder?.host ?? null,
-      run.holder?.start ?? null,
       started,
     );
   }
@@ -590,27 +590,36 @@ export class ResultsDb {
 /** A run's state as a reader sees it: its recorded status, or `stale` (see {@linkcode runState}). */
 export type RunState = RunStatus | "stale";
 
+/** The life lock a sweep holds while it runs run `runId` of `runDir` (see `liveness.ts`). */
+export function runLockPath(runDir: string, runId: number): string {
+  return joinPath(runDir, `run-${runId}.lock`);
+}
+
 /**
- * How a run stands: its recorded status; a `running` run whose sweep is gone — its process
- * ended on this host, or, seen from another host, no heartbeat for `staleMs` (default 10 min)
- * — is `stale`: it was killed and will never finish.
+ * How a run of `runDir` stands: its recorded status; a `running` run whose sweep is gone — it
+ * no longer holds the run's life lock ({@linkcode runLockPath}), or, where the file system
+ * cannot tell, no heartbeat for `staleMs` (default 10 min) — is `stale`: it was killed and will
+ * never finish.
  *
  * @example
  * ```ts
  * import { runState } from "./results.ts";
- * const run = { status: "running" as const, holder: { pid: 999999999, host: "elsewhere" },
- *   heartbeat: "2020-01-01T00:00:00Z" };
- * runState(run); // "stale": no sign of life for years
+ * const dir = await Deno.makeTempDir();
+ * const run = { id: 1, status: "running" as const, holder: null, heartbeat: null };
+ * await runState(run, dir); // "stale": nobody holds its lock
+ * await Deno.remove(dir);
  * ```
  */
-export function runState(
-  run: Pick<RunRow, "status" | "holder" | "heartbeat">,
+export async function runState(
+  run: Pick<RunRow, "id" | "status" | "heartbeat">,
+  runDir: string,
   staleMs = 10 * 60_000,
   now: Date = new Date(),
-): RunState {
+): Promise<RunState> {
   if (run.status !== "running") return run.status;
-  if (!run.holder || !run.heartbeat) return "stale";
-  return isStale(run.holder, new Date(run.heartbeat), staleMs, now) ? "stale" : "running";
+  const held = await isHeld(runLockPath(runDir, run.id));
+  const heartbeat = new Date(run.heartbeat ?? 0);
+  return isAbandoned(held, heartbeat, staleMs, now) ? "stale" : "running";
 }
 
 function checkStatus(status: TrialStatus): TrialStatus {
@@ -635,7 +644,6 @@ function toRun(r: Record<string, SQLOutputValue>): RunRow {
     holder: r.pid === null || r.pid === undefined ? null : {
       pid: Number(r.pid),
       host: String(r.host ?? ""),
-      ...(r.pid_start === null || r.pid_start === undefined ? {} : { start: Number(r.pid_start) }),
     },
     heartbeat: str(r.heartbeat ?? null),
   };
@@ -655,24 +663,23 @@ function str(value: SQLOutputValue): string | null {
 }
 
 /**
- * A line saying a run is incomplete — stopped without finishing (`stale`: its sweep was killed),
- * interrupted, still running, or with failed/diverged trials — and which trials are missing
- * from its table; `undefined` when every trial finished.
+ * A line saying a run in `state` ({@linkcode runState}) is incomplete — stopped without
+ * finishing (`stale`: its sweep was killed), interrupted, still running, or with failed/diverged
+ * trials — and which trials are missing from its table; `undefined` when every trial finished.
  *
  * @example
  * ```ts
  * import { runNote } from "./results.ts";
- * const run = { id: 2, status: "interrupted" as const, holder: null, heartbeat: null };
- * runNote(run, [{ label: "a", status: "done" }, { label: "b", status: "interrupted" }]);
+ * const run = { id: 2, holder: null };
+ * runNote(run, "interrupted", [{ label: "a", status: "done" }, { label: "b", status: "interrupted" }]);
  * // "run 2 is incomplete: it was interrupted (Ctrl-C); 1 of 2 trials missing: b (interrupted) — rerun the sweep to finish it (cached work is reused)"
  * ```
  */
 export function runNote(
-  run: Pick<RunRow, "id" | "status" | "holder" | "heartbeat">,
+  run: Pick<RunRow, "id" | "holder">,
+  state: RunState,
   trials: readonly Pick<TrialRow, "label" | "status">[],
-  now: Date = new Date(),
 ): string | undefined {
-  const state = runState(run, undefined, now);
   const missing = trials.filter((t) => t.status !== "done" && t.status !== "cached");
   if (missing.length === 0 && state !== "running" && state !== "stale") return undefined;
   const shown = missing.slice(0, 10).map((t) =>

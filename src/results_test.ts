@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { type Holder, thisProcess } from "./liveness.ts";
-import { openResults, runNote, runState } from "./results.ts";
+import { holdLife } from "./liveness.ts";
+import { openResults, runLockPath, runNote, runState } from "./results.ts";
 import { KtError } from "./errors.ts";
 
 async function withDir(fn: (dir: string) => Promise<void> | void): Promise<void> {
@@ -211,7 +211,7 @@ const SCHEMA_1 = `
 `;
 
 Deno.test("a version-1 results file (before references) opens, reads back and takes references", async () => {
-  await withDir((dir) => {
+  await withDir(async (dir) => {
     // The schema kt wrote before version 2, with one finished trial.
     const raw = new DatabaseSync(join(dir, "results.sqlite"));
     raw.exec(`${SCHEMA_1}
@@ -238,7 +238,7 @@ Deno.test("a version-1 results file (before references) opens, reads back and ta
       assert.deepEqual(db.trials(1)[0].metrics, { "eval.mAP": 0.5, "teacher_eval.mAP": 0.9 });
       const [oldRun] = db.runs();
       assert.equal(oldRun.status, "running");
-      assert.equal(runState(oldRun), "stale");
+      assert.equal(await runState(oldRun, dir), "stale");
     } finally {
       db.close();
     }
@@ -338,27 +338,17 @@ Deno.test("a version-2 file gains the new statuses and run columns, keeping ever
   });
 });
 
-Deno.test("runState(): a running run whose sweep is gone, or silent too long from elsewhere, is stale", () => {
-  const me = thisProcess();
-  const now = new Date();
-  const beat = (ms: number) => new Date(now.getTime() - ms).toISOString();
-  const run = (holder: Holder | null, heartbeat: string | null) => ({
-    status: "running" as const,
-    holder,
-    heartbeat,
+Deno.test("runState(): a running run whose sweep no longer holds its life lock is stale", async () => {
+  await withDir(async (dir) => {
+    const now = new Date();
+    const run = { id: 7, status: "running" as const, heartbeat: now.toISOString() };
+    assert.equal(await runState(run, dir, undefined, now), "stale", "no lock file: never held");
+    const life = await holdLife(runLockPath(dir, 7));
+    assert.equal(await runState(run, dir, undefined, now), "running");
+    life!.release();
+    assert.equal(await runState(run, dir, undefined, now), "stale", "its sweep is gone");
+    assert.equal(await runState({ ...run, status: "interrupted" }, dir), "interrupted");
   });
-  assert.equal(runState(run(me, beat(60 * 60_000)), undefined, now), "running", "alive here");
-  assert.equal(runState(run({ ...me, pid: 2 ** 22 + 7 }, beat(0)), undefined, now), "stale");
-  assert.equal(
-    runState(run({ ...me, start: (me.start ?? 0) + 1 }, beat(0)), undefined, now),
-    "stale",
-    "pid reused",
-  );
-  const elsewhere = { pid: 1, host: "another-host" };
-  assert.equal(runState(run(elsewhere, beat(60_000)), undefined, now), "running");
-  assert.equal(runState(run(elsewhere, beat(11 * 60_000)), undefined, now), "stale");
-  assert.equal(runState(run(null, null), undefined, now), "stale");
-  assert.equal(runState({ status: "interrupted", holder: me, heartbeat: null }), "interrupted");
 });
 
 Deno.test("runNote() says how an incomplete run ended and which trials are missing", () => {
@@ -367,21 +357,26 @@ Deno.test("runNote() says how an incomplete run ended and which trials are missi
     { label: "b", status: "running" as const },
     { label: "c", status: "queued" as const },
   ];
-  const gone = {
-    id: 4,
-    status: "running" as const,
-    holder: { pid: 2 ** 22 + 7, host: thisProcess().host },
-    heartbeat: null,
-  };
-  assert.match(
-    runNote(gone, trials)!,
-    /^run 4 is incomplete: its sweep \(pid \d+ on .*\) stopped without finishing \(killed\?\); 2 of 3 trials missing: b \(never finished\), c \(never finished\) — rerun the sweep/,
-  );
-  const failed = { id: 5, status: "failed" as const, holder: null, heartbeat: null };
+  const gone = { id: 4, holder: { pid: 4242, host: "box" } };
   assert.equal(
-    runNote(failed, [{ label: "a", status: "done" }, { label: "b", status: "diverged" }]),
+    runNote(gone, "stale", trials),
+    "run 4 is incomplete: its sweep (pid 4242 on box) stopped without finishing (killed?); " +
+      "2 of 3 trials missing: b (never finished), c (never finished) — rerun the sweep to finish " +
+      "it (cached work is reused)",
+  );
+  assert.match(
+    runNote(gone, "running", trials)!,
+    /^run 4 is still running \(pid 4242 on box\): 2 of 3 trials not finished yet/,
+  );
+  assert.equal(
+    runNote({ id: 5, holder: null }, "failed", [
+      { label: "a", status: "done" },
+      { label: "b", status: "diverged" },
+    ]),
     "run 5 finished with 1 of 2 trials failed: b (diverged)",
   );
-  const finished = { id: 6, status: "finished" as const, holder: null, heartbeat: null };
-  assert.equal(runNote(finished, [{ label: "a", status: "cached" }]), undefined);
+  assert.equal(
+    runNote({ id: 6, holder: null }, "finished", [{ label: "a", status: "cached" }]),
+    undefined,
+  );
 });

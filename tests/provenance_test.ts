@@ -41,7 +41,7 @@ export default defineLoss({
 
 /** `kt plan` lines of the step nodes: name → "cached" | "to run ...". */
 async function plan(file: string, dir: string): Promise<Record<string, string>> {
-  const r = await kt(["plan", file, "--cache-dir", join(dir, "cache")]);
+  const r = await kt(["plan", file, "--cache-dir", join(dir, "cache")], dir);
   assert.equal(r.code, 0, r.stderr);
   const out: Record<string, string> = {};
   for (const m of r.stdout.matchAll(/^ {2}(\w+) +\S+ +[0-9a-f]{12} (.*)$/gm)) out[m[1]] = m[2];
@@ -56,14 +56,14 @@ Deno.test("editing a plugin's imported module or rewriting a data file makes kt 
     await Deno.writeTextFile(join(dir, "scale.ts"), "export const SCALE = 1;\n");
     const file = join(dir, "exp.yaml");
     await Deno.writeTextFile(file, YAML);
-    const first = await kt(sweepArgs(file, dir));
+    const first = await kt(sweepArgs(file, dir), dir);
     assert.equal(first.code, 0, first.stderr);
     assert.deepEqual(await plan(file, dir), { student: "cached", eval: "cached" });
 
     // The loss's imported module multiplies it by 1000: the student and its evaluation rerun.
     await Deno.writeTextFile(join(dir, "scale.ts"), "export const SCALE = 1000;\n");
     assert.deepEqual(await plan(file, dir), { student: "to run", eval: "to run" });
-    const verifyCode = await kt(["cache", "verify", "--cache-dir", join(dir, "cache")]);
+    const verifyCode = await kt(["cache", "verify", "--cache-dir", join(dir, "cache")], dir);
     assert.equal(verifyCode.code, 1, verifyCode.stdout);
     assert.match(verifyCode.stdout, /: the code of plugin loss:scaled-ce \(.*loss\.ts\) changed/);
     assert.match(verifyCode.stdout, /: built on stale artifact [0-9a-f]{12}\n/);
@@ -74,7 +74,7 @@ Deno.test("editing a plugin's imported module or rewriting a data file makes kt 
     // New images at the same path (same size): everything downstream reruns.
     await writeTinyData(dir, 2);
     assert.deepEqual(await plan(file, dir), { student: "to run", eval: "to run" });
-    const verify = await kt(["cache", "verify", "--cache-dir", join(dir, "cache")]);
+    const verify = await kt(["cache", "verify", "--cache-dir", join(dir, "cache")], dir);
     assert.equal(verify.code, 1, verify.stdout);
     assert.match(verify.stdout, /stale [0-9a-f]{64}: .*\/x\.npy \(option train\.images\) changed/);
     assert.match(verify.stdout, /0 ok, 0 corrupt, 2 stale/);

@@ -57,7 +57,7 @@ Deno.test("Ctrl-C marks the running trials interrupted, stops the workers and ex
   await inTempDir(async (dir) => {
     const file = join(dir, "exp.yaml");
     await Deno.writeTextFile(file, slowYaml([1, 2], 60_000));
-    const sweep = spawnSweep(sweepArgs(file, dir, "--jobs", "2"));
+    const sweep = spawnSweep(sweepArgs(file, dir, "--jobs", "2"), dir);
     await sweep.waitFor(/start long[^\n]*\n(.|\n)*start long/);
     const t0 = performance.now();
     Deno.kill(-sweep.child.pid, "SIGINT");
@@ -73,7 +73,7 @@ Deno.test("Ctrl-C marks the running trials interrupted, stops the workers and ex
     const { run, trials } = runOf(dir);
     assert.equal(run.status, "interrupted");
     assert.deepEqual(trials.map((t) => t.status), ["interrupted", "interrupted"]);
-    const results = await kt(["results", join(dir, "run")]);
+    const results = await kt(["results", join(dir, "run")], dir);
     assert.equal(results.code, 0, results.stderr);
     assert.match(
       results.stdout,
@@ -86,9 +86,9 @@ Deno.test("a sweep killed with SIGKILL stays 'running' but kt results calls it i
   await inTempDir(async (dir) => {
     const file = join(dir, "exp.yaml");
     await Deno.writeTextFile(file, slowYaml([1, 2], 60_000));
-    const sweep = spawnSweep(sweepArgs(file, dir, "--jobs", "2"));
+    const sweep = spawnSweep(sweepArgs(file, dir, "--jobs", "2"), dir);
     await sweep.waitFor(/start long/);
-    const running = await kt(["results", join(dir, "run"), "--format", "csv"]);
+    const running = await kt(["results", join(dir, "run"), "--format", "csv"], dir);
     assert.match(
       running.stderr,
       /run 1 is still running \(pid \d+ on [^)]+\): 2 of 2 trials not finished yet/,
@@ -98,7 +98,7 @@ Deno.test("a sweep killed with SIGKILL stays 'running' but kt results calls it i
 
     const { run } = runOf(dir);
     assert.equal(run.status, "running", "nobody recorded the end");
-    const r = await kt(["results", join(dir, "run")]);
+    const r = await kt(["results", join(dir, "run")], dir);
     assert.equal(r.code, 0, r.stderr);
     assert.match(
       r.stdout,
@@ -123,7 +123,7 @@ sweep:
   grid: { student.lr: [0.001, 1000000] }
 `,
     );
-    const r = await kt(sweepArgs(file, dir));
+    const r = await kt(sweepArgs(file, dir), dir);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /2 trials: 1 finished, 1 failed/);
     assert.match(
@@ -134,7 +134,7 @@ sweep:
     assert.equal(run.status, "failed");
     assert.deepEqual(trials.map((t) => t.status), ["done", "diverged"]);
     assert.match(trials[1].reason!, /^student: .*training diverged/);
-    const results = await kt(["results", join(dir, "run")]);
+    const results = await kt(["results", join(dir, "run")], dir);
     assert.match(
       results.stdout,
       /> run 1 finished with 1 of 2 trials failed: student\.lr=1000000 seed=0 \(diverged\)/,
@@ -158,7 +158,7 @@ Deno.test("two sweeps started together on one cache compute every job once and a
       "--format",
       "json",
     ];
-    const [a, b] = await Promise.all([kt(args(1)), kt(args(2))]);
+    const [a, b] = await Promise.all([kt(args(1), dir), kt(args(2), dir)]);
     assert.equal(a.code, 0, a.stderr);
     assert.equal(b.code, 0, b.stderr);
     const ran = (stderr: string) => Number(/ran slow ×(\d+)/.exec(stderr)?.[1] ?? 0);

@@ -12,9 +12,9 @@ import { type Cache, openCache } from "../cache.ts";
 import type { JsonValue } from "../canonical.ts";
 import type { LoadedExperiment, Trial } from "../config/mod.ts";
 import { KtError } from "../errors.ts";
-import { openResults, type ReferenceRow, type RunStatus } from "../results.ts";
+import { openResults, type ReferenceRow, runLockPath, type RunStatus } from "../results.ts";
 import { type HeldLock, type KeyLock, tryLockKey } from "../key_lock.ts";
-import { thisProcess } from "../liveness.ts";
+import { holdLife, thisProcess } from "../liveness.ts";
 import { KT_VERSION, ktCommit } from "../version.ts";
 import { provenanceContext } from "../provenance.ts";
 import { type NodePlan, planTrial, stepDependencies } from "./execute.ts";
@@ -262,6 +262,10 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
     ktCommit: ktCommit(),
     holder: thisProcess(),
   });
+  // Held while this sweep lives (the kernel drops it if the sweep is killed): `kt results` tells
+  // a running run from one whose sweep is gone by it.
+  const lifePath = runLockPath(opts.runDir, runId);
+  const life = await holdLife(lifePath);
   // A sign of life, so a reader can tell this run from one whose sweep was killed.
   const heartbeat = setInterval(() => {
     try {
@@ -436,6 +440,7 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
     if (++interrupts > 1 || stopped()) {
       progress.close();
       db.markInterrupted(runId, "the sweep was stopped (second Ctrl-C)");
+      Deno.removeSync(lifePath);
       Deno.exit(130);
     }
     if (opts.interrupt === "ask") {
@@ -535,6 +540,8 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
     : "finished";
   db.finishRun(runId, new Date(), status);
   db.close();
+  await Deno.remove(lifePath).catch(() => {});
+  life?.release();
   return {
     runId,
     runDir: opts.runDir,
