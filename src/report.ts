@@ -38,9 +38,11 @@ import {
   comparisonTable,
   meanStd,
   type MethodRow,
+  MIN_TEST_SEEDS,
   REFERENCE_PREFIX,
   type TrialResult,
 } from "./table.ts";
+import { formatP, significanceLegend } from "./table_format.ts";
 
 /** The run a report describes (a results-database `RunRow` fits). */
 export interface ReportRun {
@@ -142,6 +144,7 @@ export function renderReport(input: ReportInput): string {
     `<p class="meta">${meta.join(" · ")}</p>`,
     `<p class="meta">${esc(counts)}</p></header>`,
     section("Comparison", "comparison", comparisonHtml(table, rows)),
+    section("Significance", "significance", significanceHtml(table, rows)),
     section("mAP per method", "map", mapChartHtml(table, rows)),
     section("Precision@k", "precision", precisionChartHtml(table, rows)),
     section("Training loss", "loss", lossChartsHtml(methods, input.trials)),
@@ -387,7 +390,9 @@ function comparisonHtml(table: ComparisonTable, methods: MethodInfo[]): string {
       const std = c.std === null ? "—" : formatNumber(c.std);
       const n = c.n === row.seeds ? "" : ` (n=${c.n})`;
       const text = `${formatNumber(c.mean)}<span class="pm">± ${std}${n}</span>`;
-      return c.best ? `<td class="best"><strong>${text}</strong></td>` : `<td>${text}</td>`;
+      if (c.best) return `<td class="best" title="best"><strong>${text}</strong></td>`;
+      if (c.tie) return `<td class="tie" title="tied for best">${text} ≈</td>`;
+      return `<td>${text}</td>`;
     });
     const label = row.reference
       ? `${swatch(color, true)}<span class="tag">reference</span> ${esc(name)}`
@@ -404,8 +409,53 @@ function comparisonHtml(table: ComparisonTable, methods: MethodInfo[]): string {
     : "";
   return `<div class="scroll"><table class="results">\n<thead><tr>${head.join("")}</tr></thead>\n` +
     `<tbody>\n${rows.join("\n")}\n</tbody></table></div>\n` +
-    `<p class="caption">Mean ± sample std over finished seeds (done or cached); best mean of each ` +
-    `column in bold; — : one seed, no std.${references}</p>`;
+    `<p class="caption">Mean ± sample std over finished seeds (done or cached); — : one seed, ` +
+    `no std. ${esc(significanceLegend(table, "bold").join(" "))}${references}</p>`;
+}
+
+/**
+ * The paired tests behind the marks: per metric, the method with the best mean, the verdict, and
+ * each other method's p-value against it (with the seeds it was paired over).
+ */
+function significanceHtml(table: ComparisonTable, rows: MethodInfo[]): string {
+  const metrics = table.metrics.filter((m) => table.tests[m]);
+  if (metrics.length === 0) return note("Fewer than two methods: nothing to test.");
+  const methods = methodsOf(rows);
+  const verdict = (m: string) => {
+    const t = table.tests[m];
+    return t.verdict === "best" ? "best" : t.verdict === "tie" ? "tie" : "no test";
+  };
+  const head = [
+    `<th class="left">${esc(methodHeader(methods))}</th>`,
+    ...metrics.map((m) => `<th>${esc(m)}<span class="pm">${verdict(m)}</span></th>`),
+  ];
+  const body = methods.map(({ row, name, color }) => {
+    const cells = metrics.map((m) => {
+      const test = table.tests[m];
+      if (test.top === row.method) {
+        return `<td class="top" title="best mean of the column">top</td>`;
+      }
+      const c = test.comparisons.find((c) => c.method === row.method);
+      if (!c) return `<td class="na">n/a</td>`;
+      if (c.p === null) return `<td class="na" title="${c.n} common seeds">no test (n=${c.n})</td>`;
+      const tip = `t = ${formatNumber(c.t!)}, df = ${c.df}, mean difference ${
+        formatNumber(c.meanDiff)
+      } over ${c.n} seeds`;
+      const cls = c.p < test.alpha ? "sig" : "tie";
+      return `<td class="${cls}" title="${esc(tip)}">p = ${esc(formatP(c.p))}` +
+        `<span class="pm">n=${c.n}</span></td>`;
+    });
+    return `<tr><td class="left method">${swatch(color)}${esc(name)}</td>${cells.join("")}</tr>`;
+  });
+  const test = table.tests[metrics[0]];
+  return `<div class="scroll"><table class="significance">\n<thead><tr>${head.join("")}</tr>` +
+    `</thead>\n<tbody>\n${body.join("\n")}\n</tbody></table></div>\n` +
+    `<p class="caption">Each method against the best mean of the column (<em>top</em>): ${
+      esc(test.test)
+    }; n = seeds in common. The top is <strong>best</strong> only when every p &lt; ${test.alpha}; ` +
+    `otherwise it and the methods with p ≥ ${test.alpha} are tied (≈). With fewer than ` +
+    `${MIN_TEST_SEEDS} common seeds there is no test and nothing is marked. No correction for ` +
+    `multiple comparisons (requiring every comparison to pass is already the stricter rule).</p>`;
 }
 
 /**
@@ -1048,6 +1098,9 @@ th { background: #f6f8fa; font-weight: 600; border-bottom: 2px solid #d0d7de; }
 td.method { white-space: normal; min-width: 8em; max-width: 22em; overflow-wrap: anywhere; }
 tbody tr:nth-child(even) { background: #fafbfc; }
 td.best { background: #e6f4ea; }
+td.tie { background: #f3f8f4; }
+td.top { font-weight: 600; }
+td.sig { color: #1a7f37; }
 td.na { color: #8c959f; }
 td.bad { color: #b42318; font-weight: 600; }
 .pm { display: block; color: #59636e; font-size: 11.5px; line-height: 1.2; }

@@ -129,9 +129,10 @@ Deno.test("buildReport() has one comparison-table row per method, in order", asy
     const rows = [...html.matchAll(/<tr class="method-row">([\s\S]*?)<\/tr>/g)];
     assert.equal(rows.length, 3);
     assert.ok(rows[0][1].includes("pkt") && rows[1][1].includes("hinton"));
-    // pkt has the best mean mAP (0.52) and is bold; the others are not.
-    assert.match(rows[0][1], /<td class="best"><strong>0\.5200/);
-    assert.doesNotMatch(rows[1][1], /0\.4700[^<]*<\/strong>/);
+    // pkt has the highest mean mAP (0.52), but two seeds allow no paired test: nothing is bold.
+    assert.match(rows[0][1], /<td>0\.5200/);
+    assert.doesNotMatch(html, /<strong>0\.\d+/);
+    assert.match(html, /Nothing marked best: a paired test over seeds needs 3 seeds per method/);
     assert.ok(html.includes("report-test") && html.includes("2026-01-02 03:04 UTC"));
   });
 });
@@ -268,11 +269,11 @@ Deno.test("references are rows of the comparison table, first, marked, and never
       /<span class="tag">reference<\/span> teacher<\/td><td>1<\/td><td>0<\/td>/,
     );
     assert.match(refs[1], /plain student \(baseline\)<\/td><td>2<\/td>/);
-    // The teacher's 0.8 is the highest mAP but not bold; pkt (0.52) is best among the methods.
-    assert.doesNotMatch(refs.join(""), /best/);
+    // The teacher's 0.8 is the highest mAP but never marked; pkt (0.52) is the methods' top.
+    assert.doesNotMatch(refs.join(""), /best|tie/);
     assert.match(refs[0], /0\.8000<span class="pm">± —<\/span>/);
     assert.match(refs[1], /0\.4200<span class="pm">± 0\.0283<\/span>/);
-    assert.match(methods[0], /<td class="best"><strong>0\.5200/);
+    assert.match(methods[0], /<td>0\.5200/);
     // Configs and loss curves are the methods'.
     assert.equal((html.match(/<details class="config">/g) ?? []).length, 2);
   });
@@ -309,6 +310,36 @@ Deno.test("the mAP chart draws references as dashed lines at their means, on the
       ],
     );
   });
+});
+
+Deno.test("the report marks a significant best, shows ties and every p-value of the paired tests", () => {
+  // mAP per seed — top: 0.80, 0.82, 0.85; close: 0.78, 0.81, 0.82 (p = 0.0742, tied);
+  // far: 0.50, 0.52, 0.55 (0.30 lower on every seed, p = 0). P@10: top beats both (p = 0).
+  const values: Record<string, number[]> = {
+    top: [0.80, 0.82, 0.85],
+    close: [0.78, 0.81, 0.82],
+    far: [0.50, 0.52, 0.55],
+  };
+  const trials = Object.entries(values).flatMap(([method, vs]) =>
+    vs.map((v, seed) => trial(method, seed, { mAP: v, "P@10": v + (method === "top" ? 0.1 : 0) }))
+  );
+  const html = renderReport({ run: RUN, trials });
+  const rows = [...html.matchAll(/<tr class="method-row">([\s\S]*?)<\/tr>/g)].map((m) => m[1]);
+  // mAP: top and close tied (≈), far unmarked; P@10: top best (bold).
+  assert.match(rows[0], /<td class="tie" title="tied for best">0\.8233[^]*≈<\/td>/);
+  assert.match(rows[1], /<td class="tie" title="tied for best">0\.8033/);
+  assert.doesNotMatch(rows[2], /tie|best/);
+  assert.match(rows[0], /<td class="best" title="best"><strong>0\.9233/);
+  const sig = /<table class="significance">([\s\S]*?)<\/table>/.exec(html)![1];
+  assert.match(sig, /<th>mAP<span class="pm">tie<\/span><\/th><th>P@10<span class="pm">best/);
+  const sigRows = [...sig.matchAll(/<tr><td class="left method">([\s\S]*?)<\/tr>/g)].map((m) =>
+    m[1]
+  );
+  assert.match(sigRows[0], /top<\/td><td class="top"[^>]*>top<\/td>$/);
+  // close: top − close = 0.02, 0.01, 0.03 → t = 2√3 = 3.4641, df 2, p = 1 − 2√3/√14 = 0.0742.
+  assert.match(sigRows[1], /<td class="tie" title="t = 3\.4641, df = 2, [^"]*">p = 0\.0742/);
+  assert.match(sigRows[2], /<td class="sig" [^>]*>p = &lt;0\.0001<span class="pm">n=3/);
+  assert.match(html, /paired t-test over seeds \(two-sided, matched by seed\)/);
 });
 
 Deno.test("renderReport() with one seed draws bars without error bars", () => {

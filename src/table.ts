@@ -13,8 +13,16 @@
  * - Columns: `mAP` first, then `P@k` by ascending k, then every other metric alphabetically
  *   (by UTF-16 code units, so the order never depends on the locale).
  * - Higher is better, except for metrics whose name contains a word from
- *   {@linkcode LOWER_IS_BETTER} (`loss`, `train_loss`, `timeMs`, ...). The best mean of each
- *   column is marked when at least two method rows have a value for it; ties are all marked.
+ *   {@linkcode LOWER_IS_BETTER} (`loss`, `train_loss`, `timeMs`, ...).
+ * - Significance ({@linkcode ColumnTest}): in each column with at least two method rows, the
+ *   method with the best mean (the *top*) is compared with every other method by a two-sided
+ *   paired t-test over seeds, its values matched to the other's by seed (the seed parameters'
+ *   values). The top is marked `best` only when every comparison gives p < 0.05 (so it beats the
+ *   runner-up, and no method is within its seed noise); otherwise the top and every method with
+ *   p ≥ 0.05 are marked `tie` (tied for best). A comparison needs at least 3 seeds common to
+ *   both methods; when one has fewer, the column's verdict is `n/a` and nothing is marked. No
+ *   correction for multiple comparisons is applied: requiring *every* comparison to pass is
+ *   already stricter than testing the runner-up alone.
  * - Rows keep the order in which their method first appears among the trials.
  * - References come first, labelled `reference: <label>` ({@linkcode REFERENCE_PREFIX}), in the
  *   order they first appear. A reference row aggregates the *distinct* measurements of its label
@@ -38,6 +46,7 @@
  */
 import { canonicalJson, displayValue, type JsonValue } from "./canonical.ts";
 import { KtError } from "./errors.ts";
+import { pairedTTest } from "./stats.ts";
 
 /** What the table needs from a trial (a results-database `TrialRow` fits). */
 export interface TrialResult {
@@ -65,8 +74,51 @@ export interface MetricStats {
   std: number | null;
   /** How many trials had this metric. */
   n: number;
-  /** Best mean of its column (among method rows; never on a reference row). */
+  /**
+   * Best of its column: the top mean, significantly better than every other method row (see
+   * {@linkcode ColumnTest}). Never on a reference row.
+   */
   best: boolean;
+  /** Tied for best: the top mean or not significantly different from it, without a `best`. */
+  tie: boolean;
+  /**
+   * Two-sided p-value of the paired t-test against the column's top; `null` for the top itself,
+   * a reference, or where no test was possible (fewer than 3 common seeds).
+   */
+  p: number | null;
+}
+
+/** The test of one comparison: the column's top against one other method. */
+export interface Comparison {
+  /** The other method's label. */
+  method: string;
+  /** Seeds common to both (the pairs). */
+  n: number;
+  /** Mean of top − other over the pairs. */
+  meanDiff: number;
+  /** The t statistic; `null` when n < 3 (no test). */
+  t: number | null;
+  /** Degrees of freedom (n − 1); `null` when no test. */
+  df: number | null;
+  /** Two-sided p-value; `null` when no test. */
+  p: number | null;
+}
+
+/** The significance test of one metric column (see the module doc). */
+export interface ColumnTest {
+  /** What was tested. */
+  test: string;
+  /** The level a comparison must beat. */
+  alpha: number;
+  /** The method with the best mean. */
+  top: string;
+  /**
+   * `best`: the top beats every other method (p < alpha); `tie`: some method is not
+   * significantly different from the top; `n/a`: some comparison had fewer than 3 common seeds.
+   */
+  verdict: "best" | "tie" | "n/a";
+  /** The top against each other method row with a value, in row order. */
+  comparisons: Comparison[];
 }
 
 /** One method (parameters minus seed) aggregated over its seeds, or one reference. */
@@ -98,6 +150,8 @@ export interface ComparisonTable {
   /** Those of `metrics` where lower is better. */
   lowerIsBetter: string[];
   rows: MethodRow[];
+  /** The significance test of each metric column with at least two method rows. */
+  tests: Record<string, ColumnTest>;
 }
 
 /** Options of {@linkcode comparisonTable}. */
@@ -110,6 +164,15 @@ export interface TableOptions {
 
 /** Words marking a metric as lower-is-better when they appear in its name. */
 export const LOWER_IS_BETTER: readonly string[] = ["loss", "time", "seconds", "ms", "error", "err"];
+
+/** The p-value a comparison must be below for the top to count as better. */
+export const SIGNIFICANCE_ALPHA = 0.05;
+
+/** Common seeds a paired test needs; with fewer, a column's verdict is `n/a`. */
+export const MIN_TEST_SEEDS = 3;
+
+/** What {@linkcode ColumnTest.test} says. */
+export const TEST_NAME = "paired t-test over seeds (two-sided, matched by seed)";
 
 /** How the method column of a reference row begins: `reference: teacher`. */
 export const REFERENCE_PREFIX = "reference: ";
@@ -126,7 +189,7 @@ const FINISHED = new Set(["done", "cached"]);
  *   { params: { m: "a" }, seed: 0, status: "done", metrics: { mAP: 1 } },
  *   { params: { m: "a" }, seed: 1, status: "done", metrics: { mAP: 3 } },
  * ]);
- * t.rows[0].metrics.mAP; // { mean: 2, std: 1.414..., n: 2, best: false }
+ * t.rows[0].metrics.mAP; // { mean: 2, std: 1.414..., n: 2, best: false, tie: false, p: null }
  * ```
  */
 export function comparisonTable(
@@ -136,12 +199,17 @@ export function comparisonTable(
   const isSeed = options.isSeedParam ?? ((k: string) => k === "seed" || k.endsWith(".seed"));
   const lowerWords = options.lowerIsBetter ?? LOWER_IS_BETTER;
   const groups = new Map<string, { params: Record<string, JsonValue>; trials: TrialResult[] }>();
+  // Which seed a trial ran with: its seed parameters' values (or its `seed`), for pairing.
+  const seedOf = new Map<TrialResult, string>();
   // Reference label → measurement key → its metrics (the first trial reporting a key wins).
   const references = new Map<string, Map<string, Record<string, number>>>();
   const names = new Set<string>();
   const axes = new Set<string>();
   for (const trial of trials) {
     const params = Object.fromEntries(Object.entries(trial.params).filter(([k]) => !isSeed(k)));
+    const seeds = Object.entries(trial.params).filter(([k]) => isSeed(k));
+    if (seeds.length > 0) seedOf.set(trial, canonicalJson(Object.fromEntries(seeds)));
+    else if (trial.seed !== undefined) seedOf.set(trial, String(trial.seed));
     for (const k of Object.keys(params)) axes.add(k);
     const id = canonicalJson(params);
     const group = groups.get(id) ?? { params, trials: [] };
@@ -161,7 +229,9 @@ export function comparisonTable(
     const stats: Record<string, MetricStats> = {};
     for (const m of metrics) {
       const column = values.map((v) => v[m]).filter((v) => v !== undefined);
-      if (column.length > 0) stats[m] = { ...meanStd(column), n: column.length, best: false };
+      if (column.length > 0) {
+        stats[m] = { ...meanStd(column), n: column.length, best: false, tie: false, p: null };
+      }
     }
     return stats;
   };
@@ -173,8 +243,16 @@ export function comparisonTable(
     failed: 0,
     metrics: aggregate([...measured.values()]),
   }));
+  // Per method row: seed → that trial's metrics (the first finished trial of a seed wins).
+  const bySeed: Map<string, Record<string, number>>[] = [];
   const methodRows: MethodRow[] = [...groups.values()].map(({ params, trials }) => {
     const finished = trials.filter((t) => FINISHED.has(t.status));
+    const seeds = new Map<string, Record<string, number>>();
+    for (const t of finished) {
+      const seed = seedOf.get(t);
+      if (seed !== undefined && !seeds.has(seed)) seeds.set(seed, t.metrics);
+    }
+    bySeed.push(seeds);
     return {
       method: methodLabel(params),
       reference: false,
@@ -186,14 +264,12 @@ export function comparisonTable(
   });
   const rows = [...referenceRows, ...methodRows];
   const lowerIsBetter = metrics.filter((m) => isLowerBetter(m, lowerWords));
+  const tests: Record<string, ColumnTest> = {};
   for (const m of metrics) {
-    const cells = methodRows.map((r) => r.metrics[m]).filter((c) => c && !Number.isNaN(c.mean));
-    if (cells.length < 2) continue;
-    const means = cells.map((c) => c.mean);
-    const best = lowerIsBetter.includes(m) ? Math.min(...means) : Math.max(...means);
-    for (const c of cells) c.best = c.mean === best;
+    const test = columnTest(methodRows, bySeed, m, lowerIsBetter.includes(m));
+    if (test) tests[m] = test;
   }
-  return { axes: [...axes], metrics, lowerIsBetter, rows };
+  return { axes: [...axes], metrics, lowerIsBetter, rows, tests };
 }
 
 /**
@@ -258,4 +334,58 @@ export function isLowerBetter(name: string, words: readonly string[] = LOWER_IS_
 function methodLabel(params: Record<string, JsonValue>): string {
   const parts = Object.entries(params).map(([k, v]) => `${k}=${displayValue(v)}`);
   return parts.length > 0 ? parts.join(", ") : "default";
+}
+
+/**
+ * Tests one metric column and marks its cells (`best`, `tie`, `p`): the top mean against every
+ * other method row with a finite mean, paired by seed. `undefined` with fewer than two rows.
+ */
+function columnTest(
+  rows: readonly MethodRow[],
+  bySeed: readonly Map<string, Record<string, number>>[],
+  metric: string,
+  lowerIsBetter: boolean,
+): ColumnTest | undefined {
+  const candidates = rows.map((row, i) => ({ row, seeds: bySeed[i], cell: row.metrics[metric] }))
+    .filter((c) => c.cell && Number.isFinite(c.cell.mean));
+  if (candidates.length < 2) return undefined;
+  const sign = lowerIsBetter ? -1 : 1;
+  const top = candidates.reduce((a, b) => (sign * b.cell.mean > sign * a.cell.mean ? b : a));
+  const comparisons = candidates.filter((c) => c !== top).map((other): Comparison => {
+    const a: number[] = [];
+    const b: number[] = [];
+    for (const [seed, values] of top.seeds) {
+      const x = values[metric];
+      const y = other.seeds.get(seed)?.[metric];
+      if (Number.isFinite(x) && y !== undefined && Number.isFinite(y)) {
+        a.push(x);
+        b.push(y);
+      }
+    }
+    const meanDiff = a.length > 0 ? a.reduce((s, v, i) => s + v - b[i], 0) / a.length : NaN;
+    if (a.length < MIN_TEST_SEEDS) {
+      return { method: other.row.method, n: a.length, meanDiff, t: null, df: null, p: null };
+    }
+    const r = pairedTTest(a, b);
+    other.cell.p = r.p;
+    return { method: other.row.method, n: r.n, meanDiff: r.meanDiff, t: r.t, df: r.df, p: r.p };
+  });
+  let verdict: ColumnTest["verdict"];
+  if (comparisons.some((c) => c.p === null)) verdict = "n/a";
+  else if (comparisons.every((c) => c.p! < SIGNIFICANCE_ALPHA)) verdict = "best";
+  else verdict = "tie";
+  if (verdict === "best") top.cell.best = true;
+  if (verdict === "tie") {
+    top.cell.tie = true;
+    for (const c of candidates) {
+      if (c.cell.p !== null && c.cell.p >= SIGNIFICANCE_ALPHA) c.cell.tie = true;
+    }
+  }
+  return {
+    test: TEST_NAME,
+    alpha: SIGNIFICANCE_ALPHA,
+    top: top.row.method,
+    verdict,
+    comparisons,
+  };
 }

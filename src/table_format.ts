@@ -2,11 +2,15 @@
  * Renders a {@linkcode ComparisonTable} for people and programs:
  * - `text`: for a terminal — aligned columns, no Markdown markers, fitted to a width (metric
  *   columns that do not fit go to a further block that repeats the axis columns), best marked
- *   with `*` (and bold when colour is on), a legend line below;
- * - `markdown`: a GitHub table, best in bold;
- * - `csv`: one mean and one std column per metric, a `reference` column with the reference's
- *   label, a `best` column listing the metrics where the row is best;
- * - `json`: the table itself, full precision.
+ *   with `*` (and bold when colour is on), ties for best with `≈`, a legend below;
+ * - `markdown`: a GitHub table, best in bold, ties for best with `≈`, the legend below;
+ * - `csv`: one mean, one std and one p column per metric (p: the paired test against the
+ *   column's top), a `reference` column with the reference's label, `best` and `tied` columns
+ *   listing the metrics where the row is best or tied for best;
+ * - `json`: the table itself, full precision, with each column's test (`tests`).
+ *
+ * Best and tied are decided by the table's significance test (`table.ts`: a paired t-test over
+ * seeds, p < 0.05; no test with fewer than 3 seeds).
  *
  * Every format has one column per sweep axis (`method`, `student.lr`, ...) instead of one
  * `method=pkt, student.lr=0.001` label; a reference row shows `reference: <label>` in the first
@@ -29,7 +33,7 @@
  */
 import { displayValue } from "./canonical.ts";
 import { KtError } from "./errors.ts";
-import { type ComparisonTable, type MethodRow, REFERENCE_PREFIX } from "./table.ts";
+import { type ComparisonTable, type MethodRow, MIN_TEST_SEEDS, REFERENCE_PREFIX } from "./table.ts";
 
 /** Output formats of {@linkcode formatTable}. */
 export type TableFormat = "text" | "markdown" | "csv" | "json";
@@ -105,7 +109,8 @@ export function roundToStd(mean: number, std: number | null): { mean: string; st
   }
   if (std === null) return { mean: significant(mean), std: null };
   if (!Number.isFinite(std)) return { mean: significant(mean), std: special(std) };
-  if (std === 0) return { mean: significant(mean), std: "0" };
+  // All seeds equal, up to float rounding (three 0.95s average to 0.94999999999999984 ± 1e-16).
+  if (std <= 1e-9 * Math.abs(mean) || std === 0) return { mean: significant(mean), std: "0" };
   // Two significant digits of the std; rounding may carry it to the next decade (0.0996 → 0.10).
   let decimals = 1 - Math.floor(Math.log10(std));
   if (Number(std.toFixed(Math.max(Math.min(decimals, 20), 0))) >= 10 ** (2 - decimals)) {
@@ -136,6 +141,51 @@ function significant(v: number): string {
 function fixed(v: number, decimals: number): string {
   const s = v.toFixed(decimals);
   return /^-0(\.0*)?$/.test(s) ? s.slice(1) : s;
+}
+
+/**
+ * A p-value as text: three significant digits, `< 0.0001` below that.
+ *
+ * @example
+ * ```ts
+ * import { formatP } from "./table_format.ts";
+ * formatP(0.0741799); // "0.0742"
+ * formatP(1e-7); // "<0.0001"
+ * ```
+ */
+export function formatP(p: number): string {
+  if (p < 1e-4) return "<0.0001";
+  return String(Number(p.toPrecision(3)));
+}
+
+/**
+ * The lines under a table that say what its marks mean and which columns had no test.
+ * `best` names how a best cell is shown (`*` or `bold`).
+ */
+export function significanceLegend(table: ComparisonTable, best: "*" | "bold"): string[] {
+  const tests = Object.entries(table.tests);
+  if (tests.length === 0) return [];
+  const lines: string[] = [];
+  const marked = tests.some(([, t]) => t.verdict !== "n/a");
+  if (marked) {
+    const alpha = tests[0][1].alpha;
+    lines.push(
+      `${best === "*" ? "*" : "bold"}: best — better than every other method by a ${
+        tests[0][1].test
+      }, p < ${alpha}; ≈: tied for best (p ≥ ${alpha} against the best mean).`,
+    );
+  }
+  const untested = tests.filter(([, t]) => t.verdict === "n/a").map(([m]) => m);
+  if (untested.length === tests.length) {
+    lines.push(
+      `Nothing marked best: a paired test over seeds needs ${MIN_TEST_SEEDS} seeds per method.`,
+    );
+  } else if (untested.length > 0) {
+    lines.push(
+      `No test (fewer than ${MIN_TEST_SEEDS} seeds in common): ${untested.join(", ")}.`,
+    );
+  }
+  return lines;
 }
 
 /** The text of a row's value on an axis: `reference: <label>` on the first axis of a reference. */
@@ -179,12 +229,13 @@ function markdown(table: ComparisonTable): string {
         String(r.failed),
         ...table.metrics.map((m) => {
           const text = cellText(r, m);
-          return r.metrics[m]?.best ? `**${text}**` : text;
+          return r.metrics[m]?.best ? `**${text}**` : r.metrics[m]?.tie ? `${text} ≈` : text;
         }),
       ])
     ),
   ];
-  return lines.join("\n") + "\n";
+  const legend = significanceLegend(table, "bold");
+  return lines.join("\n") + "\n" + (legend.length > 0 ? `\n${legend.join("\n\n")}\n` : "");
 }
 
 function row(cells: string[]): string {
@@ -197,8 +248,9 @@ function csv(table: ComparisonTable): string {
     "reference",
     "seeds",
     "failed",
-    ...table.metrics.flatMap((m) => [`${m}_mean`, `${m}_std`]),
+    ...table.metrics.flatMap((m) => [`${m}_mean`, `${m}_std`, `${m}_p`]),
     "best",
+    "tied",
   ];
   const lines = [
     header,
@@ -209,11 +261,12 @@ function csv(table: ComparisonTable): string {
       String(r.failed),
       ...table.metrics.flatMap((m) => {
         const c = r.metrics[m];
-        if (!c) return ["", ""];
+        if (!c) return ["", "", ""];
         const { mean, std } = roundToStd(c.mean, c.std);
-        return [mean, std ?? ""];
+        return [mean, std ?? "", c.p === null ? "" : String(Number(c.p.toPrecision(3)))];
       }),
       table.metrics.filter((m) => r.metrics[m]?.best).join(";"),
+      table.metrics.filter((m) => r.metrics[m]?.tie).join(";"),
     ]),
   ];
   return lines.map((cells) => cells.map(csvCell).join(",")).join("\n") + "\n";
@@ -254,7 +307,7 @@ function padEnd(s: string, w: number): string {
 }
 
 function cut(s: string, w: number): string {
-  return width(s) <= w ? s : [...s].slice(0, w - 1).join("") + "…";
+  return width(s) <= w ? s : [...s].slice(0, w - 1).join("").trimEnd() + "…";
 }
 
 function textColumn(header: string, cells: string[], right: boolean, bold?: boolean[]): Column {
@@ -278,7 +331,7 @@ function metricColumn(table: ComparisonTable, m: string): Column {
       mean,
       std: std ?? "—",
       n: c.n === r.seeds ? "" : ` (n=${c.n})`,
-      mark: c.best ? "*" : "",
+      mark: c.best ? "*" : c.tie ? "≈" : "",
     };
   });
   const meanW = Math.max(...parts.map((p) => width(p.mean)));
@@ -286,9 +339,9 @@ function metricColumn(table: ComparisonTable, m: string): Column {
   const marks = parts.some((p) => p.mark);
   const cells = parts.map((p) =>
     padStart(p.mean, meanW) + (p.std ? ` ± ${padEnd(p.std + p.n, stdW)}` : " ".repeat(stdW + 3)) +
-    (marks ? (p.mark || " ") : "")
+    (marks ? ` ${p.mark || " "}` : "")
   );
-  return textColumn(metricHeader(table, m), cells, true, parts.map((p) => p.mark !== ""));
+  return textColumn(metricHeader(table, m), cells, true, parts.map((p) => p.mark === "*"));
 }
 
 function text(table: ComparisonTable, options: FormatOptions): string {
@@ -351,8 +404,19 @@ function text(table: ComparisonTable, options: FormatOptions): string {
     });
     return out.join("\n");
   };
-  const legend = table.rows.some((r) => Object.values(r.metrics).some((c) => c.best))
-    ? ["* best mean of its column"]
-    : [];
+  const legend = significanceLegend(table, "*").flatMap((l) => wrap(l, limit));
   return [blocks.map(render).join("\n\n"), ...legend].join("\n") + "\n";
+}
+
+/** Splits text at spaces into lines of at most `limit` characters (longer words stay whole). */
+function wrap(text: string, limit: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && width(line) + 1 + width(word) > limit) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line];
 }

@@ -54,11 +54,106 @@ Deno.test("comparisonTable() groups by params minus seed and matches hand-comput
   assert.deepEqual(pkt.params, { method: "pkt" });
 });
 
-Deno.test("comparisonTable() marks the highest mAP and the lowest loss as best", () => {
+Deno.test("comparisonTable() marks nothing best with fewer than 3 common seeds (n/a)", () => {
+  // pkt has 3 seeds, hinton 2 (one failed), none 1: every comparison lacks pairs.
   const t = comparisonTable(trials);
   assert.deepEqual(t.lowerIsBetter, ["loss"]);
-  assert.deepEqual(t.rows.map((r) => r.metrics.mAP.best), [true, false, false]);
-  assert.deepEqual(t.rows.map((r) => r.metrics.loss?.best), [false, true, undefined]);
+  assert.deepEqual(t.rows.map((r) => r.metrics.mAP.best), [false, false, false]);
+  assert.deepEqual(t.rows.map((r) => r.metrics.mAP.tie), [false, false, false]);
+  assert.equal(t.tests.mAP.verdict, "n/a");
+  assert.equal(t.tests.mAP.top, "method=pkt");
+  assert.deepEqual(
+    t.tests.mAP.comparisons.map((c) => [c.method, c.n, c.t, c.p]),
+    [["method=hinton", 2, null, null], ["method=none", 1, null, null]],
+  );
+  // Lower is better: hinton's loss 0.2 is the top; none has no loss, pkt shares 2 seeds.
+  assert.equal(t.tests.loss.top, "method=hinton");
+  assert.equal(t.tests.loss.verdict, "n/a");
+});
+
+/** Methods × seeds, given as method → mAP per seed; the second method's trials in reverse seed order. */
+function threeMethods(values: Record<string, number[]>): TrialResult[] {
+  return Object.entries(values).flatMap(([method, vs], i) => {
+    const seeds = vs.map((v, seed): TrialResult => ({
+      params: { method, seed },
+      status: "done",
+      metrics: { mAP: v },
+    }));
+    // Pairing must go by seed, not by position.
+    return i === 1 ? seeds.reverse() : seeds;
+  });
+}
+
+Deno.test("comparisonTable() marks best only when the top beats every method (paired t, p < 0.05)", () => {
+  // a − b per seed: 0.10, 0.11, 0.12, 0.09 → mean 0.105, sd √(0.0005/3) = 0.0129099,
+  // t = 0.105 / (0.0129099 / 2) = 16.267, df 3 → p ≈ 0.000506 (t table: t(0.9995, 3) = 12.924).
+  // a − c: 0.20, 0.20, 0.24, 0.18 → mean 0.205, sd 0.0251661, t = 16.292, p ≈ 0.000504.
+  const t = comparisonTable(threeMethods({
+    a: [0.80, 0.82, 0.85, 0.83],
+    b: [0.70, 0.71, 0.73, 0.74],
+    c: [0.60, 0.62, 0.61, 0.65],
+  }));
+  const test = t.tests.mAP;
+  assert.equal(test.top, "method=a");
+  assert.equal(test.verdict, "best");
+  const [b, c] = test.comparisons;
+  assert.equal(b.method, "method=b");
+  assert.equal(b.n, 4);
+  assert.equal(b.df, 3);
+  assert.ok(Math.abs(b.meanDiff - 0.105) < 1e-12);
+  assert.ok(Math.abs(b.t! - 0.105 / (Math.sqrt(0.0005 / 3) / 2)) < 1e-9, `${b.t}`);
+  assert.ok(b.p! < 0.001 && b.p! > 0.0001, `${b.p}`);
+  assert.ok(Math.abs(c.meanDiff - 0.205) < 1e-12);
+  assert.ok(c.p! < 0.001, `${c.p}`);
+  const byName = Object.fromEntries(t.rows.map((r) => [r.method, r.metrics.mAP]));
+  assert.deepEqual(Object.values(byName).map((m) => [m.best, m.tie]), [
+    [true, false],
+    [false, false],
+    [false, false],
+  ]);
+  assert.equal(byName["method=a"].p, null);
+  assert.equal(byName["method=b"].p, b.p);
+});
+
+Deno.test("comparisonTable() shows a tie when the runner-up is within seed noise (p ≥ 0.05)", () => {
+  // top − runner-up: 0.02, 0.01, 0.03 → t = 2√3, df 2, p = 1 − 2√3/√14 = 0.0742 (≥ 0.05): tied.
+  // top − third: 0.30 on every seed → sd 0, p = 0: not tied.
+  const t = comparisonTable(threeMethods({
+    top: [0.80, 0.82, 0.85],
+    runnerUp: [0.78, 0.81, 0.82],
+    third: [0.50, 0.52, 0.55],
+  }));
+  const test = t.tests.mAP;
+  assert.equal(test.verdict, "tie");
+  assert.equal(test.top, "method=top");
+  const p = 1 - 2 * Math.sqrt(3) / Math.sqrt(14);
+  const [runnerUp, third] = test.comparisons;
+  assert.ok(Math.abs(runnerUp.p! - p) < 1e-12, `${runnerUp.p} vs ${p}`);
+  assert.ok(Math.abs(runnerUp.t! - 2 * Math.sqrt(3)) < 1e-9);
+  assert.equal(third.p, 0);
+  const marks = Object.fromEntries(
+    t.rows.map((r) => [r.method, [r.metrics.mAP.best, r.metrics.mAP.tie]]),
+  );
+  assert.deepEqual(marks, {
+    "method=top": [false, true],
+    "method=runnerUp": [false, true],
+    "method=third": [false, false],
+  });
+});
+
+Deno.test("comparisonTable() tests lower-is-better columns with the lowest mean on top", () => {
+  const t = comparisonTable(
+    [0, 1, 2].flatMap((seed) => [
+      { params: { m: "x", seed }, status: "done", metrics: { loss: 1 + seed } },
+      { params: { m: "y", seed }, status: "done", metrics: { loss: 2 + seed + seed * 0.5 } },
+    ]),
+  );
+  // y − x = 1, 1.5, 2 → x is lower on every seed; mean diff (x − y) = −1.5, sd 0.5,
+  // t = −1.5 / (0.5/√3) = −5.196, df 2 → p = 1 − 5.196/√(2 + 27) = 0.03510.
+  assert.equal(t.tests.loss.top, "m=x");
+  assert.equal(t.tests.loss.verdict, "best");
+  assert.ok(Math.abs(t.tests.loss.comparisons[0].p! - (1 - Math.sqrt(27) / Math.sqrt(29))) < 1e-12);
+  assert.deepEqual(t.rows.map((r) => r.metrics.loss.best), [true, false]);
 });
 
 Deno.test("comparisonTable() treats nested .seed params as seeds and can be told otherwise", () => {
@@ -179,8 +274,9 @@ Deno.test("comparisonTable() gives each reference one row, first, over its disti
   ]);
   assert.deepEqual(t.metrics, ["mAP", "accuracy"]);
   const [teacher, student, pkt, none] = t.rows;
-  assert.deepEqual(teacher.metrics.mAP, { mean: 0.9, std: null, n: 1, best: false });
-  assert.deepEqual(teacher.metrics.accuracy, { mean: 0.99, std: null, n: 1, best: false });
+  const single = { std: null, n: 1, best: false, tie: false, p: null };
+  assert.deepEqual(teacher.metrics.mAP, { mean: 0.9, ...single });
+  assert.deepEqual(teacher.metrics.accuracy, { mean: 0.99, ...single });
   assert.deepEqual(teacher.params, {});
   assert.equal(student.metrics.mAP.n, 3);
   assert.ok(Math.abs(student.metrics.mAP.mean - 0.6) < 1e-12);
