@@ -252,9 +252,11 @@ export interface NodeInputs {
  * every inline plugin (recursively, through `registry`).
  */
 export function nodeInputs(plugin: Plugin, options: unknown, registry: Registry): NodeInputs {
+  const known = typeof options === "object" && options !== null ? walked.get(options) : undefined;
+  if (known?.plugin === plugin && known.registry === registry) return known.inputs;
   const out: NodeInputs = { plugins: [plugin], files: [] };
   const visit = (schema: z.ZodType, value: unknown, path: string, depth: number) => {
-    if (value === undefined || value === null || depth > 64) return;
+    if (value === undefined || value === null || depth > 64 || !hasMarkers(schema)) return;
     const meta = z.globalRegistry.get(schema) as Record<string, unknown> | undefined;
     if (meta?.[FILE_META] && typeof value === "string") {
       out.files.push([path, value]);
@@ -294,7 +296,47 @@ export function nodeInputs(plugin: Plugin, options: unknown, registry: Registry)
   visit(plugin.options as z.ZodType, options, "", 0);
   // A union may list one option twice; keep each file option once.
   out.files = [...new Map(out.files.map((f) => [f[0], f])).values()];
+  if (typeof options === "object" && options !== null) {
+    walked.set(options, { plugin, registry, inputs: out });
+  }
   return out;
+}
+
+/** What {@linkcode nodeInputs} found, by options object (a sweep asks for each node twice). */
+const walked = new WeakMap<object, { plugin: Plugin; registry: Registry; inputs: NodeInputs }>();
+
+const markers = new WeakMap<z.ZodType, boolean>();
+
+/**
+ * Whether a schema holds a {@linkcode filePath} or inline-plugin option anywhere: the walk of
+ * a node's options skips the parts that cannot (most of them), which keeps planning 100,000
+ * trials fast.
+ */
+function hasMarkers(schema: z.ZodType, depth = 0): boolean {
+  const known = markers.get(schema);
+  if (known !== undefined) return known;
+  if (depth > 64) return true;
+  const meta = z.globalRegistry.get(schema) as Record<string, unknown> | undefined;
+  let found = meta?.[FILE_META] === true || typeof meta?.[PLUGIN_SPEC_META] === "string";
+  if (!found) {
+    markers.set(schema, true); // a recursive (lazy) schema: assume it may, while looking
+    const def = (schema as unknown as { _zod: { def: SchemaDef } })._zod.def;
+    const children: z.ZodType[] = [
+      def.innerType,
+      def.in,
+      def.element,
+      def.valueType,
+      def.left,
+      def.right,
+      def.type === "lazy" ? def.getter!() : undefined,
+      ...Object.values(def.shape ?? {}),
+      ...(def.options ?? []),
+      ...(def.items ?? []),
+    ].filter((c): c is z.ZodType => c !== undefined);
+    found = children.some((c) => hasMarkers(c, depth + 1));
+  }
+  markers.set(schema, found);
+  return found;
 }
 
 // ---------------------------------------------------------------- a node's provenance

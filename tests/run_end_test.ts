@@ -27,6 +27,21 @@ sweep:
 `;
 }
 
+/** One `long` job per value of v, each taking `ms`. */
+function longYaml(values: number[], ms: number): string {
+  return `name: run-end
+backend: cpu
+plugins: [${SLOW_STEP}]
+nodes:
+  long:
+    use: slow
+    ms: ${ms}
+    value: \${v}
+sweep:
+  grid: { v: [${values.join(", ")}] }
+`;
+}
+
 async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "kt-run-end-" });
   try {
@@ -43,6 +58,19 @@ async function groupMembers(pgid: number): Promise<string[]> {
   return new TextDecoder().decode(out.stdout).split("\n").map((l) => l.trim()).filter(Boolean);
 }
 
+/** Waits until `n` jobs hold their key locks (they are running), whatever the sweep prints. */
+async function jobsRunning(dir: string, n: number, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const locks = await Array.fromAsync(Deno.readDir(join(dir, "cache", "locks")));
+      if (locks.filter((e) => e.name.endsWith(".lock")).length >= n) return;
+    } catch { /* not created yet */ }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${n} jobs never ran at once`);
+}
+
 function runOf(dir: string) {
   const db = openResults(join(dir, "run"));
   try {
@@ -56,9 +84,9 @@ function runOf(dir: string) {
 Deno.test("Ctrl-C marks the running trials interrupted, stops the workers and exits 130", async () => {
   await inTempDir(async (dir) => {
     const file = join(dir, "exp.yaml");
-    await Deno.writeTextFile(file, slowYaml([1, 2], 60_000));
+    await Deno.writeTextFile(file, longYaml([1, 2], 60_000));
     const sweep = spawnSweep(sweepArgs(file, dir, "--jobs", "2"), dir);
-    await sweep.waitFor(/start long[^\n]*\n(.|\n)*start long/);
+    await jobsRunning(dir, 2);
     const t0 = performance.now();
     Deno.kill(-sweep.child.pid, "SIGINT");
     const r = await sweep.done();
@@ -85,9 +113,9 @@ Deno.test("Ctrl-C marks the running trials interrupted, stops the workers and ex
 Deno.test("a sweep killed with SIGKILL stays 'running' but kt results calls it incomplete", async () => {
   await inTempDir(async (dir) => {
     const file = join(dir, "exp.yaml");
-    await Deno.writeTextFile(file, slowYaml([1, 2], 60_000));
+    await Deno.writeTextFile(file, longYaml([1, 2], 60_000));
     const sweep = spawnSweep(sweepArgs(file, dir, "--jobs", "2"), dir);
-    await sweep.waitFor(/start long/);
+    await jobsRunning(dir, 2);
     const running = await kt(["results", join(dir, "run"), "--format", "csv"], dir);
     assert.match(
       running.stderr,
