@@ -118,6 +118,7 @@ function buildProgram(plugins: Plugin[], env: CliEnv): Command {
   const program = new Command("kt")
     .description("kt — declarative knowledge-transfer experiments (PKT, Hinton KD, FitNets)")
     .option("--debug", "print the stack trace of an error (for bug reports)")
+    .option("--verbose", "a line for every job that starts, reports an epoch or ends")
     .exitOverride()
     .showHelpAfterError();
 
@@ -313,6 +314,7 @@ Examples:
         executorOptions,
         workerCommand: (job) => workerCommand(env, job),
         runInProcess: (job, events) => runJobInProcess(loaded, job, events, backend),
+        verbose: program.opts().verbose === true,
       });
       printTable(comparisonTable(report.trials), o.format);
       const executed = Object.entries(report.executed).map(([k, v]) => `${k} ×${v}`).join(", ");

@@ -20,7 +20,7 @@ import { provenanceContext } from "../provenance.ts";
 import { type NodePlan, planTrial, stepDependencies } from "./execute.ts";
 import { jobWork } from "./job.ts";
 import { type MetricsNode, metricsNodes } from "./references.ts";
-import { createSweepProgress } from "./sweep_progress.ts";
+import { createSweepProgress, jobLabel } from "./sweep_progress.ts";
 
 /** Options of {@linkcode runSweep}. */
 export interface SweepOptions {
@@ -51,6 +51,8 @@ export interface SweepOptions {
   heartbeatMs?: number;
   /** Progress on a TTY (default: whether stderr is one). */
   tty?: boolean;
+  /** A progress line for every job event too (default: quiet). */
+  verbose?: boolean;
   log?: (line: string) => void;
 }
 
@@ -298,7 +300,13 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
     trials: trials.length,
     jobs: jobs.size,
     cachedJobs: [...jobs.values()].filter((j) => j.state === "cached").length,
+    pending: [...jobs.values()].filter((j) => j.state !== "cached").map((j) => ({
+      key: j.spec.key,
+      kind: j.plugin,
+    })),
+    parallel: executor.concurrency,
     tty: opts.tty,
+    verbose: opts.verbose,
     log,
   });
   const executed: Record<string, number> = {};
@@ -344,7 +352,13 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
   const start = (job: Job, ready: number, lock: KeyLock) => {
     job.state = "running";
     job.spec = { ...job.spec, threads: jobThreads(cores, opts.jobs, running.size, ready) };
-    progress.jobStarted(job.spec.key, `${job.spec.node} (${job.spec.label})`);
+    progress.jobStarted(
+      job.spec.key,
+      jobLabel(
+        job.spec.node,
+        job.users.map((u) => ({ label: u.trial.label, params: u.trial.params })),
+      ),
+    );
     const events: JobEvents = {
       curve: (point) => {
         progress.jobCurve(job.spec.key, point);
@@ -390,6 +404,7 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
         if (found.status === "hit") {
           job.state = "cached";
           reused++;
+          progress.jobSkipped(job.spec.key);
           progress.log(`reused: ${job.spec.node} (${job.spec.label}), computed by another process`);
           return;
         }
@@ -420,6 +435,7 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
       await lock.release();
       job.state = "cached";
       reused++;
+      progress.jobSkipped(job.spec.key);
       return false;
     }
     start(job, ready, lock);
@@ -473,11 +489,13 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
               bad.ending === "interrupted" ? "was interrupted" : bad.ending ?? "failed"
             }`;
             job.ending = bad.ending === "interrupted" ? "interrupted" : undefined;
+            progress.jobSkipped(job.spec.key);
             changed = true;
           } else if (stopped()) {
             job.state = "failed";
             job.reason = "the sweep was interrupted before it ran";
             job.ending = "interrupted";
+            progress.jobSkipped(job.spec.key);
             changed = true;
           }
         }
