@@ -94,6 +94,9 @@ function dirsOf(loaded: LoadedExperiment, o: { cacheDir?: string; runDir?: strin
   };
 }
 
+const OVERRIDES_HELP = "changes to the experiment, path=value (YAML): student.epochs=3 " +
+  "'sweep.seeds=[0,1]' backend=cpu (a path starting with a node's name is under nodes)";
+
 /** `--format`: the table's format; default `text` on a terminal, `md` when piped. */
 const FORMAT_FLAG = [
   "--format <format>",
@@ -260,6 +263,7 @@ Example:
   program.command("sweep")
     .description("run (or resume) every trial of an experiment file and print the comparison table")
     .argument("<file>", "experiment YAML")
+    .argument("[overrides...]", OVERRIDES_HELP)
     .option(
       "-j, --jobs <n>",
       "parallel jobs",
@@ -293,10 +297,11 @@ Example:
       `
 Examples:
   deno task sweep experiments/quickstart.yaml
+  deno task sweep experiments/quickstart.yaml student.epochs=1 'sweep.seeds=[0,1,2]'
   deno task sweep experiments/mnist_pkt.yaml --jobs 2 --format csv`,
     )
-    .action(async (file: string, o) => {
-      const loaded = await loadExperiment(file, registry);
+    .action(async (file: string, overrides: string[], o) => {
+      const loaded = await loadExperiment(file, registry, { overrides });
       const { cacheDir, runDir } = dirsOf(loaded, o);
       await preflight(loaded, { cacheDir: join(cacheDir, "datasets") });
       const executor = loaded.experiment.registry.get("executor", o.executor);
@@ -348,9 +353,10 @@ Examples:
         "references, without running",
     )
     .argument("<file>", "experiment YAML")
+    .argument("[overrides...]", OVERRIDES_HELP)
     .option("--cache-dir <dir>", "artifact cache")
-    .action(async (file: string, o) => {
-      const loaded = await loadExperiment(file, registry);
+    .action(async (file: string, overrides: string[], o) => {
+      const loaded = await loadExperiment(file, registry, { overrides });
       const { cacheDir } = dirsOf(loaded, o);
       await preflight(loaded, { cacheDir: join(cacheDir, "datasets") });
       const cache = await openCache(cacheDir);

@@ -75,6 +75,39 @@ Deno.test("kt sweep on a broken file reports file:line:col and runs nothing", as
   }
 });
 
+Deno.test("kt sweep with a bad override names it (and the column), and runs nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "exp.yaml");
+    await Deno.writeTextFile(
+      file,
+      "name: ok\nnodes:\n  train: { use: mnist, limit: 100 }\n  student:\n    use: transfer\n" +
+        "    data: train\n    model: { use: mlp, hidden: [4] }\n    epochs: 1\n",
+    );
+    const dirs = ["--cache-dir", join(dir, "cache"), "--run-dir", join(dir, "run")];
+    const r = await kt(["sweep", file, "student.epochs=0", ...dirs]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /override "student\.epochs=0" \(col 16\): option "epochs" of plugin "transfer": .*>= 1/,
+    );
+    assert.equal(r.stdout, "");
+    const sweep = await kt(["sweep", file, "sweep.seedz=[1]", ...dirs]);
+    assert.match(
+      sweep.stderr,
+      /override "sweep\.seedz=\[1\]" \(col 7\): unknown key "seedz" in sweep; did you mean "seeds"\?/,
+    );
+    await assert.rejects(() => Deno.stat(join(dir, "run")), Deno.errors.NotFound);
+    // The plan shows the override applied.
+    const plan = await kt(["plan", file, "sweep.seeds=[3,4]", "--cache-dir", join(dir, "cache")]);
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.match(plan.stdout, /^ok: 2 trial\(s\)/);
+    assert.match(plan.stdout, /trial \w+ seed=3\n[^]*trial \w+ seed=4/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("kt plugins lists every kind with options", async () => {
   const r = await kt(["plugins"]);
   assert.equal(r.code, 0);

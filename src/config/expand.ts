@@ -494,7 +494,7 @@ export function expandTrials(
   const poisoned = new Set<string>();
   for (const use of uses) {
     if (known.includes(use.name)) continue;
-    poisoned.add(`${use.loc.line}:${use.loc.col}`);
+    poisoned.add(`${use.loc.override ?? ""}:${use.loc.line}:${use.loc.col}`);
     const close = closestNames(use.name, known);
     const tail = close.length > 0
       ? `did you mean "\${${close[0]}}"?`
@@ -580,7 +580,9 @@ export function expandTrials(
       }
     }
   }
-  problems.list.push(...sink.list.filter((p) => !poisoned.has(`${p.line}:${p.col}`)));
+  problems.list.push(
+    ...sink.list.filter((p) => !poisoned.has(`${p.override ?? ""}:${p.line}:${p.col}`)),
+  );
   if (problems.list.length === before) {
     // Random draws (or values that print alike across axes) can still make two trials one.
     const seen = new Map<string, Trial>();

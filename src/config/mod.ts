@@ -18,6 +18,7 @@ import { MAX_NAME_LENGTH, nameProblem, pathProblem, safeName } from "./names.ts"
 import { loadPluginFile, type Registry } from "../registry.ts";
 import type { Plugin } from "../api.ts";
 import { expandTrials, parseSweep, type SweepSpec, type Trial } from "./expand.ts";
+import { applyOverrides, checkSweptOverrides, type Override } from "./overrides.ts";
 import {
   ConfigError,
   describeValue,
@@ -111,7 +112,11 @@ export interface LoadedExperiment {
  * (a {@linkcode KtError}) listing every problem as `file:line:col: message` when the file is not
  * valid; throws {@linkcode KtError} when it cannot be read.
  */
-export async function loadExperiment(path: string, registry: Registry): Promise<LoadedExperiment> {
+export async function loadExperiment(
+  path: string,
+  registry: Registry,
+  options: ExperimentOptions = {},
+): Promise<LoadedExperiment> {
   let text: string;
   try {
     // A regular file of bounded size: never a FIFO, a device or a directory.
@@ -135,7 +140,16 @@ export async function loadExperiment(path: string, registry: Registry): Promise<
     }
     throw new KtError(`cannot read experiment file ${path}: ${String(e)}`, { cause: e });
   }
-  return await parseExperiment(text, path, registry);
+  return await parseExperiment(text, path, registry, options);
+}
+
+/** Options of {@linkcode loadExperiment} and {@linkcode parseExperiment}. */
+export interface ExperimentOptions {
+  /**
+   * Command-line overrides, `path=value` (`student.epochs=3`, `sweep.seeds=[0,1]`), applied to
+   * the file before it is checked; see `overrides.ts`.
+   */
+  overrides?: readonly string[];
 }
 
 /** The largest experiment file kt reads. */
@@ -165,12 +179,19 @@ export async function parseExperiment(
   text: string,
   file: string,
   registry: Registry,
+  options: ExperimentOptions = {},
 ): Promise<LoadedExperiment> {
   const parsed = parseYaml(text, file);
   if (parsed.problems.length > 0) throw new ConfigError(parsed.problems);
   const problems = new Problems(file);
   const origin: Loc = { line: 1, col: 1, offset: 0 };
-  const root = parsed.root;
+  let root = parsed.root;
+  let overrides: Override[] = [];
+  if (root?.type === "map" && options.overrides && options.overrides.length > 0) {
+    const changed = applyOverrides(root, options.overrides, problems, TOP_LEVEL_KEYS);
+    root = changed.root;
+    overrides = changed.applied;
+  }
   if (!root || root.type !== "map") {
     problems.add(
       root?.loc ?? origin,
@@ -211,6 +232,7 @@ export async function parseExperiment(
   }
 
   const sweep = parseSweep(top.sweep, problems);
+  checkSweptOverrides(overrides, [...sweep.grid, ...(sweep.random?.axes ?? [])], problems, file);
   // The graph is checked unless plugins or the sweep are broken (that would only add echoes:
   // unknown plugins, undefined variables); other top-level problems are reported alongside.
   let trials: Trial[] = [];

@@ -23,6 +23,11 @@ export interface Loc {
   col: number;
   /** 0-based character offset. */
   offset: number;
+  /**
+   * Set when the value came from a command-line override rather than the file: the argument as
+   * typed (`student.epochs=3`); `line` is then 1 and `col` the column in that argument.
+   */
+  override?: string;
 }
 
 /** A scalar (string, number, boolean or null) with its position. */
@@ -66,10 +71,18 @@ export interface Problem {
   col: number;
   /** What is wrong and, where possible, the close match or the allowed values. */
   message: string;
+  /** The command-line override the problem is in (`student.epochs=0`), if not in the file. */
+  override?: string;
 }
 
-/** `file:line:col: message`. */
+/**
+ * `file:line:col: message`, or `override "path=value" (col N): message` for a problem in a
+ * command-line override.
+ */
 export function formatProblem(p: Problem): string {
+  if (p.override !== undefined) {
+    return `override ${JSON.stringify(p.override)} (col ${p.col}): ${p.message}`;
+  }
   return `${p.file}:${p.line}:${p.col}: ${p.message}`;
 }
 
@@ -82,11 +95,18 @@ export const MAX_YAML_VALUES = 100_000;
 /** The deepest an experiment file's values may nest. */
 export const MAX_YAML_DEPTH = 64;
 
-/** Sorts problems by position and drops exact repeats (the same problem found in many trials). */
+/**
+ * Sorts problems by position (the file's first, then the overrides') and drops exact repeats (the
+ * same problem found in many trials).
+ */
 export function sortProblems(problems: Problem[]): Problem[] {
   const seen = new Set<string>();
   return [...problems]
-    .sort((a, b) => a.line - b.line || a.col - b.col || a.message.localeCompare(b.message))
+    .sort((a, b) =>
+      Number(a.override !== undefined) - Number(b.override !== undefined) ||
+      (a.override ?? "").localeCompare(b.override ?? "") ||
+      a.line - b.line || a.col - b.col || a.message.localeCompare(b.message)
+    )
     .filter((p) => {
       const key = formatProblem(p);
       if (seen.has(key)) return false;
@@ -127,13 +147,16 @@ export class ConfigError extends KtError {
 export class Problems {
   readonly list: Problem[] = [];
   constructor(readonly file: string) {}
-  /** Records `message` at `loc`. */
+  /** Records `message` at `loc` (in the file, or in the override `loc` came from). */
   add(loc: Loc, message: string): void {
-    this.list.push({ file: this.file, line: loc.line, col: loc.col, message });
+    const at = { file: this.file, line: loc.line, col: loc.col, message };
+    this.list.push(loc.override === undefined ? at : { ...at, override: loc.override });
   }
-  /** `file:line:col` of `loc`, for messages that point elsewhere. */
+  /** `file:line:col` of `loc` (or `override "…" col N`), for messages that point elsewhere. */
   where(loc: Loc): string {
-    return `${this.file}:${loc.line}:${loc.col}`;
+    return loc.override === undefined
+      ? `${this.file}:${loc.line}:${loc.col}`
+      : `override ${JSON.stringify(loc.override)} col ${loc.col}`;
   }
 }
 
