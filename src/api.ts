@@ -493,6 +493,8 @@ export function defineExecutor<O>(p: Omit<ExecutorPlugin<O>, "kind">): ExecutorP
 export const REF_META = "ktRef";
 /** Metadata key under which {@linkcode pluginSpec} marks a schema (in `z.globalRegistry`). */
 export const PLUGIN_SPEC_META = "ktPlugin";
+/** Metadata key marking a {@linkcode pluginSpec} whose `weight` belongs to the holder. */
+export const WEIGHTED_META = "ktWeighted";
 
 /**
  * An option that names another node of the graph, e.g. `data: train`. `accepts` lists the
@@ -537,6 +539,12 @@ export interface PluginSpec<K extends PluginKind = PluginKind> {
   version: string;
   /** Options with the plugin's defaults applied. */
   options: Record<string, unknown>;
+  /**
+   * The term's weight, for an inline plugin declared with `pluginSpec(kind, { weighted: true })`
+   * (the terms of `sum`): taken from the term's `weight:` (default 1) and applied by the
+   * combinator, so the term's own plugin needs no `weight` option. Absent otherwise.
+   */
+  weight?: number;
 }
 
 /**
@@ -544,23 +552,33 @@ export interface PluginSpec<K extends PluginKind = PluginKind> {
  * the shorthand `loss: pkt`. The validator checks the inner options against that plugin's schema
  * and the value becomes a {@linkcode PluginSpec} with defaults applied.
  *
+ * With `{ weighted: true }` the value may carry a `weight:` (a finite number, default 1) that is
+ * not the plugin's option but the holder's: it becomes {@linkcode PluginSpec.weight} (how `sum`
+ * weights its terms, whatever options their plugins have).
+ *
  * @example
  * ```ts
  * import { pluginSpec, z } from "./api.ts";
  * const options = z.object({ loss: pluginSpec("loss"), epochs: z.number().int().min(1) }).strict();
+ * const terms = z.array(pluginSpec("loss", { weighted: true })); // [{ use: pkt, weight: 2 }]
  * ```
  */
 export function pluginSpec<K extends PluginKind>(
   kind: K,
+  how: { weighted?: boolean } = {},
 ): z.ZodType<PluginSpec<K>, string | { use: string; [option: string]: unknown }> {
+  const weighted = how.weighted === true;
   return z
     .union([z.string(), z.looseObject({ use: z.string() })])
     .transform((v): PluginSpec<K> => {
-      if (typeof v === "string") return { use: v, kind, version: "", options: {} };
+      const base = { kind, version: "", ...(weighted ? { weight: 1 } : {}) };
+      if (typeof v === "string") return { use: v, options: {}, ...base };
       const { use, ...options } = v;
-      return { use, kind, version: "", options };
+      if (!weighted) return { use, options, ...base };
+      const { weight, ...rest } = options;
+      return { use, options: rest, ...base, weight: typeof weight === "number" ? weight : 1 };
     })
-    .meta({ [PLUGIN_SPEC_META]: kind });
+    .meta({ [PLUGIN_SPEC_META]: kind, ...(weighted ? { [WEIGHTED_META]: true } : {}) });
 }
 
 /** Any plugin. */

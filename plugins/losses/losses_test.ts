@@ -2,7 +2,14 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-layers"; // registers tfjs-core's gradient functions
 import "@tensorflow/tfjs-backend-cpu";
 import assert from "node:assert/strict";
-import type { LossInputs, LossPlugin, LossTerm, PluginSpec } from "../../src/api.ts";
+import {
+  defineLoss,
+  type LossInputs,
+  type LossPlugin,
+  type LossTerm,
+  type PluginSpec,
+  z,
+} from "../../src/api.ts";
 import { KtError } from "../../src/errors.ts";
 import { createRegistry } from "../../src/registry.ts";
 import { parseYaml, Problems, type SourceMap } from "../../src/config/parse.ts";
@@ -49,14 +56,22 @@ function makeSum(terms: PluginSpec<"loss">[], weight = 1): LossTerm {
   return sum.create({ terms, weight }, { seed: 1, plugin: (s) => byName.get(s.use)! });
 }
 
-/** An inline loss as the config validator hands it over: options validated, defaults applied. */
-function spec(use: string, options: Record<string, unknown> = {}): PluginSpec<"loss"> {
+/**
+ * An inline loss as the config validator hands it over: options validated, defaults applied;
+ * `weight` as a term of `sum` carries it.
+ */
+function spec(
+  use: string,
+  options: Record<string, unknown> = {},
+  weight?: number,
+): PluginSpec<"loss"> {
   const plugin = byName.get(use)!;
   return {
     use,
     kind: "loss",
     version: plugin.version ?? "",
     options: plugin.options.parse(options) as Record<string, unknown>,
+    ...(weight === undefined ? {} : { weight }),
   };
 }
 
@@ -185,8 +200,43 @@ Deno.test("the config validator checks options nested inside sum, with positions
   const resolved = validateGraph(ok.root as SourceMap, registry, okProblems);
   assert.deepEqual(okProblems.list, []);
   const terms = (resolved!.nodes.loss.options as { terms: PluginSpec<"loss">[] }).terms;
-  assert.equal(terms[1].options.weight, 30000);
+  // A term's weight is sum's (it applies it), not an option of the term's plugin.
+  assert.deepEqual(terms.map((t) => t.weight), [0.1, 30000, 1]);
+  assert.equal(terms[1].options.weight, 1);
   assert.equal(terms[1].options.divergence, "kl"); // child defaults applied
+
+  const bad = parseYaml(yaml.replace("weight: 0.1", "weight: heavy"), "x.yaml");
+  const badProblems = new Problems("x.yaml");
+  validateGraph(bad.root as SourceMap, registry, badProblems);
+  assert.match(
+    badProblems.list.map((p) => `${p.line}:${p.col}: ${p.message}`).join("\n"),
+    /^4:37: option "terms\.0" of plugin "sum": "weight" of a term must be a finite number, got string "heavy"$/m,
+  );
+});
+
+Deno.test("a loss without a weight option is a weighted term of sum: sum applies the weight", () => {
+  // A user's loss that declares no options at all: mean of the student features.
+  const plain = defineLoss({
+    name: "mean-student",
+    description: "mean of the student features",
+    options: z.object({}).strict(),
+    create: () => ({ compute: ({ student }) => tf.mean(student) as tf.Scalar }),
+  });
+  const registry = createRegistry([...ALL, plain]);
+  const yaml = "loss: { use: sum, terms: [{ use: mean-student, weight: 3 }, mean-student] }\n";
+  const problems = new Problems("x.yaml");
+  const graph = validateGraph(parseYaml(yaml, "x.yaml").root as SourceMap, registry, problems);
+  assert.deepEqual(problems.list, []);
+  const options = graph!.nodes.loss.options as { terms: PluginSpec<"loss">[]; weight: number };
+  assert.deepEqual(options.terms.map((t) => [t.use, t.weight, t.options]), [
+    ["mean-student", 3, {}],
+    ["mean-student", 1, {}],
+  ]);
+  const term = sum.create(options, { seed: 1, plugin: () => plain });
+  const b = batch();
+  const mean = tf.tidy(() => tf.mean(b.student).dataSync()[0]);
+  close(value(term, b), (3 + 1) * mean, 1e-6, "3·mean + mean");
+  disposeBatch(b);
 });
 
 // ------------------------------------------------------------------------------ values
@@ -364,8 +414,8 @@ Deno.test("fitnets plugin rejects hint layers whose sizes cannot match", () => {
 Deno.test("sum plugin adds weighted child terms and merges their needs and variables", () => {
   const b = batch();
   const term = makeSum([
-    spec("cross-entropy", { weight: 0.1 }),
-    spec("pkt", { weight: 300 }),
+    spec("cross-entropy", {}, 0.1),
+    spec("pkt", {}, 300),
     spec("hint-optimized"),
   ], 2);
   assert.deepEqual(term.needs, {

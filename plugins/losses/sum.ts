@@ -1,9 +1,10 @@
 /**
  * `sum`: a weighted sum of loss terms, e.g.
  * `{ use: sum, terms: [{ use: cross-entropy, weight: 0.1 }, { use: pkt, weight: 30000 }] }`.
- * Each term is an inline loss (`pluginSpec("loss")`), so the config validator checks its options
- * against its own plugin, with YAML positions; `weight` is the option every built-in loss takes.
- * The engine must hand `create` a `plugin` resolver in its context.
+ * Each term is an inline loss (`pluginSpec("loss", { weighted: true })`): its `weight` (default 1)
+ * is `sum`'s, applied here, and the rest are checked against the term's own plugin with YAML
+ * positions — so any loss, a user's included, can be a term without a `weight` option of its
+ * own. The engine must hand `create` a `plugin` resolver in its context.
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -26,10 +27,12 @@ function mergeNeeds(children: LossTerm[]): NonNullable<LossTerm["needs"]> {
 
 export default defineLoss({
   name: "sum",
-  description: "weighted sum of loss terms (each term takes `weight`)",
-  version: "1",
+  description: "weighted sum of loss terms: Σ weight · term (a term's weight defaults to 1)",
+  version: "2",
   options: z.object({
-    terms: z.array(pluginSpec("loss")).min(1).describe("loss terms, e.g. { use: pkt, weight: 2 }"),
+    terms: z.array(pluginSpec("loss", { weighted: true })).min(1).describe(
+      "loss terms, e.g. { use: pkt, weight: 2 } (sum applies the weight)",
+    ),
     ...weightOption,
   }).strict(),
   create: (o, ctx) => {
@@ -41,6 +44,7 @@ export default defineLoss({
     }
     const rng = createRng(ctx.seed);
     const children: LossTerm[] = [];
+    const weights = o.terms.map((spec) => spec.weight ?? 1);
     try {
       for (const spec of o.terms) {
         children.push(resolve(spec).create(spec.options, { ...ctx, seed: rng.seed() }));
@@ -56,7 +60,12 @@ export default defineLoss({
       },
       init: (inputs) => children.forEach((c) => c.init?.(inputs)),
       compute: (inputs) =>
-        tf.tidy(() => scaled(tf.addN(children.map((c) => c.compute(inputs))), o.weight)),
+        tf.tidy(() =>
+          scaled(
+            tf.addN(children.map((c, i) => scaled(c.compute(inputs), weights[i]))),
+            o.weight,
+          )
+        ),
       dispose: () => children.forEach((c) => c.dispose?.()),
     };
   },

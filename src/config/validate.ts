@@ -14,6 +14,7 @@ import {
   type PluginKind,
   type PluginSpec,
   REF_META,
+  WEIGHTED_META,
 } from "../api.ts";
 import { closestNames, unknownNameMessage } from "../errors.ts";
 import type { Registry } from "../registry.ts";
@@ -105,7 +106,7 @@ function defOf(schema: z.ZodType): SchemaDef {
 
 const WRAPPERS = new Set(["optional", "nullable", "readonly", "nonoptional", "catch"]);
 
-type Marker = { ref: string[] } | { spec: PluginKind };
+type Marker = { ref: string[] } | { spec: PluginKind; weighted: boolean };
 
 function markerOf(schema: z.ZodType): Marker | undefined {
   const meta = z.globalRegistry.get(schema) as Record<string, unknown> | undefined;
@@ -113,7 +114,7 @@ function markerOf(schema: z.ZodType): Marker | undefined {
   if (Array.isArray(meta[REF_META])) return { ref: meta[REF_META] as string[] };
   const kind = meta[PLUGIN_SPEC_META];
   if (typeof kind === "string" && (PLUGIN_KINDS as readonly string[]).includes(kind)) {
-    return { spec: kind as PluginKind };
+    return { spec: kind as PluginKind, weighted: meta[WEIGHTED_META] === true };
   }
   return undefined;
 }
@@ -281,7 +282,14 @@ class OptionChecker {
           });
           replacements.push({ path, value: src.value });
         } else {
-          const spec = this.spec(marker.spec, src, label(path), [...prefix, ...path], depth);
+          const spec = this.spec(
+            marker.spec,
+            src,
+            label(path),
+            [...prefix, ...path],
+            depth,
+            marker.weighted,
+          );
           refs.push(...spec.refs);
           if (spec.value) replacements.push({ path, value: spec.value });
         }
@@ -346,6 +354,7 @@ class OptionChecker {
     holder: string,
     prefix: PropertyKey[],
     depth: number,
+    weighted = false,
   ): { value?: PluginSpec; refs: PendingRef[] } {
     const expected = `expected a ${kind} name or { use: <${kind}>, ...options }`;
     if (depth > 16) {
@@ -374,7 +383,9 @@ class OptionChecker {
       }
       name = use.value.value;
       useLoc = use.value.loc;
-      options = { ...src, entries: src.entries.filter((e) => e.key !== "use") };
+      // A weighted term's `weight` is its holder's, not an option of its plugin.
+      const own = (key: string) => key === "use" || (weighted && key === "weight");
+      options = { ...src, entries: src.entries.filter((e) => !own(e.key)) };
     } else {
       this.problems.add(src.loc, `${holder}: ${expected}, got ${describeValue(toPlain(src))}`);
       return { refs: [] };
@@ -384,12 +395,28 @@ class OptionChecker {
       this.problems.add(useLoc, unknownPluginMessage(kind, name, this.registry.names(kind)));
       return { refs: [] };
     }
+    let weight: number | undefined;
+    if (weighted) {
+      const w = src.type === "map" ? entryOf(src, "weight")?.value : undefined;
+      weight = 1;
+      if (w && (w.type !== "scalar" || typeof w.value !== "number" || !Number.isFinite(w.value))) {
+        this.problems.add(
+          w.loc,
+          `${holder}: "weight" of a term must be a finite number, got ${describeValue(toPlain(w))}`,
+        );
+        return { refs: [] };
+      }
+      if (w) weight = w.value as number;
+    }
     const inner = this.check(plugin, options, [...prefix.map(String), "options"], depth + 1);
     if (!inner.options) return { refs: inner.refs };
-    return {
-      value: { use: plugin.name, kind, version: plugin.version ?? "", options: inner.options },
-      refs: inner.refs,
+    const value: PluginSpec = {
+      use: plugin.name,
+      kind,
+      version: plugin.version ?? "",
+      options: inner.options,
     };
+    return { value: weight === undefined ? value : { ...value, weight }, refs: inner.refs };
   }
 
   /** Reports one zod issue at its position, in kt's words. */
