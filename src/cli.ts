@@ -36,6 +36,7 @@ const OPTIMIZERS = ["adam", "sgd"] as const;
 import { describePlugins } from "./describe.ts";
 import { allowFlag, denoCommand } from "./permissions.ts";
 import { writeReport } from "./report.ts";
+import { exportModel } from "./export.ts";
 
 /**
  * Checks plugin options (JSON text, or a value already parsed from it) against the plugin's
@@ -96,6 +97,24 @@ function dirsOf(loaded: LoadedExperiment, o: { cacheDir?: string; runDir?: strin
 
 const OVERRIDES_HELP = "changes to the experiment, path=value (YAML): student.epochs=3 " +
   "'sweep.seeds=[0,1]' backend=cpu (a path starting with a node's name is under nodes)";
+
+/** The experiment file of `run`: a YAML file itself, or the one a run directory recorded. */
+function experimentOf(run: string): string {
+  if (/\.ya?ml$/.test(run)) return run;
+  requireResults(run);
+  const db = openResults(run);
+  try {
+    const file = db.latestRun()?.file;
+    if (!file) {
+      throw new KtError(`${run} records no experiment file`, {
+        hint: "name the experiment's .yaml file instead",
+      });
+    }
+    return file;
+  } finally {
+    db.close();
+  }
+}
 
 /** `--format`: the table's format; default `text` on a terminal, `md` when piped. */
 const FORMAT_FLAG = [
@@ -433,6 +452,49 @@ Examples:
         : run;
       const runId = o.runId === undefined ? undefined : Number(o.runId);
       console.log(await writeReport(runDir, { out: o.out, runId }));
+    });
+
+  program.command("export")
+    .description(
+      "write a trained model (a node of one trial) as a tfjs layers model: model.json + weights.bin",
+    )
+    .argument("<run>", "experiment YAML, or a run directory (the experiment file it recorded)")
+    .argument("[overrides...]", OVERRIDES_HELP)
+    .requiredOption("--node <name>", "the node whose model to export, e.g. student")
+    .option(
+      "--trial <which>",
+      'the trial: its label ("method=pkt seed=0"), some of its parameters (method=pkt,seed=0) ' +
+        "or its id (needed when the sweep has several)",
+    )
+    .option("--out <dir>", "output directory (default: <run-dir>/export/<node>-<trial id>)")
+    .option("--cache-dir <dir>", "artifact cache (default: the file's cacheDir or .kt/cache)")
+    .addHelpText(
+      "after",
+      `
+Example:
+  deno task kt export experiments/quickstart.yaml --node student --trial "method=pkt seed=0"`,
+    )
+    .action(async (run: string, overrides: string[], o) => {
+      const loaded = await loadExperiment(experimentOf(run), registry, { overrides });
+      const { cacheDir, runDir } = dirsOf(loaded, { cacheDir: o.cacheDir });
+      const out = await exportModel(loaded, {
+        node: o.node,
+        trial: o.trial,
+        cacheDir,
+        runDir: /\.ya?ml$/.test(run) ? runDir : run,
+        out: o.out,
+      });
+      const shape = out.inputShape ? `, input ${out.inputShape.join("×")}` : "";
+      console.log(
+        `exported ${out.node} of trial "${out.trial.label}" to ${out.dir}: model.json + ` +
+          `weights.bin (tfjs layers), kt.json (where it came from)\n` +
+          `  layers: ${out.layers.join(", ")}${shape}\n` +
+          `  representation (transferred) layer: ${out.representation ?? "?"}\n` +
+          `load it back:\n` +
+          `  as a teacher:  teacher: { use: saved, path: ${out.dir} }\n` +
+          `  in kt:         const { net } = await loadModel("${out.dir}"); // from mod.ts\n` +
+          `  in tfjs:       await tf.loadLayersModel("file://${out.dir}/model.json")`,
+      );
     });
 
   program.command("plugins")
