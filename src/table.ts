@@ -152,6 +152,11 @@ export interface ComparisonTable {
   rows: MethodRow[];
   /** The significance test of each metric column with at least two method rows. */
   tests: Record<string, ColumnTest>;
+  /**
+   * Columns of changes (`kt compare`'s `Δ mAP`) whose cells show their own `p` (a paired test
+   * of the change) beside the signed mean.
+   */
+  pColumns?: string[];
 }
 
 /** Options of {@linkcode comparisonTable}. */
@@ -196,7 +201,7 @@ export function comparisonTable(
   trials: readonly TrialResult[],
   options: TableOptions = {},
 ): ComparisonTable {
-  const isSeed = options.isSeedParam ?? ((k: string) => k === "seed" || k.endsWith(".seed"));
+  const isSeed = options.isSeedParam ?? isSeedParam;
   const lowerWords = options.lowerIsBetter ?? LOWER_IS_BETTER;
   const groups = new Map<string, { params: Record<string, JsonValue>; trials: TrialResult[] }>();
   // Which seed a trial ran with: its seed parameters' values (or its `seed`), for pairing.
@@ -206,12 +211,9 @@ export function comparisonTable(
   const names = new Set<string>();
   const axes = new Set<string>();
   for (const trial of trials) {
-    const params = Object.fromEntries(Object.entries(trial.params).filter(([k]) => !isSeed(k)));
-    const seeds = Object.entries(trial.params).filter(([k]) => isSeed(k));
-    if (seeds.length > 0) seedOf.set(trial, canonicalJson(Object.fromEntries(seeds)));
-    else if (trial.seed !== undefined) seedOf.set(trial, String(trial.seed));
+    const { params, method: id, seed } = trialKeys(trial, isSeed);
+    if (seed !== undefined) seedOf.set(trial, seed);
     for (const k of Object.keys(params)) axes.add(k);
-    const id = canonicalJson(params);
     const group = groups.get(id) ?? { params, trials: [] };
     group.trials.push(trial);
     groups.set(id, group);
@@ -270,6 +272,36 @@ export function comparisonTable(
     if (test) tests[m] = test;
   }
   return { axes: [...axes], metrics, lowerIsBetter, rows, tests };
+}
+
+/** The default seed parameters: `seed` and any path ending in `.seed`. */
+export function isSeedParam(key: string): boolean {
+  return key === "seed" || key.endsWith(".seed");
+}
+
+/**
+ * How a trial is grouped and paired: its parameters without the seed ones, the method's identity
+ * (their canonical JSON) and its seed's (the seed parameters' values, else `trial.seed`).
+ *
+ * @example
+ * ```ts
+ * import { trialKeys } from "./table.ts";
+ * trialKeys({ params: { method: "pkt", seed: 1 } });
+ * // { params: { method: "pkt" }, method: '{"method":"pkt"}', seed: '{"seed":1}' }
+ * ```
+ */
+export function trialKeys(
+  trial: Pick<TrialResult, "params" | "seed">,
+  isSeed: (key: string) => boolean = isSeedParam,
+): { params: Record<string, JsonValue>; method: string; seed?: string } {
+  const params = Object.fromEntries(Object.entries(trial.params).filter(([k]) => !isSeed(k)));
+  const seeds = Object.entries(trial.params).filter(([k]) => isSeed(k));
+  const seed = seeds.length > 0
+    ? canonicalJson(Object.fromEntries(seeds))
+    : trial.seed === undefined
+    ? undefined
+    : String(trial.seed);
+  return { params, method: canonicalJson(params), seed };
 }
 
 /**

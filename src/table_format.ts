@@ -207,12 +207,29 @@ function metricHeader(table: ComparisonTable, m: string): string {
 }
 
 /** `mean ± std` of a cell, rounded; `n/a` when the row has no value; `(n=k)` when k ≠ seeds. */
-function cellText(row: MethodRow, m: string): string {
+function cellText(table: ComparisonTable, row: MethodRow, m: string): string {
   const c = row.metrics[m];
   if (!c) return "n/a";
+  const { mean, std, note } = cellParts(table, row, m);
+  return `${mean} ± ${std}${note}`;
+}
+
+/**
+ * A cell's rounded mean and std and its note: `(n=k)` when k ≠ seeds; in a change column
+ * (`table.pColumns`) the mean is signed and the note is the test's `(p 0.03)` or `(no test)`.
+ */
+function cellParts(
+  table: ComparisonTable,
+  row: MethodRow,
+  m: string,
+): { mean: string; std: string; note: string } {
+  const c = row.metrics[m];
   const { mean, std } = roundToStd(c.mean, c.std);
-  const n = c.n === row.seeds ? "" : ` (n=${c.n})`;
-  return `${mean} ± ${std ?? "—"}${n}`;
+  const n = c.n === row.seeds ? "" : `n=${c.n}`;
+  if (!table.pColumns?.includes(m)) return { mean, std: std ?? "—", note: n ? ` (${n})` : "" };
+  const signed = c.mean > 0 && !/^0(\.0*)?$/.test(mean) ? `+${mean}` : mean;
+  const test = c.p === null ? "no test" : `p ${formatP(c.p)}`;
+  return { mean: signed, std: std ?? "—", note: ` (${[n, test].filter(Boolean).join(", ")})` };
 }
 
 function markdown(table: ComparisonTable): string {
@@ -228,7 +245,7 @@ function markdown(table: ComparisonTable): string {
         String(r.seeds),
         String(r.failed),
         ...table.metrics.map((m) => {
-          const text = cellText(r, m);
+          const text = cellText(table, r, m);
           return r.metrics[m]?.best ? `**${text}**` : r.metrics[m]?.tie ? `${text} ≈` : text;
         }),
       ])
@@ -326,13 +343,8 @@ function metricColumn(table: ComparisonTable, m: string): Column {
   const parts = table.rows.map((r) => {
     const c = r.metrics[m];
     if (!c) return { mean: "n/a", std: "", n: "", mark: "" };
-    const { mean, std } = roundToStd(c.mean, c.std);
-    return {
-      mean,
-      std: std ?? "—",
-      n: c.n === r.seeds ? "" : ` (n=${c.n})`,
-      mark: c.best ? "*" : c.tie ? "≈" : "",
-    };
+    const { mean, std, note } = cellParts(table, r, m);
+    return { mean, std, n: note, mark: c.best ? "*" : c.tie ? "≈" : "" };
   });
   const meanW = Math.max(...parts.map((p) => width(p.mean)));
   const stdW = Math.max(...parts.map((p) => width(p.std + p.n)));
