@@ -119,7 +119,7 @@ export async function cacheBench(n: number): Promise<{ extract: number; hit: num
   });
   const data = synthetic(n, [28, 28, 1], 3);
   const t0 = performance.now();
-  const table = extractFeatures(teacher, data, "representation");
+  const table = await extractFeatures(teacher, data, "representation");
   const extract = (performance.now() - t0) / 1000;
   teacher.net.dispose();
   const dir = await Deno.makeTempDir();
@@ -179,9 +179,9 @@ const COMPARED: { key: string; label: string; batch: string; higherIsBetter: boo
 async function measureCompared(quick: boolean, backend: string): Promise<Record<string, number>> {
   const steps = quick ? 4 : backend === "cpu" ? 2 : 30;
   const out: Record<string, number> = {};
-  for (const c of cases) out[c.key] = trainingThroughput(c, 128, steps);
+  for (const c of cases) out[c.key] = await trainingThroughput(c, 128, steps);
   for (const batch of [32, 512]) {
-    out[`mnist_cnn_batch${batch}_samples_per_s`] = trainingThroughput(
+    out[`mnist_cnn_batch${batch}_samples_per_s`] = await trainingThroughput(
       cases[0],
       batch,
       quick ? 2 : Math.max(4, Math.round(3840 / batch)),
@@ -287,7 +287,7 @@ for (const [i, backend] of backends.entries()) {
   const steps = args.quick ? 4 : backend === "cpu" ? 2 : 30;
   if (i > 0) {
     for (const c of cases) {
-      const sps = trainingThroughput(c, 128, steps);
+      const sps = await trainingThroughput(c, 128, steps);
       row(choice.name, c.label, "128", sps, sps.toFixed(0));
     }
   }

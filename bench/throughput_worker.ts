@@ -22,7 +22,9 @@ scope.onmessage = async (e) => {
     await useBackend(e.data.backend);
     const c = cases.find((k) => k.key === e.data.key);
     if (!c) throw new Error(`no bench case ${e.data.key}`);
-    scope.postMessage({ samplesPerSecond: trainingThroughput(c, e.data.batch, e.data.steps) });
+    scope.postMessage({
+      samplesPerSecond: await trainingThroughput(c, e.data.batch, e.data.steps),
+    });
   } catch (err) {
     scope.postMessage({ error: String(err) });
   }

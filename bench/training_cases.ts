@@ -64,11 +64,11 @@ export const cases: ModelCase[] = [
 ];
 
 /** Training samples/s at `batchSize`, measured over `steps` steps after a warm-up epoch. */
-export function trainingThroughput(
+export async function trainingThroughput(
   c: ModelCase,
   batchSize: number,
   steps: number,
-): number {
+): Promise<number> {
   const model = c.build();
   const warm = synthetic(batchSize * 2, c.shape, 1);
   const data = synthetic(batchSize * steps, c.shape, 2);
@@ -79,9 +79,9 @@ export function trainingThroughput(
     seed: 0,
     progress: false as const,
   };
-  trainModel(model, warm, opts);
+  await trainModel(model, warm, opts);
   const t0 = performance.now();
-  trainModel(model, data, opts);
+  await trainModel(model, data, opts);
   const seconds = (performance.now() - t0) / 1000;
   model.net.dispose();
   return data.size / seconds;

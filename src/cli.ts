@@ -257,7 +257,7 @@ Example:
         },
       );
       const t0 = performance.now();
-      const history = trainModel(model, train, {
+      const history = await trainModel(model, train, {
         epochs: o.epochs,
         batchSize: o.batchSize,
         optimizer: {
@@ -271,7 +271,7 @@ Example:
         progress: `${o.model}/${o.data}`,
       });
       const seconds = (performance.now() - t0) / 1000;
-      const logits = predictLogits(model, test);
+      const logits = await predictLogits(model, test);
       let correct = 0;
       for (let i = 0; i < test.size; i++) {
         let best = 0;

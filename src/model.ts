@@ -14,6 +14,7 @@ import { sampleSize } from "./data.ts";
 import { createRng, type Rng } from "./rng.ts";
 import { KtError, unknownNameMessage } from "./errors.ts";
 import { readInputFile } from "./io/_files.ts";
+import { readValues } from "./reads.ts";
 
 /** A tfjs-layers weight initialiser. */
 export type Initializer = ReturnType<typeof tfl.initializers.heNormal>;
@@ -119,12 +120,12 @@ export function multiOutput(model: KtModel, layers: string[]): tfl.LayersModel {
  * Outputs of several layers for every sample of `data` (inference mode) from ONE forward pass per
  * batch, each flattened to one row per sample, in the order of `layers`.
  */
-export function extractLayers(
+export async function extractLayers(
   model: KtModel,
   data: Dataset,
   layers: string[],
   batchSize = 256,
-): FeatureTable[] {
+): Promise<FeatureTable[]> {
   // Aliases (representation, logits) and repeats share one output of the pass.
   const resolved = layers.map((l) => resolveLayerName(model, l));
   const unique = [...new Set(resolved)];
@@ -142,31 +143,38 @@ export function extractLayers(
       const ys = sub.apply(x, { training: false }) as tf.Tensor | tf.Tensor[];
       return (Array.isArray(ys) ? ys : [ys]).map((y) => tf.reshape(y, [end - start, -1]));
     });
-    outs.forEach((out, k) => {
-      const table = tables[k];
-      if (start === 0) {
-        table.dim = out.shape[1]!;
-        table.values = new Float32Array(data.size * table.dim);
+    try {
+      for (const [k, out] of outs.entries()) {
+        const table = tables[k];
+        if (start === 0) {
+          table.dim = out.shape[1]!;
+          table.values = new Float32Array(data.size * table.dim);
+        }
+        table.values.set(await readValues(out), start * table.dim);
       }
-      table.values.set(out.dataSync() as Float32Array, start * table.dim);
-      out.dispose();
-    });
+    } finally {
+      tf.dispose(outs);
+    }
   }
   return resolved.map((name) => tables[unique.indexOf(name)]);
 }
 
 /** Output of `layer` for every sample of `data` (inference mode), one row per sample. */
-export function extractFeatures(
+export async function extractFeatures(
   model: KtModel,
   data: Dataset,
   layer = "representation",
   batchSize = 256,
-): FeatureTable {
-  return extractLayers(model, data, [layer], batchSize)[0];
+): Promise<FeatureTable> {
+  return (await extractLayers(model, data, [layer], batchSize))[0];
 }
 
 /** Logits for every sample (inference mode). */
-export function predictLogits(model: KtModel, data: Dataset, batchSize = 256): FeatureTable {
+export function predictLogits(
+  model: KtModel,
+  data: Dataset,
+  batchSize = 256,
+): Promise<FeatureTable> {
   return extractFeatures(model, data, "logits", batchSize);
 }
 

@@ -107,14 +107,14 @@ export interface FeatureSource {
 /** A trained model as a feature source (inference mode, any layer, optional logits). */
 export function modelSource(trained: TrainedModel): FeatureSource {
   return {
-    extract(data: Dataset, layer: string, withLogits: boolean, layers: string[] = []) {
+    async extract(data: Dataset, layer: string, withLogits: boolean, layers: string[] = []) {
       // One forward pass yields the layer, the logits and any extra layers together.
       const names = [layer, ...(withLogits ? ["logits"] : []), ...layers];
-      const [features, ...rest] = extractLayers(trained.model, data, names);
+      const [features, ...rest] = await extractLayers(trained.model, data, names);
       const out: Features = { features };
       if (withLogits) out.logits = rest.shift();
       if (layers.length > 0) out.layers = Object.fromEntries(layers.map((l, i) => [l, rest[i]]));
-      return Promise.resolve(out);
+      return out;
     },
   };
 }

@@ -14,6 +14,7 @@ import { KtError } from "./errors.ts";
 import { multiOutput, resolveLayerName } from "./model.ts";
 import { createProgress } from "./progress.ts";
 import { KtAdamOptimizer } from "./adam.ts";
+import { lossReadInterval, readScalars } from "./reads.ts";
 
 /** Optimiser settings. */
 export interface OptimizerOptions {
@@ -156,8 +157,15 @@ function batchOf(table: FeatureTable, idx: Int32Array, start: number, end: numbe
  * Trains `model` on `data` and returns the per-epoch history. Throws a
  * {@linkcode DivergenceError} (with the epoch and step) when the loss becomes NaN/Inf or grows
  * beyond `divergence.factor` × its lowest, so a sweep can mark the trial diverged.
+ * Step losses are read each step where the backend reads synchronously (cpu, wasm, tensorflow)
+ * and every {@linkcode lossReadInterval} steps, in one awaited read, on webgpu: its divergence
+ * checks and progress then lag up to that many steps; the losses and weights are the same.
  */
-export function trainModel(model: KtModel, data: Dataset, opts: TrainOptions): EpochRecord[] {
+export async function trainModel(
+  model: KtModel,
+  data: Dataset,
+  opts: TrainOptions,
+): Promise<EpochRecord[]> {
   const term = opts.loss ?? crossEntropyTerm;
   const needs = term.needs ?? {};
   for (
@@ -255,6 +263,9 @@ export function trainModel(model: KtModel, data: Dataset, opts: TrainOptions): E
           ? `; to allow it, raise divergence.factor (now ${factor}) or set divergence: false`
           : ""),
     });
+  /** Step losses not read yet, with their batch sizes and ends (see {@linkcode lossReadInterval}). */
+  const pending: { cost: tf.Scalar; n: number; end: number }[] = [];
+  const readEvery = lossReadInterval();
   const progress = opts.progress === false ? undefined : createProgress({
     label: opts.progress ?? "train",
     epochs: opts.epochs,
@@ -290,24 +301,32 @@ export function trainModel(model: KtModel, data: Dataset, opts: TrainOptions): E
             varList,
           )!;
         });
-        const value = cost.dataSync()[0];
-        cost.dispose();
-        if (!Number.isFinite(value)) {
-          throw diverged(`the loss became ${value}`, epoch, steps + 1, lr);
-        }
-        if (Number.isNaN(lowest)) lowest = value;
-        else if (lowest > 0 && value > factor * lowest) {
-          throw diverged(
-            `the loss grew to ${value.toPrecision(3)}, more than ${factor} × its lowest ` +
-              `(${lowest.toPrecision(3)})`,
-            epoch,
-            steps + 1,
-            lr,
+        pending.push({ cost, n, end });
+        if (pending.length >= readEvery || end === data.size) {
+          const read = pending.splice(0);
+          const values = await readScalars(read.map((p) => p.cost)).finally(() =>
+            tf.dispose(read.map((p) => p.cost))
           );
+          read.forEach(({ n, end }, k) => {
+            const value = values[k];
+            if (!Number.isFinite(value)) {
+              throw diverged(`the loss became ${value}`, epoch, steps + 1, lr);
+            }
+            if (Number.isNaN(lowest)) lowest = value;
+            else if (lowest > 0 && value > factor * lowest) {
+              throw diverged(
+                `the loss grew to ${value.toPrecision(3)}, more than ${factor} × its lowest ` +
+                  `(${lowest.toPrecision(3)})`,
+                epoch,
+                steps + 1,
+                lr,
+              );
+            }
+            lossSum += value * n;
+            steps++;
+            progress?.step(epoch, end, lossSum / end);
+          });
         }
-        lossSum += value * n;
-        steps++;
-        progress?.step(epoch, end, lossSum / end);
       }
       const seconds = (performance.now() - t0) / 1000;
       const record = {
@@ -323,6 +342,7 @@ export function trainModel(model: KtModel, data: Dataset, opts: TrainOptions): E
       opts.onEpoch?.(record);
     }
   } finally {
+    tf.dispose(pending.map((p) => p.cost));
     progress?.close();
     opt.dispose();
   }

@@ -47,10 +47,10 @@ const build = (seed: number) =>
     seed,
   });
 
-Deno.test("trainModel() learns a separable problem and the loss falls", () => {
+Deno.test("trainModel() learns a separable problem and the loss falls", async () => {
   const data = blobs(512, 4, 1);
   const model = build(1);
-  const history = trainModel(model, data, {
+  const history = await trainModel(model, data, {
     epochs: 4,
     batchSize: 32,
     optimizer: { type: "adam", lr: 3e-3 },
@@ -58,16 +58,16 @@ Deno.test("trainModel() learns a separable problem and the loss falls", () => {
     progress: false,
   });
   assert.ok(history[3].loss < history[0].loss * 0.5, `loss ${history.map((h) => h.loss)}`);
-  const acc = accuracyOf(predictLogits(model, data).values, data.y, 4);
+  const acc = accuracyOf((await predictLogits(model, data)).values, data.y, 4);
   assert.ok(acc > 0.95, `accuracy ${acc}`);
   model.net.dispose();
 });
 
-Deno.test("trainModel() repeats exactly for the same seed and differs for another", () => {
+Deno.test("trainModel() repeats exactly for the same seed and differs for another", async () => {
   const data = blobs(256, 4, 2);
-  const run = (seed: number) => {
+  const run = async (seed: number) => {
     const model = build(7);
-    const h = trainModel(model, data, {
+    const h = await trainModel(model, data, {
       epochs: 2,
       batchSize: 32,
       optimizer: { type: "sgd", lr: 0.05, momentum: 0.9, weightDecay: 1e-4 },
@@ -78,15 +78,15 @@ Deno.test("trainModel() repeats exactly for the same seed and differs for anothe
     model.net.dispose();
     return { losses: h.map((r) => r.loss), w };
   };
-  const a = run(3);
-  const b = run(3);
-  const c = run(4);
+  const a = await run(3);
+  const b = await run(3);
+  const c = await run(4);
   assert.deepEqual(a.losses, b.losses);
   assert.deepEqual(a.w, b.w);
   assert.notDeepEqual(a.losses, c.losses);
 });
 
-Deno.test("trainModel() does not grow tf.memory() across steps and epochs", () => {
+Deno.test("trainModel() does not grow tf.memory() across steps and epochs", async () => {
   const data = blobs(128, 4, 3);
   const model = cnn.build(cnn.options.parse({ filters: [4, 8], batchNorm: true, dense: [16] }), {
     inputShape: [8, 8, 1],
@@ -95,7 +95,7 @@ Deno.test("trainModel() does not grow tf.memory() across steps and epochs", () =
   });
   const counts: number[] = [];
   const bytes: number[] = [];
-  trainModel(model, data, {
+  await trainModel(model, data, {
     epochs: 4,
     batchSize: 16,
     optimizer: { type: "adam", lr: 1e-3 },
@@ -109,11 +109,11 @@ Deno.test("trainModel() does not grow tf.memory() across steps and epochs", () =
   model.net.dispose();
 });
 
-Deno.test("trainModel() stops as diverged when the loss becomes NaN", () => {
+Deno.test("trainModel() stops as diverged when the loss becomes NaN", async () => {
   const data = blobs(64, 4, 4);
   data.x[5] = NaN;
   const model = build(1);
-  assert.throws(
+  await assert.rejects(
     () =>
       trainModel(model, data, {
         epochs: 1,
@@ -129,7 +129,7 @@ Deno.test("trainModel() stops as diverged when the loss becomes NaN", () => {
   model.net.dispose();
 });
 
-Deno.test("trainModel() stops as diverged when the loss grows by orders of magnitude (lr 1e6)", () => {
+Deno.test("trainModel() stops as diverged when the loss grows by orders of magnitude (lr 1e6)", async () => {
   const data = blobs(64, 4, 5);
   const model = build(1);
   const opts = {
@@ -141,7 +141,7 @@ Deno.test("trainModel() stops as diverged when the loss grows by orders of magni
   };
   let caught: unknown;
   try {
-    trainModel(model, data, opts);
+    await trainModel(model, data, opts);
   } catch (e) {
     caught = e;
   }
@@ -156,7 +156,7 @@ Deno.test("trainModel() stops as diverged when the loss grows by orders of magni
 
   // Turned off, only NaN/Inf would stop it: the same run trains to a huge but finite loss.
   const unchecked = build(1);
-  const history = trainModel(unchecked, data, { ...opts, divergence: false });
+  const history = await trainModel(unchecked, data, { ...opts, divergence: false });
   assert.ok(
     history[1].loss > 1e4 * history[0].loss || history[1].loss > 100,
     `${history.map((h) => h.loss)}`,
@@ -164,10 +164,10 @@ Deno.test("trainModel() stops as diverged when the loss grows by orders of magni
   unchecked.net.dispose();
 });
 
-Deno.test("trainModel() does not call a noisy but converging run diverged", () => {
+Deno.test("trainModel() does not call a noisy but converging run diverged", async () => {
   const data = blobs(256, 4, 6);
   const model = build(2);
-  const history = trainModel(model, data, {
+  const history = await trainModel(model, data, {
     epochs: 6,
     batchSize: 8,
     optimizer: { type: "adam", lr: 1e-2 },
@@ -195,7 +195,7 @@ Deno.test("saveModel()/loadModel() round-trip gives identical outputs and repres
     numClasses: 4,
     seed: 2,
   });
-  trainModel(model, data, {
+  await trainModel(model, data, {
     epochs: 1,
     batchSize: 8,
     optimizer: { type: "adam", lr: 1e-2 },
@@ -207,8 +207,14 @@ Deno.test("saveModel()/loadModel() round-trip gives identical outputs and repres
     await saveModel(model, dir);
     const loaded = await loadModel(dir);
     assert.equal(loaded.representation, "fc1");
-    assert.deepEqual(extractFeatures(loaded, data).values, extractFeatures(model, data).values);
-    assert.deepEqual(predictLogits(loaded, data).values, predictLogits(model, data).values);
+    assert.deepEqual(
+      (await extractFeatures(loaded, data)).values,
+      (await extractFeatures(model, data)).values,
+    );
+    assert.deepEqual(
+      (await predictLogits(loaded, data)).values,
+      (await predictLogits(model, data)).values,
+    );
     loaded.net.dispose();
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -227,7 +233,7 @@ Deno.test("trainModel() trains the variables a loss term creates in init()", asy
     size: 64,
   };
   const term = hintOptimized.create(hintOptimized.options.parse({}), { seed: 1 });
-  trainModel(model, data, {
+  await trainModel(model, data, {
     epochs: 1,
     batchSize: 64,
     optimizer: { type: "adam", lr: 1e-2 },
@@ -255,7 +261,7 @@ Deno.test("trainModel() trains the variables a loss term creates in init()", asy
   model.net.dispose();
 });
 
-Deno.test("extractLayers() gives each layer in one pass, the same as one layer at a time", () => {
+Deno.test("extractLayers() gives each layer in one pass, the same as one layer at a time", async () => {
   const data = blobs(70, 4, 8);
   const model = cnn.build(cnn.options.parse({ filters: [4], batchNorm: true, dense: [8] }), {
     inputShape: [8, 8, 1],
@@ -263,8 +269,10 @@ Deno.test("extractLayers() gives each layer in one pass, the same as one layer a
     seed: 3,
   });
   const layers = ["representation", "logits", "pool1", "fc1"];
-  const together = extractLayers(model, data, layers, 32);
-  layers.forEach((l, i) => assert.deepEqual(together[i], extractFeatures(model, data, l, 32), l));
+  const together = await extractLayers(model, data, layers, 32);
+  for (const [i, l] of layers.entries()) {
+    assert.deepEqual(together[i], await extractFeatures(model, data, l, 32), l);
+  }
   assert.deepEqual([together[0].dim, together[1].dim, together[2].dim], [8, 4, 4 * 4 * 4]);
   model.net.dispose();
 });

@@ -34,7 +34,7 @@ async function run(backend: "wasm" | "cpu", method: "ce" | "pkt"): Promise<Outco
     { inputShape: train.shape, numClasses: 10, seed: 3 },
   );
   const hog = hogFeatures(train.x, train.shape, { cellSize: 7 });
-  const history = trainModel(model, train, {
+  const history = await trainModel(model, train, {
     epochs: 5,
     batchSize: 32,
     optimizer: { type: "adam", lr: 5e-3 },
@@ -47,8 +47,8 @@ async function run(backend: "wasm" | "cpu", method: "ce" | "pkt"): Promise<Outco
       }
       : {}),
   });
-  const logits = predictLogits(model, test);
-  const feats = extractFeatures(model, test, "representation");
+  const logits = await predictLogits(model, test);
+  const feats = await extractFeatures(model, test, "representation");
   const out = {
     losses: history.map((h) => h.loss),
     weights: model.net.getWeights().map((w) => w.dataSync() as Float32Array),

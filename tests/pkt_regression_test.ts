@@ -42,8 +42,8 @@ const buildStudent = (seed: number) =>
 
 /** Retrieval mAP (test → train) and QMI of the test representation. */
 async function evaluate(model: KtModel): Promise<{ mAP: number; qmi: number }> {
-  const q = extractFeatures(model, test);
-  const db = extractFeatures(model, train);
+  const q = await extractFeatures(model, test);
+  const db = await extractFeatures(model, train);
   const { mAP } = await retrievalMetrics(q, test.y, db, train.y);
   return { mAP, qmi: quadraticMutualInformation(q, test.y) };
 }
@@ -55,14 +55,14 @@ let teacherFeatures: FeatureTable;
     { inputShape: train.shape, numClasses: 10, seed: 0 },
   );
   const adam = { type: "adam" as const, lr: 1e-3 };
-  trainModel(teacher, teacherData, {
+  await trainModel(teacher, teacherData, {
     epochs: 2,
     batchSize: 64,
     optimizer: adam,
     seed: 0,
     progress: false,
   });
-  teacherFeatures = extractFeatures(teacher, train);
+  teacherFeatures = await extractFeatures(teacher, train);
   teacher.net.dispose();
 }
 
@@ -70,7 +70,7 @@ Deno.test("PKT beats the plain student trained for the same steps on QMI, and li
   const rows: { plain: number; ce: number; pkt: number; qmiCe: number; qmiPkt: number }[] = [];
   for (const seed of [0, 1, 2]) {
     const plain = buildStudent(seed);
-    trainModel(plain, train, {
+    await trainModel(plain, train, {
       epochs: 2,
       batchSize: 64,
       optimizer: { type: "adam", lr: 1e-3 },
@@ -83,7 +83,7 @@ Deno.test("PKT beats the plain student trained for the same steps on QMI, and li
       const student = buildStudent(seed);
       student.net.setWeights(plain.net.getWeights());
       // Same data order, same steps; only the loss differs.
-      trainModel(student, train, {
+      await trainModel(student, train, {
         epochs: 3,
         batchSize: 64,
         optimizer: { type: "adam", lr: 1e-3 },

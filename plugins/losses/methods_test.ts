@@ -397,7 +397,7 @@ Deno.test("method plugins leak no tensors across training steps", () => {
   disposeBatch(b);
 });
 
-Deno.test("kt's trainer hands CRD each batch's dataset rows and the dataset labels", () => {
+Deno.test("kt's trainer hands CRD each batch's dataset rows and the dataset labels", async () => {
   const n = 20;
   const rng = createRng(3);
   const y = Int32Array.from({ length: n }, (_, i) => i % 3);
@@ -434,7 +434,7 @@ Deno.test("kt's trainer hands CRD each batch's dataset rows and the dataset labe
       return inner.compute(inputs);
     },
   };
-  const history = trainModel(model, data, {
+  const history = await trainModel(model, data, {
     epochs: 2,
     batchSize: 8,
     optimizer: { type: "adam", lr: 1e-3 },

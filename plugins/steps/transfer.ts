@@ -71,7 +71,7 @@ export default defineStep({
     }
     return shape;
   },
-  run(opts, ctx) {
+  async run(opts, ctx) {
     const data = datasetInput(ctx.inputs, "data");
     const seed = opts.seed ?? ctx.seed;
     const model = ctx.plugin(opts.model).build(opts.model.options, {
@@ -104,7 +104,7 @@ export default defineStep({
       });
     }
     try {
-      const history = trainModel(model, data, {
+      const history = await trainModel(model, data, {
         ...toTrainOptions(opts, seed, `student ${opts.loss?.use ?? "cross-entropy"}`),
         loss: term,
         targets,
@@ -112,7 +112,7 @@ export default defineStep({
         onEpoch: (r) =>
           ctx.curve({ epoch: r.epoch, loss: r.loss, samplesPerSecond: r.samplesPerSecond }),
       });
-      return Promise.resolve({ model, history });
+      return { model, history };
     } finally {
       term.dispose?.();
       if (term.variables) tf.dispose(term.variables);

@@ -25,7 +25,7 @@ export default defineStep({
     ...trainingOptions,
   }).strict(),
   describe: (opts, ctx) => describeTraining(opts, ctx),
-  run(opts, ctx) {
+  async run(opts, ctx) {
     const data = datasetInput(ctx.inputs, "data");
     const seed = opts.seed ?? 0;
     const model = ctx.plugin(opts.model).build(opts.model.options, {
@@ -33,11 +33,11 @@ export default defineStep({
       numClasses: data.numClasses,
       seed,
     });
-    const history = trainModel(model, data, {
+    const history = await trainModel(model, data, {
       ...toTrainOptions(opts, seed, `teacher ${opts.model.use}`),
       onEpoch: (r) =>
         ctx.curve({ epoch: r.epoch, loss: r.loss, samplesPerSecond: r.samplesPerSecond }),
     });
-    return Promise.resolve({ model, history });
+    return { model, history };
   },
 });
