@@ -137,26 +137,42 @@ Deno.test("buildReport() has one comparison-table row per method, in order", asy
   });
 });
 
-Deno.test("mAP bars are proportional to the means and error bars to the stds, on one scale", async () => {
+/** A linear y scale recovered from two mean lines: value → pixel. */
+function scaleOf(means: Record<string, string>[], values: number[]): (v: number) => number {
+  const [a, b] = [Number(means[0].y1), Number(means[1].y1)];
+  const perUnit = (a - b) / (values[1] - values[0]);
+  return (v: number) => a + (values[0] - v) * perUnit;
+}
+
+Deno.test("the mAP dot plot puts every seed at its value and each mean ± std on one zoomed scale", async () => {
   await withDir((dir) => {
     writeRun(dir);
-    const svg = chart(buildReport(dir), "chart-map");
-    const bars = elements(svg, "rect", "bar");
-    const errs = elements(svg, "line", "err");
-    assert.deepEqual(bars.map((b) => unescape(b["data-method"])), Object.keys(MAP));
-    assert.deepEqual(errs.map((e) => unescape(e["data-method"])), Object.keys(MAP));
-    // Pixels per mAP unit, from the tallest bar; every other bar and error bar must agree.
-    const pxPerUnit = Number(bars[0].height) / MEAN.pkt;
+    const html = buildReport(dir);
+    const svg = chart(html, "chart-map");
+    const means = elements(svg, "line", "mean");
+    assert.deepEqual(means.map((m) => unescape(m["data-method"])), Object.keys(MAP));
+    const y = scaleOf(means, [MEAN.pkt, MEAN.hinton]);
+    const points = elements(svg, "circle", "seed-point");
+    assert.equal(points.length, 6);
     for (const [i, method] of Object.keys(MAP).entries()) {
-      const height = Number(bars[i].height);
-      assert.ok(Math.abs(height - MEAN[method] * pxPerUnit) < 0.03, `${method} bar ${height}`);
-      const half = (Number(errs[i].y2) - Number(errs[i].y1)) / 2;
-      assert.ok(Math.abs(half - STD[method] * pxPerUnit) < 0.03, `${method} error bar ${half}`);
-      // The error bar is centred on the bar's top and all bars share one baseline.
-      const top = Number(bars[i].y);
-      assert.ok(Math.abs((Number(errs[i].y1) + Number(errs[i].y2)) / 2 - top) < 0.02);
-      assert.ok(Math.abs(top + height - (Number(bars[0].y) + Number(bars[0].height))) < 0.02);
+      assert.ok(Math.abs(Number(means[i].y1) - y(MEAN[method])) < 0.03, `${method} mean`);
+      const mine = points.filter((p) => unescape(p["data-method"]) === method);
+      assert.deepEqual(
+        mine.map((p) => Number(p.cy)).map((cy, k) => Math.abs(cy - y(MAP[method][k])) < 0.03),
+        [true, true],
+        `${method} seeds`,
+      );
     }
+    // Whiskers: ± std on the same scale, centred on the mean.
+    const errs = elements(svg, "line", "err");
+    for (const [i, method] of Object.keys(MAP).entries()) {
+      const [top, bottom] = [Number(errs[i].y1), Number(errs[i].y2)];
+      assert.ok(Math.abs((bottom - top) / 2 - (y(0) - y(STD[method]))) < 0.03, method);
+    }
+    // Means 0.35–0.52: the axis does not start at 0, and says so.
+    assert.match(svg, />mAP \(zoomed, not from 0\)</);
+    assert.match(svg, /class="axis-break"/);
+    assert.match(html, /<strong>The axis is zoomed<\/strong> to 0\.2–0\.6/);
   });
 });
 
@@ -279,25 +295,23 @@ Deno.test("references are rows of the comparison table, first, marked, and never
   });
 });
 
-Deno.test("the mAP chart draws references as dashed lines at their means, on the bars' scale", async () => {
+Deno.test("the mAP chart draws near references as dashed lines on its scale and names far ones", async () => {
   await withDir((dir) => {
     writeRunWithReferences(dir);
     const html = buildReport(dir);
     const svg = chart(html, "chart-map");
-    const bars = elements(svg, "rect", "bar");
-    assert.deepEqual(bars.map((b) => b["data-method"]), ["pkt", "hinton"]);
+    const means = elements(svg, "line", "mean");
+    assert.deepEqual(means.map((b) => b["data-method"]), ["pkt", "hinton"]);
+    const y = scaleOf(means, [MEAN.pkt, MEAN.hinton]);
+    // The plain student (0.42) is near the methods (0.46–0.54): a dashed line at its mean. The
+    // teacher (0.8) would stretch the axis more than twice: named at the top edge instead.
     const lines = elements(svg, "line", "refline");
-    assert.deepEqual(lines.map((l) => unescape(l["data-method"])), [
-      "teacher",
-      "plain student (baseline)",
-    ]);
-    const baseline = Number(bars[0].y) + Number(bars[0].height);
-    const pxPerUnit = Number(bars[0].height) / MEAN.pkt;
-    for (const [line, mean] of [[lines[0], 0.8], [lines[1], 0.42]] as const) {
-      assert.equal(line.y1, line.y2);
-      assert.ok(Math.abs(baseline - Number(line.y1) - mean * pxPerUnit) < 0.03, `${line.y1}`);
-    }
+    assert.deepEqual(lines.map((l) => unescape(l["data-method"])), ["plain student (baseline)"]);
+    assert.equal(lines[0].y1, lines[0].y2);
+    assert.ok(Math.abs(Number(lines[0].y1) - y(0.42)) < 0.03, `${lines[0].y1}`);
+    assert.match(svg, /class="reflabel off-axis"[^>]*>↑ teacher: 0\.8000</);
     assert.ok(html.includes("Dashed lines: references"));
+    assert.ok(html.includes("off the axis: teacher 0.8000 (above)"));
     // Precision@k: the references are dashed curves beside the methods' lines.
     const series = elements(chart(html, "chart-pk"), "polyline", "series");
     assert.deepEqual(
@@ -342,17 +356,104 @@ Deno.test("the report marks a significant best, shows ties and every p-value of 
   assert.match(html, /paired t-test over seeds \(two-sided, matched by seed\)/);
 });
 
-Deno.test("renderReport() with one seed draws bars without error bars", () => {
+Deno.test("two sweep axes: the first along x, the others as coloured series with a legend", () => {
+  const trials: ReportTrial[] = ["pkt", "none"].flatMap((method, mi) =>
+    [0.001, 0.01].flatMap((lr, li) =>
+      [0, 1].map((seed) => ({
+        ...trial(method, seed, { mAP: 0.5 + 0.1 * mi + 0.01 * li + 0.001 * seed }),
+        label: `method=${method} student.lr=${lr} seed=${seed}`,
+        params: { method, "student.lr": lr },
+      }))
+    )
+  );
+  const html = renderReport({ run: RUN, trials });
+  assert.match(html, /<section id="map"><h2>mAP per method and student\.lr<\/h2>/);
+  const svg = chart(html, "chart-map");
+  assert.match(svg, /aria-label="mAP per method and student\.lr"/);
+  const xlabels = [...svg.matchAll(/<text class="xlabel"[^>]*>([^<]*)</g)].map((m) => m[1]);
+  assert.deepEqual(xlabels, ["pkt", "none"]);
+  const means = elements(svg, "line", "mean");
+  assert.equal(means.length, 4);
+  // One colour per student.lr, the same in both groups, named in the legend.
+  assert.deepEqual(means.map((m) => m.stroke), [
+    means[0].stroke,
+    means[1].stroke,
+    means[0].stroke,
+    means[1].stroke,
+  ]);
+  assert.notEqual(means[0].stroke, means[1].stroke);
+  const figure = /<section id="map">[\s\S]*?<\/figure>/.exec(html)![0];
+  assert.match(
+    figure,
+    /<li class="legend-title">student\.lr:<\/li><li>.*student\.lr=0\.001<\/li><li>.*student\.lr=0\.01<\/li>/,
+  );
+  // Each mean's tooltip names its group and series.
+  assert.deepEqual(means.map((m) => unescape(m["data-method"])), [
+    "pkt, student.lr=0.001",
+    "pkt, student.lr=0.01",
+    "none, student.lr=0.001",
+    "none, student.lr=0.01",
+  ]);
+});
+
+Deno.test("the config section shows the settings that differ between methods, seeds aside", () => {
+  const config = (loss: string, lr: number, seed: number) => ({
+    teacher: { use: "trained-network", epochs: 4 },
+    student: { use: "transfer", loss: { use: loss, weight: 1 }, lr, seed, epochs: 3 },
+  });
+  const trials: ReportTrial[] = [
+    { ...trial("pkt", 1, { mAP: 0.5 }), config: config("pkt", 0.001, 1) },
+    { ...trial("pkt", 0, { mAP: 0.5 }), config: config("pkt", 0.001, 0) },
+    { ...trial("hinton", 0, { mAP: 0.4 }), config: config("hinton", 0.01, 0) },
+  ];
+  const html = renderReport({ run: RUN, trials });
+  const diff = /<table class="config-diff">([\s\S]*?)<\/table>/.exec(html)![1];
+  const rows = [...diff.matchAll(/<tr><td class="left"><code>([^<]*)<\/code><\/td>(.*?)<\/tr>/g)]
+    .map((m) => [m[1], [...m[2].matchAll(/<code>([^<]*)<\/code>/g)].map((c) => c[1])]);
+  assert.deepEqual(rows, [
+    ["student.loss.use", ["pkt", "hinton"]],
+    ["student.lr", ["0.001", "0.01"]],
+  ]);
+  assert.match(html, /The 2 settings that differ between methods[^<]*the other 6 are the same/);
+  // The full config of each method comes from its lowest seed.
+  assert.match(html, /pkt <span class="meta">\(trial <code>method=pkt,seed=0<\/code>\)/);
+});
+
+Deno.test("the report gives each trial's run time and each method's median", () => {
+  const at = (s: number) => new Date(Date.UTC(2026, 0, 2, 3, 0, s)).toISOString();
+  const timed = (method: string, seed: number, seconds: number): ReportTrial => ({
+    ...trial(method, seed, { mAP: 0.5 }),
+    started: at(0),
+    finished: at(seconds),
+  });
+  const trials = [
+    timed("pkt", 0, 4),
+    timed("pkt", 1, 6),
+    timed("pkt", 2, 30),
+    { ...timed("none", 0, 1), status: "cached" as const },
+  ];
+  const html = renderReport({ run: RUN, trials });
+  const rows = [...html.matchAll(/<tr class="method-row">([\s\S]*?)<\/tr>/g)].map((m) => m[1]);
+  assert.match(rows[0], /<td class="time">6\.0 s<\/td>/, "median of 4, 6, 30 s");
+  assert.match(rows[1], /<td class="time">—<\/td>/, "all cached");
+  const trialRows = /<table class="trials">([\s\S]*?)<\/table>/.exec(html)![1];
+  assert.match(trialRows, /<th>time<\/th>/);
+  assert.match(trialRows, /method=pkt,seed=2[\s\S]*?<td class="time">30 s<\/td>/);
+  assert.match(trialRows, /method=none,seed=0[\s\S]*?<td class="time">cached<\/td>/);
+});
+
+Deno.test("renderReport() with one seed draws one dot per method and no whiskers", () => {
   const html = renderReport({
     run: RUN,
     trials: [trial("a", 0, { mAP: 0.4 }), trial("b", 0, { mAP: 0.2 })],
   });
   const svg = chart(html, "chart-map");
-  const bars = elements(svg, "rect", "bar");
-  assert.equal(bars.length, 2);
-  assert.ok(Math.abs(Number(bars[0].height) / Number(bars[1].height) - 2) < 1e-3);
+  const dots = elements(svg, "circle", "seed-point");
+  const means = elements(svg, "line", "mean");
+  assert.equal(dots.length, 2);
+  assert.deepEqual(dots.map((d) => d.cy), means.map((m) => m.y1));
   assert.equal(elements(svg, "line", "err").length, 0);
-  assert.ok(html.includes("no error bars"));
+  assert.ok(!html.includes("whiskers"));
 });
 
 Deno.test("renderReport() without mAP says so instead of drawing a bar chart", () => {
@@ -363,7 +464,7 @@ Deno.test("renderReport() without mAP says so instead of drawing a bar chart", (
   assert.ok(html.includes("No training curves recorded"));
 });
 
-Deno.test("renderReport() shows NaN metrics as NaN, draws no bar for them, and lists failures", () => {
+Deno.test("renderReport() shows NaN metrics as NaN, draws no mean for them, and lists failures", () => {
   const html = renderReport({
     run: RUN,
     trials: [
@@ -372,9 +473,13 @@ Deno.test("renderReport() shows NaN metrics as NaN, draws no bar for them, and l
       { ...trial("b", 1, {}), status: "failed", reason: `diverged <${"x".repeat(5000)}>` },
     ],
   });
-  const bars = elements(chart(html, "chart-map"), "rect", "bar");
-  assert.deepEqual(bars.map((b) => b["data-method"]), ["b"]);
-  assert.match(html, /<td class="left method">.*a<\/td><td>1<\/td><td>0<\/td><td>NaN/);
+  const means = elements(chart(html, "chart-map"), "line", "mean");
+  assert.deepEqual(means.map((b) => b["data-method"]), ["b"]);
+  assert.match(chart(html, "chart-map"), />n\/a</);
+  assert.match(
+    html,
+    /<td class="left method">.*a<\/td><td>1<\/td><td>0<\/td><td class="time">[^<]*<\/td><td>NaN/,
+  );
   const failed = /<tr class="failed-row">([\s\S]*?)<\/tr>/.exec(html);
   assert.ok(
     failed && failed[1].includes("method=b,seed=1") && failed[1].includes("diverged &lt;x"),
