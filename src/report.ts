@@ -47,6 +47,7 @@ import {
   type TrialResult,
 } from "./table.ts";
 import { formatP, significanceLegend } from "./table_format.ts";
+import { EVAL_PHASE_PREFIX } from "./eval_curve.ts";
 
 /** The run a report describes (a results-database `RunRow` fits). */
 export interface ReportRun {
@@ -155,6 +156,7 @@ export function renderReport(input: ReportInput): string {
     section(mapChartTitle(table), "map", mapChartHtml(table, rows)),
     section("Precision@k", "precision", precisionChartHtml(table, rows)),
     section("Training loss", "loss", lossChartsHtml(methods, input.trials)),
+    ...evalSection(methods, input.trials),
     section("Failed trials", "failed", failedHtml(input.trials)),
     section("Config: what differs between methods", "config", configHtml(methods)),
     section("All trials", "trials", trialsHtml(input.trials, table)),
@@ -623,6 +625,7 @@ function lossChartsHtml(methods: MethodInfo[], trials: readonly ReportTrial[]): 
   const keys: CurveKey[] = [];
   for (const t of trials) {
     for (const p of t.curves ?? []) {
+      if (p.phase?.startsWith(EVAL_PHASE_PREFIX)) continue; // evaluations: their own section
       const id = p.phase === undefined ? p.node : `${p.node}\u0000${p.phase}`;
       if (!keys.some((k) => k.id === id)) keys.push({ node: p.node, phase: p.phase, id });
     }
@@ -671,6 +674,53 @@ function lossChartsHtml(methods: MethodInfo[], trials: readonly ReportTrial[]): 
         `#${borrowed.join(", #")}.`
       : "") +
     `</p>`;
+}
+
+/**
+ * Evaluation during training (`evalEvery` on a transfer node): one chart per node and metric,
+ * a line per method (mean over seeds, ± std band) over the epochs evaluated. No section when no
+ * node asked for it.
+ */
+function evalSection(methods: MethodInfo[], trials: readonly ReportTrial[]): string[] {
+  const keys: CurveKey[] = [];
+  for (const t of trials) {
+    for (const p of t.curves ?? []) {
+      if (!p.phase?.startsWith(EVAL_PHASE_PREFIX)) continue;
+      const id = `${p.node}\u0000${p.phase}`;
+      if (!keys.some((k) => k.id === id)) keys.push({ node: p.node, phase: p.phase, id });
+    }
+  }
+  if (keys.length === 0) return [];
+  const charts = keys.map((key, n) => {
+    const metric = key.phase!.slice(EVAL_PHASE_PREFIX.length);
+    const series: LineSeries[] = methods.map((m) => ({
+      name: m.name,
+      color: m.color,
+      points: meanCurve(m.trials.filter((t) => FINISHED.has(t.status)), key)
+        .map((p) => ({ x: p.epoch + 1, y: p.mean, std: p.std })),
+    }));
+    const epochs = series.flatMap((s) => s.points.map((p) => p.x));
+    const chart = lineChart({
+      id: `chart-eval-${n + 1}`,
+      xLabel: "epoch",
+      yLabel: metric,
+      series,
+      xTicks: integerTicks(Math.min(...epochs), Math.max(...epochs)),
+    });
+    return `<figure><figcaption>${esc(metric)} of node <code>${esc(key.node)}</code></figcaption>` +
+      `${legend(methods)}${chart}</figure>`;
+  });
+  return [
+    section(
+      "Evaluation during training",
+      "eval",
+      charts.join("\n") +
+        `<p class="caption">The students evaluated every few epochs (<code>evalEvery</code>): ` +
+        `retrieval mAP and P@10 of the representation and the head's accuracy on the ` +
+        `evaluation queries, mean over finished seeds (band: ± one std). The y-axis spans the ` +
+        `values shown.</p>`,
+    ),
+  ];
 }
 
 function curveName(key: CurveKey): string {

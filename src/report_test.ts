@@ -442,6 +442,47 @@ Deno.test("the report gives each trial's run time and each method's median", () 
   assert.match(trialRows, /method=none,seed=0[\s\S]*?<td class="time">cached<\/td>/);
 });
 
+Deno.test("evaluation curves (evalEvery) get their own section, one chart per metric", () => {
+  const withCurves = (method: string, seed: number, map: number[]): ReportTrial => ({
+    ...trial(method, seed, { mAP: map[map.length - 1] }),
+    curves: [
+      ...[0.9, 0.5, 0.3].map((loss, epoch) => ({
+        node: "student",
+        epoch,
+        loss,
+        samplesPerSecond: 9,
+      })),
+      ...map.map((v, i) => ({
+        node: "student",
+        phase: "eval:mAP",
+        epoch: 2 * i + 1,
+        loss: v,
+        samplesPerSecond: 0,
+      })),
+    ],
+  });
+  const html = renderReport({
+    run: RUN,
+    trials: [
+      withCurves("pkt", 0, [0.3, 0.5]),
+      withCurves("pkt", 1, [0.32, 0.52]),
+      withCurves("none", 0, [0.25, 0.4]),
+    ],
+  });
+  assert.match(html, /<section id="eval"><h2>Evaluation during training<\/h2>/);
+  const svg = chart(html, "chart-eval-1");
+  assert.match(svg, /aria-label="mAP"/);
+  // Epochs 2 and 4 (1-based), the mean of the seeds: pkt 0.31 then 0.51.
+  assert.match(svg, /pkt: epoch 2 → 0\.3100 ± 0\.0141/);
+  assert.match(svg, /pkt: epoch 4 → 0\.5100/);
+  // The loss chart shows the training loss only.
+  const loss = chart(html, "chart-loss-1");
+  assert.doesNotMatch(loss, /0\.3100/);
+  assert.ok(!html.includes("chart-eval-2"));
+  // Without evaluation curves there is no such section.
+  assert.ok(!renderReport({ run: RUN, trials: [trial("a", 0, { mAP: 1 })] }).includes('id="eval"'));
+});
+
 Deno.test("renderReport() with one seed draws one dot per method and no whiskers", () => {
   const html = renderReport({
     run: RUN,

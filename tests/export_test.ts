@@ -5,20 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { builtinPlugins } from "../plugins/mod.ts";
-import { createRegistry } from "../src/registry.ts";
 import { type LoadedExperiment, loadExperiment } from "../src/config/mod.ts";
-import { runSweep } from "../src/engine/sweep.ts";
-import { workerCommand } from "../src/cli.ts";
-import { planTrial, runJobInProcess } from "../src/engine/execute.ts";
+import { planTrial } from "../src/engine/execute.ts";
 import { openCache } from "../src/cache.ts";
 import { provenanceContext } from "../src/provenance.ts";
 import { describeTopology, exportModel, selectTrial } from "../src/export.ts";
 import { KtError } from "../src/errors.ts";
 import type { Trial } from "../src/config/mod.ts";
-import { MAIN } from "./fixtures/tiny.ts";
-
-const registry = createRegistry(builtinPlugins);
+import { registry, sweepInline } from "./fixtures/inline_sweep.ts";
 
 /** Students (with a features node over the train split) trained for two seeds. */
 const TRAIN = `name: export-test
@@ -44,20 +38,6 @@ nodes:
   teacher: { use: saved, path: ${dir} }
   targets: { use: features, model: teacher, data: train }
 `;
-
-async function sweepInline(loaded: LoadedExperiment, dir: string) {
-  const backend = {};
-  return await runSweep(loaded, {
-    cacheDir: join(dir, "cache"),
-    runDir: join(dir, "run"),
-    jobs: 1,
-    executor: registry.get("executor", "inline"),
-    workerCommand: (job) => workerCommand({ entry: MAIN }, job),
-    runInProcess: (job, events) => runJobInProcess(loaded, job, events, backend),
-    tty: false,
-    log: () => {},
-  });
-}
 
 /** The cached artifact of `node` in `trial`. */
 async function artifactOf(loaded: LoadedExperiment, trial: Trial, node: string, dir: string) {

@@ -2,7 +2,9 @@
  * `transfer`: trains a student network with any loss (PKT, Hinton, hints, plain cross-entropy),
  * optionally against cached teacher targets and optionally initialised from another trained
  * model node (the paper's protocol starts the student from its cross-entropy baseline).
- * The trial seed feeds it unless `seed` is given.
+ * The trial seed feeds it unless `seed` is given. `evalEvery: N` with `evalQueries` evaluates the
+ * student every N epochs and after the last (retrieval mAP and P@10 against `evalDatabase`,
+ * default the training data, and the head's accuracy): the report's evaluation curves.
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -18,6 +20,13 @@ import {
   trainingOptions,
 } from "../../src/steps.ts";
 import { crossEntropyTerm, trainModel } from "../../src/train.ts";
+import {
+  EVAL_PHASE_PREFIX,
+  evaluateAfter,
+  evaluateSnapshots,
+  snapshotWeights,
+  type WeightSnapshot,
+} from "../../src/eval_curve.ts";
 
 const count = (n: number | undefined) => n === undefined ? "?" : n.toLocaleString("en-US");
 
@@ -39,9 +48,28 @@ export default defineStep({
     trainUpTo: z.string().optional().describe(
       "train only the layers up to this one, plus the loss's own variables (FitNets hint stage)",
     ),
+    evalEvery: z.number().int().min(1).optional().describe(
+      "evaluate every N epochs and after the last (needs evalQueries): the report's curves",
+    ),
+    evalQueries: ref("dataset").optional().describe("query split of those evaluations (test)"),
+    evalDatabase: ref("dataset").optional().describe(
+      "database of those evaluations (default: data, without augmentation)",
+    ),
     ...trainingOptions,
   }).strict(),
   describe(opts, ctx) {
+    if (opts.evalEvery !== undefined && opts.evalQueries === undefined) {
+      throw new OptionError(
+        "evalEvery",
+        "evaluating during training needs the queries to evaluate",
+        { hint: "add evalQueries: <a dataset node>, e.g. evalQueries: test" },
+      );
+    }
+    if (opts.evalEvery === undefined && opts.evalQueries !== undefined) {
+      throw new OptionError("evalQueries", "is used only with evalEvery", {
+        hint: "add evalEvery: N (epochs between evaluations) or remove evalQueries",
+      });
+    }
     const shape = describeTraining(opts, ctx);
     const data = ctx.input("data");
     checkFeatureRows(
@@ -103,19 +131,37 @@ export default defineStep({
         plugin: (s) => ctx.plugin(s),
       });
     }
+    const snapshots: WeightSnapshot[] = [];
+    let history;
     try {
-      const history = await trainModel(model, data, {
+      history = await trainModel(model, data, {
         ...toTrainOptions(opts, seed, `student ${opts.loss?.use ?? "cross-entropy"}`),
         loss: term,
         targets,
         trainUpTo: opts.trainUpTo,
-        onEpoch: (r) =>
-          ctx.curve({ epoch: r.epoch, loss: r.loss, samplesPerSecond: r.samplesPerSecond }),
+        onEpoch: (r) => {
+          ctx.curve({ epoch: r.epoch, loss: r.loss, samplesPerSecond: r.samplesPerSecond });
+          if (opts.evalEvery && evaluateAfter(r.epoch, opts.epochs, opts.evalEvery)) {
+            snapshots.push({ epoch: r.epoch, weights: snapshotWeights(model) });
+          }
+        },
       });
-      return { model, history };
+    } catch (err) {
+      for (const s of snapshots) tf.dispose(s.weights);
+      throw err;
     } finally {
       term.dispose?.();
       if (term.variables) tf.dispose(term.variables);
     }
+    if (opts.evalEvery && opts.evalQueries) {
+      const queries = datasetInput(ctx.inputs, "evalQueries");
+      const database = opts.evalDatabase ? datasetInput(ctx.inputs, "evalDatabase") : data;
+      await evaluateSnapshots(model, snapshots, queries, database, (epoch, metrics) => {
+        for (const [name, value] of Object.entries(metrics)) {
+          ctx.curve({ epoch, loss: value, samplesPerSecond: 0, phase: EVAL_PHASE_PREFIX + name });
+        }
+      });
+    }
+    return { model, history };
   },
 });

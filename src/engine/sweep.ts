@@ -361,7 +361,8 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
     );
     const events: JobEvents = {
       curve: (point) => {
-        progress.jobCurve(job.spec.key, point);
+        // Evaluation points (`eval:<metric>`, see eval_curve.ts) are not training progress.
+        if (!point.phase?.startsWith("eval:")) progress.jobCurve(job.spec.key, point);
         for (const u of job.users) {
           db.recordEpoch(trialRows.get(u.trial.id)!, { node: u.node, ...point });
         }
