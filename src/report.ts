@@ -354,6 +354,30 @@ function methodHeader(methods: MethodInfo[]): string {
   return Object.keys(first.row.params)[0];
 }
 
+/**
+ * The leading cells of a row: one per sweep axis when there are two or more (the swatch in the
+ * first; a reference's label across them all), else one with the method's name.
+ */
+function labelHeads(table: ComparisonTable, methods: MethodInfo[]): string {
+  return table.axes.length >= 2
+    ? table.axes.map((a) => `<th class="left">${esc(a)}</th>`).join("")
+    : `<th class="left">${esc(methodHeader(methods))}</th>`;
+}
+
+function labelCells(table: ComparisonTable, m: MethodInfo, tagged = true): string {
+  const { row, name, color } = m;
+  const first = row.reference
+    ? `${swatch(color, true)}${tagged ? `<span class="tag">reference</span> ` : ""}${esc(name)}`
+    : swatch(color) +
+      esc(table.axes.length >= 2 ? displayValue(row.params[table.axes[0]] ?? "—") : name);
+  if (table.axes.length < 2) return `<td class="left method">${first}</td>`;
+  if (row.reference) return `<td class="left method" colspan="${table.axes.length}">${first}</td>`;
+  return `<td class="left method">${first}</td>` +
+    table.axes.slice(1).map((a) =>
+      `<td class="left">${esc(a in row.params ? displayValue(row.params[a]) : "—")}</td>`
+    ).join("");
+}
+
 function statusCounts(trials: readonly ReportTrial[]): string {
   const counts = new Map<string, number>();
   for (const t of trials) counts.set(t.status, (counts.get(t.status) ?? 0) + 1);
@@ -383,7 +407,7 @@ function swatch(color: string, reference = false): string {
 function comparisonHtml(table: ComparisonTable, methods: MethodInfo[]): string {
   if (methods.length === 0) return note("No trials recorded in this run.");
   const head = [
-    `<th class="left">${esc(methodHeader(methods))}</th>`,
+    labelHeads(table, methods),
     "<th>seeds</th>",
     "<th>failed</th>",
     `<th title="median wall time of the trials that ran (not cached)">time / trial</th>`,
@@ -393,7 +417,8 @@ function comparisonHtml(table: ComparisonTable, methods: MethodInfo[]): string {
         : `<th>${esc(m)}</th>`
     ),
   ];
-  const rows = methods.map(({ row, name, color, trials }) => {
+  const rows = methods.map((method) => {
+    const { row, trials } = method;
     const times = trials.map(trialSeconds).filter((t): t is number => t !== undefined);
     const time = times.length > 0 ? formatSeconds(median(times)) : "—";
     const cells = table.metrics.map((m) => {
@@ -406,11 +431,8 @@ function comparisonHtml(table: ComparisonTable, methods: MethodInfo[]): string {
       if (c.tie) return `<td class="tie" title="tied for best">${text} ≈</td>`;
       return `<td>${text}</td>`;
     });
-    const label = row.reference
-      ? `${swatch(color, true)}<span class="tag">reference</span> ${esc(name)}`
-      : `${swatch(color)}${esc(name)}`;
     return `<tr class="${row.reference ? "reference-row" : "method-row"}">` +
-      `<td class="left method">${label}</td>` +
+      labelCells(table, method) +
       `<td>${row.seeds}</td><td${row.failed > 0 ? ' class="bad"' : ""}>${row.failed}</td>` +
       `<td class="time">${time}</td>${cells.join("")}</tr>`;
   });
@@ -440,10 +462,11 @@ function significanceHtml(table: ComparisonTable, rows: MethodInfo[]): string {
     return t.verdict === "best" ? "best" : t.verdict === "tie" ? "tie" : "no test";
   };
   const head = [
-    `<th class="left">${esc(methodHeader(methods))}</th>`,
+    labelHeads(table, methods),
     ...metrics.map((m) => `<th>${esc(m)}<span class="pm">${verdict(m)}</span></th>`),
   ];
-  const body = methods.map(({ row, name, color }) => {
+  const body = methods.map((method) => {
+    const { row } = method;
     const cells = metrics.map((m) => {
       const test = table.tests[m];
       if (test.top === row.method) {
@@ -459,7 +482,7 @@ function significanceHtml(table: ComparisonTable, rows: MethodInfo[]): string {
       return `<td class="${cls}" title="${esc(tip)}">p = ${esc(formatP(c.p))}` +
         `<span class="pm">n=${c.n}</span></td>`;
     });
-    return `<tr><td class="left method">${swatch(color)}${esc(name)}</td>${cells.join("")}</tr>`;
+    return `<tr>${labelCells(table, method)}${cells.join("")}</tr>`;
   });
   const test = table.tests[metrics[0]];
   return `<div class="scroll"><table class="significance">\n<thead><tr>${head.join("")}</tr>` +

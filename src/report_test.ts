@@ -387,6 +387,13 @@ Deno.test("two sweep axes: the first along x, the others as coloured series with
     figure,
     /<li class="legend-title">student\.lr:<\/li><li>.*student\.lr=0\.001<\/li><li>.*student\.lr=0\.01<\/li>/,
   );
+  // The tables have a column per sweep axis.
+  const table = /<table class="results">([\s\S]*?)<\/table>/.exec(html)![1];
+  assert.match(table, /<th class="left">method<\/th><th class="left">student\.lr<\/th><th>seeds/);
+  assert.match(
+    table,
+    /<td class="left method"><span[^>]*><\/span>none<\/td><td class="left">0\.01<\/td>/,
+  );
   // Each mean's tooltip names its group and series.
   assert.deepEqual(means.map((m) => unescape(m["data-method"])), [
     "pkt, student.lr=0.001",

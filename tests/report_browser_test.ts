@@ -1,8 +1,11 @@
 /**
- * Opens a rendered `kt report` in headless Chromium (driven over the Chrome DevTools Protocol)
- * and checks what a reader sees: no console errors or exceptions, no network requests, one table
- * row per method and per reference, hostile method names shown as text, and every chart drawn,
- * reference lines included (screenshots of each chart decoded with the small PNG decoder below).
+ * Opens rendered `kt report`s in headless Chromium (driven over the Chrome DevTools Protocol), at
+ * 1280 and 800 px wide, and checks what a reader sees: no console errors or exceptions, no network
+ * requests, no page wider than the window (wide tables scroll in their box), one table row per
+ * method and per reference, hostile method names shown as text, every chart drawn and inside the
+ * window — the dot plot's means and seeds, reference lines, evaluation curves — with x labels that
+ * do not overlap, and, for a sweep over two axes, the title naming both and the colour legend
+ * (screenshots of each chart decoded with the small PNG decoder below).
  *
  * Needs the Debian package `chromium` (or a browser binary named by `KT_CHROMIUM`). Without it the
  * test is skipped, except under CI (`CI` set), where it fails. Set `KT_REPORT_SCREENSHOT=/path.png`
@@ -397,6 +400,11 @@ function curve(node: string, losses: number[]): EpochPoint[] {
   return losses.map((loss, epoch) => ({ node, epoch, loss, samplesPerSecond: 100 }));
 }
 
+/** Seconds after a fixed instant, as ISO text (trial start and end times). */
+function at(seconds: number): string {
+  return new Date(Date.UTC(2026, 10, 27, 10, 0, seconds)).toISOString();
+}
+
 function demoTrials(): ReportTrial[] {
   const methods: [string, number, number[]][] = [
     ["pkt", 0.51, [0.02, 0.012, 0.009, 0.008]],
@@ -405,13 +413,15 @@ function demoTrials(): ReportTrial[] {
   ];
   const trials: ReportTrial[] = [];
   for (const [method, map, loss] of methods) {
-    for (const seed of [0, 1]) {
-      const d = seed === 0 ? -0.01 : 0.01;
+    for (const seed of [0, 1, 2]) {
+      const d = (seed - 1) * 0.01;
       trials.push({
         label: `method=${method},seed=${seed}`,
         params: { method },
         seed,
         status: "done",
+        started: at(0),
+        finished: at(20 + seed),
         metrics: {
           mAP: map + d,
           "P@10": map + 0.2 + d,
@@ -436,14 +446,21 @@ function demoTrials(): ReportTrial[] {
         curves: [
           ...curve("teacher", [2, 1, 0.5, 0.4]),
           ...curve("student", loss.map((l) => l * (1 + d))),
+          ...[1, 3].map((epoch, i) => ({
+            node: "student",
+            phase: "eval:mAP",
+            epoch,
+            loss: map - 0.05 * (1 - i) + d,
+            samplesPerSecond: 0,
+          })),
         ],
       });
     }
   }
   trials.push({
-    label: "method=pkt,seed=2",
+    label: "method=pkt,seed=3",
     params: { method: "pkt" },
-    seed: 2,
+    seed: 3,
     status: "failed",
     reason: "student: loss became NaN at epoch 3, step 17",
     metrics: {},
@@ -451,8 +468,33 @@ function demoTrials(): ReportTrial[] {
   return trials;
 }
 
+/** Two sweep axes (method × student.lr), 3 seeds: the dot plot's groups, colours and legend. */
+function twoAxisTrials(): ReportTrial[] {
+  return ["pkt", "hinton-official", "hint-optimized", "none"].flatMap((method, mi) =>
+    [0.0001, 0.001, 0.01].flatMap((lr, li) =>
+      [0, 1, 2].map((seed): ReportTrial => ({
+        label: `method=${method} student.lr=${lr} seed=${seed}`,
+        params: { method, "student.lr": lr },
+        seed,
+        status: "done",
+        metrics: { mAP: 0.8 + 0.01 * mi - 0.02 * li + 0.003 * seed },
+      }))
+    )
+  );
+}
+
+/** What one page at one width must show. */
+interface PageCheck {
+  name: string;
+  trials: ReportTrial[];
+  charts: string[];
+  /** Extra checks, with `evaluate` bound to the page. */
+  extra(evaluate: <T>(expression: string) => Promise<T>, width: number): Promise<void>;
+}
+
 Deno.test({
-  name: "the report renders in headless Chromium without errors, requests or blank charts",
+  name:
+    "the report renders in headless Chromium at 1280 and 800 px: no errors, requests, overflow or blank charts",
   ignore: !CHROMIUM && !IN_CI,
   async fn() {
     if (!CHROMIUM) {
@@ -464,163 +506,250 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "kt-report-browser-" });
     let browser: Browser | undefined;
     try {
-      const trials = demoTrials();
-      const file = join(dir, "report.html");
-      await Deno.writeTextFile(
-        file,
-        renderReport({
-          run: { experiment: "browser-check", id: 3, started: "2026-11-27T10:00:00Z" },
-          trials,
-        }),
-      );
-      const url = new URL(`file://${file}`).href;
-
+      const pages: PageCheck[] = [
+        {
+          name: "demo",
+          trials: demoTrials(),
+          charts: ["chart-map", "chart-pk", "chart-loss-1", "chart-eval-1"],
+          async extra(evaluate) {
+            const methods = 3;
+            assert.equal(
+              await evaluate<number>(`document.querySelectorAll("table.results tbody tr").length`),
+              methods + 2,
+            );
+            assert.equal(
+              await evaluate<number>(`document.querySelectorAll("tr.reference-row .tag").length`),
+              2,
+            );
+            // The hostile method name is text: nothing ran, and it reads back verbatim.
+            assert.equal(await evaluate<string>("typeof window.__pwned"), "undefined");
+            assert.equal(await evaluate<number>("document.scripts.length"), 0);
+            assert.ok(
+              await evaluate<boolean>(
+                `document.querySelector("table.results").textContent.includes(${
+                  JSON.stringify(EVIL)
+                })`,
+              ),
+            );
+            assert.equal(
+              await evaluate<number>(`document.querySelectorAll("details.config").length`),
+              methods,
+            );
+            // Nine seeds, nine dots; the zoomed axis is said in the caption.
+            assert.equal(
+              await evaluate<number>(`document.querySelectorAll("#chart-map .seed-point").length`),
+              9,
+            );
+            assert.match(
+              await evaluate<string>(`document.querySelector("#map .caption").textContent`),
+              /The axis is zoomed/,
+            );
+            assert.equal(
+              await evaluate<number>(`document.querySelectorAll("#chart-map line.refline").length`),
+              2,
+              "one dashed line per reference in the mAP chart",
+            );
+            assert.equal(
+              await evaluate<number>(`document.querySelectorAll("table.significance").length`),
+              1,
+            );
+          },
+        },
+        {
+          name: "two-axes",
+          trials: twoAxisTrials(),
+          charts: ["chart-map"],
+          async extra(evaluate) {
+            assert.equal(
+              await evaluate<string>(`document.querySelector("#map h2").textContent`),
+              "mAP per method and student.lr",
+            );
+            const legend = await evaluate<{ text: string; width: number }[]>(
+              `[...document.querySelectorAll("#map .legend li")].map((li) =>
+                ({ text: li.textContent, width: li.getBoundingClientRect().width }))`,
+            );
+            assert.deepEqual(legend.map((l) => l.text), [
+              "student.lr:",
+              "student.lr=0.0001",
+              "student.lr=0.001",
+              "student.lr=0.01",
+            ]);
+            assert.ok(legend.every((l) => l.width > 0), "the legend is visible");
+            assert.equal(
+              await evaluate<number>(`document.querySelectorAll("#chart-map line.mean").length`),
+              12,
+            );
+            assert.deepEqual(
+              await evaluate<string[]>(
+                `[...document.querySelectorAll("table.results thead th.left")].map((t) => t.textContent)`,
+              ),
+              ["method", "student.lr"],
+            );
+          },
+        },
+      ];
       browser = await launchChromium(CHROMIUM);
       const { cdp } = browser;
-      const { targetId } = await cdp.send("Target.createTarget", { url: "about:blank" });
-      const { sessionId } = await cdp.send("Target.attachToTarget", { targetId, flatten: true });
-      const s = String(sessionId);
-      const problems: string[] = [];
-      const requests: string[] = [];
-      cdp.on((m) => {
-        if (m.sessionId !== s) return;
-        const p = m.params ?? {};
-        if (m.method === "Runtime.exceptionThrown") {
-          problems.push(`exception: ${JSON.stringify(p.exceptionDetails)}`);
-        } else if (
-          m.method === "Runtime.consoleAPICalled" &&
-          ["error", "warning", "assert"].includes(String(p.type))
-        ) {
-          problems.push(`console.${p.type}: ${JSON.stringify(p.args)}`);
-        } else if (m.method === "Log.entryAdded") {
-          const entry = p.entry as { level: string; text: string };
-          if (entry.level === "error" || entry.level === "warning") {
-            problems.push(`log ${entry.level}: ${entry.text}`);
-          }
-        } else if (m.method === "Network.requestWillBeSent") {
-          requests.push(String((p.request as { url: string }).url));
-        }
-      });
-      for (const domain of ["Page", "Runtime", "Log", "Network"]) {
-        await cdp.send(`${domain}.enable`, {}, s);
-      }
-      await cdp.send("Emulation.setDeviceMetricsOverride", {
-        width: 1100,
-        height: 900,
-        deviceScaleFactor: 1,
-        mobile: false,
-      }, s);
-      const loaded = cdp.waitFor("Page.loadEventFired", 10_000);
-      await cdp.send("Page.navigate", { url }, s);
-      await loaded;
-
-      const evaluate = async <T>(expression: string): Promise<T> => {
-        const r = await cdp.send("Runtime.evaluate", { expression, returnByValue: true }, s);
-        if (r.exceptionDetails) {
-          throw new Error(`evaluate failed: ${JSON.stringify(r.exceptionDetails)}`);
-        }
-        return (r.result as { value: T }).value;
-      };
-
-      const methods = new Set(trials.map((t) => t.params.method)).size;
-      assert.equal(
-        await evaluate<number>(`document.querySelectorAll("table.results tbody tr").length`),
-        methods + 2,
-      );
-      assert.equal(
-        await evaluate<number>(`document.querySelectorAll("tr.reference-row .tag").length`),
-        2,
-      );
-      // The hostile method name is text: nothing ran, and it reads back verbatim.
-      assert.equal(await evaluate<string>("typeof window.__pwned"), "undefined");
-      assert.equal(await evaluate<number>("document.scripts.length"), 0);
-      assert.ok(
-        await evaluate<boolean>(
-          `document.querySelector("table.results").textContent.includes(${JSON.stringify(EVIL)})`,
-        ),
-      );
-      assert.equal(
-        await evaluate<number>(`document.querySelectorAll("details.config").length`),
-        methods,
-      );
-
-      const charts = await evaluate<
-        {
-          id: string;
-          x: number;
-          y: number;
-          width: number;
-          height: number;
-          bg: string;
-          bars: { fill: string; area: number }[];
-          lines: string[];
-        }[]
-      >(`[...document.querySelectorAll("svg.chart")].map((e) => {
-        const r = e.getBoundingClientRect();
-        return { id: e.id, x: r.left + scrollX, y: r.top + scrollY, width: r.width, height: r.height,
-          bg: getComputedStyle(e).backgroundColor,
-          bars: [...e.querySelectorAll("rect.bar")].map((b) => ({ fill: b.getAttribute("fill"),
-            area: b.width.baseVal.value * b.height.baseVal.value * (r.width / e.viewBox.baseVal.width) ** 2 })),
-          lines: [...new Set([...e.querySelectorAll("polyline.series, line.refline")].map((l) => l.getAttribute("stroke")))] };
-      })`);
-      assert.deepEqual(charts.map((c) => c.id), ["chart-map", "chart-pk", "chart-loss-1"]);
-      assert.equal(charts[0].lines.length, 2, "one dashed line per reference in the mAP chart");
-      const hex = (color: string) => [1, 3, 5].map((i) => parseInt(color.slice(i, i + 2), 16));
-      for (const chart of charts) {
-        const shot = await cdp.send("Page.captureScreenshot", {
-          format: "png",
-          captureBeyondViewport: true,
-          clip: { x: chart.x, y: chart.y, width: chart.width, height: chart.height, scale: 1 },
-        }, s);
-        const image = await decodePng(
-          Uint8Array.from(atob(String(shot.data)), (c) => c.charCodeAt(0)),
+      for (const page of pages) {
+        const file = join(dir, `${page.name}.html`);
+        await Deno.writeTextFile(
+          file,
+          renderReport({
+            run: { experiment: `browser-check ${page.name}`, id: 3, started: at(0) },
+            trials: page.trials,
+          }),
         );
-        const bg = (/rgba?\((\d+), (\d+), (\d+)/.exec(chart.bg) ?? [0, 255, 255, 255]).slice(1).map(
-          Number,
-        );
-        const inked = countDiffering(image, bg, 40);
-        const total = image.width * image.height;
-        assert.ok(inked > 0.01 * total, `${chart.id}: only ${inked} of ${total} pixels drawn`);
-        for (const bar of chart.bars) {
-          const painted = total - countDiffering(image, hex(bar.fill), 3);
-          assert.ok(
-            painted > 0.8 * bar.area,
-            `${chart.id}: bar ${bar.fill} covers ${painted} px of ${Math.round(bar.area)}`,
-          );
-        }
-        // Every line chart series and reference line shows up in its own colour.
-        for (const color of chart.lines) {
-          const painted = total - countDiffering(image, hex(color), 8);
-          assert.ok(painted >= 40, `${chart.id}: series ${color} has only ${painted} px`);
+        for (const width of [1280, 800]) {
+          await checkPage(cdp, new URL(`file://${file}`).href, width, page);
         }
       }
-
-      const keep = Deno.env.get("KT_REPORT_SCREENSHOT");
-      if (keep) {
-        const size = await evaluate<{ w: number; h: number }>(
-          "({ w: document.documentElement.scrollWidth, h: document.documentElement.scrollHeight })",
-        );
-        await evaluate<void>(`document.querySelectorAll("details").forEach((d) => d.open = true)`);
-        const shot = await cdp.send("Page.captureScreenshot", {
-          format: "png",
-          captureBeyondViewport: true,
-          clip: { x: 0, y: 0, width: size.w, height: size.h, scale: 1 },
-        }, s);
-        await Deno.writeFile(
-          keep,
-          Uint8Array.from(atob(String(shot.data)), (c) => c.charCodeAt(0)),
-        );
-      }
-
-      assert.deepEqual(problems, [], "console errors, warnings or exceptions");
-      assert.deepEqual(
-        requests.filter((r) => r !== url),
-        [],
-        "the report requested other resources",
-      );
     } finally {
       await browser?.close();
       await Deno.remove(dir, { recursive: true });
     }
   },
 });
+
+/** Loads `url` at `width` and checks it (see the module doc and `page`). */
+async function checkPage(cdp: Cdp, url: string, width: number, page: PageCheck): Promise<void> {
+  const where = `${page.name} at ${width} px`;
+  const { targetId } = await cdp.send("Target.createTarget", { url: "about:blank" });
+  const { sessionId } = await cdp.send("Target.attachToTarget", { targetId, flatten: true });
+  const s = String(sessionId);
+  const problems: string[] = [];
+  const requests: string[] = [];
+  cdp.on((m) => {
+    if (m.sessionId !== s) return;
+    const p = m.params ?? {};
+    if (m.method === "Runtime.exceptionThrown") {
+      problems.push(`exception: ${JSON.stringify(p.exceptionDetails)}`);
+    } else if (
+      m.method === "Runtime.consoleAPICalled" &&
+      ["error", "warning", "assert"].includes(String(p.type))
+    ) {
+      problems.push(`console.${p.type}: ${JSON.stringify(p.args)}`);
+    } else if (m.method === "Log.entryAdded") {
+      const entry = p.entry as { level: string; text: string };
+      if (entry.level === "error" || entry.level === "warning") {
+        problems.push(`log ${entry.level}: ${entry.text}`);
+      }
+    } else if (m.method === "Network.requestWillBeSent") {
+      requests.push(String((p.request as { url: string }).url));
+    }
+  });
+  for (const domain of ["Page", "Runtime", "Log", "Network"]) {
+    await cdp.send(`${domain}.enable`, {}, s);
+  }
+  await cdp.send("Emulation.setDeviceMetricsOverride", {
+    width,
+    height: 900,
+    deviceScaleFactor: 1,
+    mobile: false,
+  }, s);
+  const loaded = cdp.waitFor("Page.loadEventFired", 10_000);
+  await cdp.send("Page.navigate", { url }, s);
+  await loaded;
+
+  const evaluate = async <T>(expression: string): Promise<T> => {
+    const r = await cdp.send("Runtime.evaluate", { expression, returnByValue: true }, s);
+    if (r.exceptionDetails) {
+      throw new Error(`evaluate failed: ${JSON.stringify(r.exceptionDetails)}`);
+    }
+    return (r.result as { value: T }).value;
+  };
+
+  // Nothing wider than the window: wide tables scroll inside their box, charts shrink.
+  const pageWidth = await evaluate<number>("document.documentElement.scrollWidth");
+  assert.ok(pageWidth <= width, `${where}: the page is ${pageWidth} px wide`);
+  await page.extra(evaluate, width);
+
+  const charts = await evaluate<
+    {
+      id: string;
+      x: number;
+      y: number;
+      width: number;
+      height: number;
+      bg: string;
+      colors: string[];
+      lines: string[];
+      labels: { left: number; right: number; top: number; bottom: number }[];
+    }[]
+  >(`[...document.querySelectorAll("svg.chart")].map((e) => {
+    const r = e.getBoundingClientRect();
+    return { id: e.id, x: r.left + scrollX, y: r.top + scrollY, width: r.width, height: r.height,
+      bg: getComputedStyle(e).backgroundColor,
+      colors: [...new Set([...e.querySelectorAll("line.mean")].map((l) => l.getAttribute("stroke")))],
+      lines: [...new Set([...e.querySelectorAll("polyline.series, line.refline")].map((l) => l.getAttribute("stroke")))],
+      labels: [...e.querySelectorAll("text.xlabel")].map((t) => {
+        const b = t.getBoundingClientRect();
+        return { left: b.left, right: b.right, top: b.top, bottom: b.bottom };
+      }) };
+  })`);
+  assert.deepEqual(charts.map((c) => c.id), page.charts, where);
+  const hex = (color: string) => [1, 3, 5].map((i) => parseInt(color.slice(i, i + 2), 16));
+  for (const chart of charts) {
+    assert.ok(chart.x + chart.width <= width, `${where}: ${chart.id} is wider than the window`);
+    // x labels never overlap (rotated or not).
+    chart.labels.forEach((a, i) =>
+      chart.labels.slice(i + 1).forEach((b) => {
+        const apart = a.right <= b.left || b.right <= a.left || a.bottom <= b.top ||
+          b.bottom <= a.top;
+        const rotated = Math.abs((a.bottom - a.top) - (b.bottom - b.top)) < 1 &&
+          a.bottom - a.top > 20;
+        assert.ok(apart || rotated, `${where}: ${chart.id} x labels overlap`);
+      })
+    );
+    const shot = await cdp.send("Page.captureScreenshot", {
+      format: "png",
+      captureBeyondViewport: true,
+      clip: { x: chart.x, y: chart.y, width: chart.width, height: chart.height, scale: 1 },
+    }, s);
+    const image = await decodePng(
+      Uint8Array.from(atob(String(shot.data)), (c) => c.charCodeAt(0)),
+    );
+    const bg = (/rgba?\((\d+), (\d+), (\d+)/.exec(chart.bg) ?? [0, 255, 255, 255]).slice(1).map(
+      Number,
+    );
+    const inked = countDiffering(image, bg, 40);
+    const total = image.width * image.height;
+    assert.ok(
+      inked > 0.01 * total,
+      `${where}: ${chart.id}: only ${inked} of ${total} pixels drawn`,
+    );
+    // Every mean of the dot plot, line chart series and reference line shows in its colour.
+    for (const color of chart.colors) {
+      const painted = total - countDiffering(image, hex(color), 8);
+      assert.ok(painted >= 15, `${where}: ${chart.id}: mean ${color} has only ${painted} px`);
+    }
+    for (const color of chart.lines) {
+      const painted = total - countDiffering(image, hex(color), 8);
+      assert.ok(painted >= 40, `${where}: ${chart.id}: series ${color} has only ${painted} px`);
+    }
+  }
+
+  const keep = Deno.env.get("KT_REPORT_SCREENSHOT");
+  if (keep) {
+    const size = await evaluate<{ w: number; h: number }>(
+      "({ w: document.documentElement.scrollWidth, h: document.documentElement.scrollHeight })",
+    );
+    await evaluate<void>(`document.querySelectorAll("details").forEach((d) => d.open = true)`);
+    const shot = await cdp.send("Page.captureScreenshot", {
+      format: "png",
+      captureBeyondViewport: true,
+      clip: { x: 0, y: 0, width: size.w, height: size.h, scale: 1 },
+    }, s);
+    await Deno.writeFile(
+      keep.replace(/\.png$/, `-${page.name}-${width}.png`),
+      Uint8Array.from(atob(String(shot.data)), (c) => c.charCodeAt(0)),
+    );
+  }
+
+  assert.deepEqual(problems, [], `${where}: console errors, warnings or exceptions`);
+  assert.deepEqual(
+    requests.filter((r) => r !== url),
+    [],
+    `${where}: the report requested other resources`,
+  );
+  await cdp.send("Target.closeTarget", { targetId });
+}
