@@ -1,6 +1,9 @@
 /**
  * Backend selection: `auto | wasm | cpu | webgpu | tensorflow | tensorflow-gpu`.
  * Backends load lazily, so a missing optional package only matters when it is asked for.
+ * `auto` prefers a real GPU — tensorflow-gpu when TensorFlow sees a CUDA device, then a hardware
+ * WebGPU adapter — then native TensorFlow on the CPU, then the embedded wasm backend; it never
+ * picks a software WebGPU adapter (Mesa llvmpipe and the like), which is slower than wasm.
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -22,6 +25,84 @@ export interface BackendChoice {
   reason: string;
   /** Threads kt's kernels use (wasm; 1 elsewhere). */
   threads: number;
+  /** The WebGPU adapter (webgpu only). */
+  adapter?: WebGpuAdapterSummary;
+}
+
+/** What Deno's WebGPU adapter is, from its `GPUAdapterInfo`. */
+export interface WebGpuAdapterSummary {
+  /** The driver's description, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)" or a GPU's name. */
+  description: string;
+  vendor: string;
+  architecture: string;
+  device: string;
+  /** The adapter says it is a fallback adapter (`isFallbackAdapter`). */
+  fallback: boolean;
+  /** A CPU rasteriser (fallback adapter, llvmpipe, lavapipe, SwiftShader, ...), not a GPU. */
+  software: boolean;
+}
+
+/** Names of CPU implementations of WebGPU/Vulkan/OpenGL that adapters report. */
+const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|softpipe|swiftshader|software|warp|cpu/i;
+
+/**
+ * Whether an adapter with this info is a software one: it says it is a fallback adapter, or its
+ * description, device, vendor or architecture names a CPU rasteriser.
+ *
+ * @example
+ * ```ts
+ * import { isSoftwareAdapter } from "./backend.ts";
+ * console.log(isSoftwareAdapter({ description: "llvmpipe (LLVM 15.0.6, 256 bits)" })); // true
+ * console.log(isSoftwareAdapter({ description: "NVIDIA H100 80GB HBM3", vendor: "nvidia" })); // false
+ * ```
+ */
+export function isSoftwareAdapter(
+  info: Partial<Omit<WebGpuAdapterSummary, "software">>,
+): boolean {
+  if (info.fallback) return true;
+  return [info.description, info.device, info.vendor, info.architecture]
+    .some((s) => s !== undefined && SOFTWARE_ADAPTER.test(s));
+}
+
+/** The parts of Deno's WebGPU API kt reads. */
+interface GpuAdapterLike {
+  info?: {
+    vendor?: string;
+    architecture?: string;
+    device?: string;
+    description?: string;
+    isFallbackAdapter?: boolean;
+  };
+  isFallbackAdapter?: boolean;
+}
+
+/**
+ * The WebGPU adapter this runtime offers tfjs (high-performance preference, as tfjs asks), or
+ * undefined when there is no `navigator.gpu` or no adapter.
+ */
+export async function webgpuAdapter(): Promise<WebGpuAdapterSummary | undefined> {
+  const gpu = (globalThis.navigator as {
+    gpu?: { requestAdapter(o?: object): Promise<GpuAdapterLike | null> };
+  } | undefined)?.gpu;
+  if (!gpu) return undefined;
+  const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+  if (!adapter) return undefined;
+  const info = adapter.info ?? {};
+  const summary = {
+    description: info.description ?? "",
+    vendor: info.vendor ?? "",
+    architecture: info.architecture ?? "",
+    device: info.device ?? "",
+    fallback: info.isFallbackAdapter === true || adapter.isFallbackAdapter === true,
+  };
+  return { ...summary, software: isSoftwareAdapter(summary) };
+}
+
+/** One line naming an adapter: its description (or vendor/device) and whether it is software. */
+export function adapterLabel(a: WebGpuAdapterSummary): string {
+  const name = a.description || [a.vendor, a.architecture, a.device].filter(Boolean).join(" ") ||
+    "unnamed adapter";
+  return a.software ? `${name}, a software adapter` : name;
 }
 
 const NODE_PACKAGES = {
@@ -49,6 +130,12 @@ function nativeBindingInstalled(pkg: string): boolean {
     }
   } catch { /* package absent */ }
   return false;
+}
+
+/** Whether the active tensorflow backend runs its ops on a GPU (tfjs-node-gpu with CUDA). */
+export function tensorflowUsesGpu(): boolean {
+  return tf.getBackend() === "tensorflow" &&
+    (tf.backend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === true;
 }
 
 async function loadNode(backend: "tensorflow" | "tensorflow-gpu"): Promise<void> {
@@ -112,20 +199,28 @@ async function loadCpu(): Promise<void> {
   await tf.ready();
 }
 
-async function loadWebgpu(): Promise<void> {
-  // deno-lint-ignore no-explicit-any
-  if (!(globalThis.navigator as any)?.gpu) {
+async function loadWebgpu(): Promise<WebGpuAdapterSummary> {
+  if (!(globalThis.navigator as { gpu?: unknown } | undefined)?.gpu) {
     throw new KtError('backend "webgpu" is unavailable: this runtime exposes no navigator.gpu', {
-      hint: "run with Deno on a machine with a WebGPU adapter, or use backend: wasm",
+      hint:
+        "run kt with Deno 2 (it has WebGPU), or use backend: wasm; `deno task kt doctor` says more",
+    });
+  }
+  const adapter = await webgpuAdapter();
+  if (!adapter) {
+    throw new KtError('backend "webgpu" is unavailable: Deno found no WebGPU adapter', {
+      hint: "install a GPU driver with Vulkan (or Mesa for a software adapter), or use backend: " +
+        "wasm; `deno task kt doctor` says what is missing",
     });
   }
   await import("@tensorflow/tfjs-backend-webgpu");
   if (!(await tf.setBackend("webgpu"))) {
-    throw new KtError('backend "webgpu" failed to initialise (no adapter found)', {
-      hint: "use backend: wasm",
+    throw new KtError(`backend "webgpu" failed to initialise on ${adapterLabel(adapter)}`, {
+      hint: "use backend: wasm; `deno task kt doctor` says more",
     });
   }
   await tf.ready();
+  return adapter;
 }
 
 /** Options of {@linkcode useBackend}. */
@@ -143,7 +238,8 @@ export function closeBackendThreads(): void {
 }
 
 /**
- * Activates a backend. `auto` tries tensorflow-gpu, then tensorflow, then wasm, and reports why.
+ * Activates a backend. `auto` takes tensorflow-gpu when TensorFlow sees a GPU, then a hardware
+ * WebGPU adapter, then tensorflow (CPU), then wasm, and reports why; never a software adapter.
  *
  * @example
  * ```ts
@@ -170,33 +266,81 @@ export async function useBackend(
     case "cpu":
       await loadCpu();
       return { name: "cpu", reason: "requested", threads: 1 };
-    case "webgpu":
-      await loadWebgpu();
-      return { name: "webgpu", reason: "requested", threads: 1 };
+    case "webgpu": {
+      const adapter = await loadWebgpu();
+      return { name: "webgpu", reason: `requested; ${adapterLabel(adapter)}`, threads: 1, adapter };
+    }
     case "tensorflow":
     case "tensorflow-gpu":
       await loadNode(backend);
-      return { name: backend, reason: "requested", threads: 1 };
-    case "auto": {
-      const skipped: string[] = [];
-      for (const candidate of ["tensorflow-gpu", "tensorflow"] as const) {
-        try {
-          await loadNode(candidate);
-          return {
-            name: candidate,
-            reason: `auto: ${NODE_PACKAGES[candidate]} is installed`,
-            threads: 1,
-          };
-        } catch {
-          skipped.push(`${NODE_PACKAGES[candidate]} not installed`);
-        }
-      }
-      await loadWasm(threads);
       return {
-        name: "wasm",
-        reason: `auto: ${skipped.join(", ")}; using the embedded wasm backend`,
-        threads: kernelThreads(),
+        name: backend,
+        reason: backend === "tensorflow-gpu" && !tensorflowUsesGpu()
+          ? "requested, but TensorFlow found no usable GPU and runs on the CPU " +
+            "(`deno task kt doctor` says why)"
+          : "requested",
+        threads: 1,
       };
-    }
+    case "auto":
+      return await useAuto(threads);
   }
+}
+
+/** `auto`: a real GPU first, never a software adapter (see {@linkcode useBackend}). */
+async function useAuto(threads: number): Promise<BackendChoice> {
+  const skipped: string[] = [];
+  let tensorflowOnCpu: string | undefined;
+  const gpuPkg = NODE_PACKAGES["tensorflow-gpu"];
+  if (nativeBindingInstalled(gpuPkg)) {
+    try {
+      await loadNode("tensorflow-gpu");
+      if (tensorflowUsesGpu()) {
+        return { name: "tensorflow-gpu", reason: `auto: ${gpuPkg} runs on a GPU`, threads: 1 };
+      }
+      tensorflowOnCpu = gpuPkg;
+      skipped.push(
+        `${gpuPkg} found no usable GPU (CUDA 11.2 + cuDNN 8.1 libraries missing?) and runs on the CPU`,
+      );
+    } catch (err) {
+      skipped.push(`${gpuPkg} failed to load (${(err as Error).message})`);
+    }
+  } else skipped.push(`${gpuPkg} not installed`);
+  const adapter = await webgpuAdapter().catch(() => undefined);
+  if (adapter && !adapter.software) {
+    await loadWebgpu();
+    return {
+      name: "webgpu",
+      reason: `auto: ${skipped.join(", ")}; WebGPU adapter ${adapterLabel(adapter)}`,
+      threads: 1,
+      adapter,
+    };
+  }
+  skipped.push(adapter ? `WebGPU adapter ${adapterLabel(adapter)} skipped` : "no WebGPU adapter");
+  if (tensorflowOnCpu) {
+    await tf.setBackend("tensorflow");
+    return {
+      name: "tensorflow",
+      reason: `auto: ${skipped.join(", ")}; using ${tensorflowOnCpu} on the CPU`,
+      threads: 1,
+    };
+  }
+  const cpuPkg = NODE_PACKAGES["tensorflow"];
+  if (nativeBindingInstalled(cpuPkg)) {
+    try {
+      await loadNode("tensorflow");
+      return {
+        name: "tensorflow",
+        reason: `auto: ${skipped.join(", ")}; ${cpuPkg} is installed`,
+        threads: 1,
+      };
+    } catch (err) {
+      skipped.push(`${cpuPkg} failed to load (${(err as Error).message})`);
+    }
+  } else skipped.push(`${cpuPkg} not installed`);
+  await loadWasm(threads);
+  return {
+    name: "wasm",
+    reason: `auto: ${skipped.join(", ")}; using the embedded wasm backend`,
+    threads: kernelThreads(),
+  };
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { installCommand, useBackend } from "./backend.ts";
+import { installCommand, isSoftwareAdapter, useBackend, webgpuAdapter } from "./backend.ts";
 import { KtError } from "./errors.ts";
 
 Deno.test("useBackend() rejects an unknown backend with a suggestion and the valid names", async () => {
@@ -30,6 +30,34 @@ Deno.test("useBackend('auto') falls back to wasm and says why", async () => {
   assert.match(choice.reason, /tfjs-node-gpu not installed.*tfjs-node not installed.*wasm/);
 });
 
+Deno.test("useBackend('auto') never picks a software WebGPU adapter", async () => {
+  const adapter = await webgpuAdapter();
+  const choice = await useBackend("auto");
+  if (adapter?.software) {
+    assert.notEqual(choice.name, "webgpu");
+    assert.match(choice.reason, /WebGPU adapter .*a software adapter skipped/);
+  }
+  await useBackend("wasm");
+});
+
+Deno.test("isSoftwareAdapter() knows fallback adapters and CPU rasterisers, not GPUs", () => {
+  for (
+    const info of [
+      { fallback: true, description: "" },
+      { description: "llvmpipe (LLVM 15.0.6, 256 bits)" },
+      { description: "SwiftShader Device (Subzero)", vendor: "google" },
+      { description: "", device: "lavapipe" },
+    ]
+  ) assert.equal(isSoftwareAdapter(info), true, JSON.stringify(info));
+  for (
+    const info of [
+      { description: "NVIDIA H100 80GB HBM3", vendor: "nvidia", architecture: "hopper" },
+      { description: "AMD Radeon RX 7900 XTX (RADV NAVI31)", vendor: "amd" },
+      { description: "Apple M2", vendor: "apple", architecture: "metal-3" },
+    ]
+  ) assert.equal(isSoftwareAdapter(info), false, JSON.stringify(info));
+});
+
 Deno.test("useBackend() switches between cpu and wasm and both compute the same", async () => {
   const x = [[1, 2], [3, 4]];
   await useBackend("cpu");
@@ -47,6 +75,7 @@ Deno.test("useBackend('webgpu') works where an adapter exists, else fails clearl
   if (adapter) {
     const choice = await useBackend("webgpu");
     assert.equal(choice.name, "webgpu");
+    assert.ok(choice.adapter && choice.reason.includes(choice.adapter.description));
     assert.deepEqual(Array.from(await tf.add(tf.tensor1d([1, 2]), 1).data()), [2, 3]);
   } else {
     await assert.rejects(() => useBackend("webgpu"), KtError);
