@@ -36,7 +36,8 @@ import { formatTable, TABLE_FORMAT_NAMES, tableFormat } from "./table_format.ts"
 const OPTIMIZERS = ["adam", "sgd"] as const;
 import { describePlugins } from "./describe.ts";
 import { allowFlag, denoCommand } from "./permissions.ts";
-import { writeReport } from "./report.ts";
+import { galleryMethods, loadReportInput, writeReport } from "./report.ts";
+import { buildGallery } from "./gallery.ts";
 import { exportModel } from "./export.ts";
 
 /**
@@ -520,14 +521,33 @@ Examples:
   program.command("report")
     .description("write a self-contained HTML report (table, charts, configs) of a run")
     .argument("<run>", "run directory (holding results.sqlite) or experiment YAML")
+    .argument("[overrides...]", "for --gallery: the overrides the sweep ran with")
     .option("--out <file>", "output file (default: <run-dir>/report.html)")
     .option("--run-id <n>", "which sweep invocation (default: the latest)")
-    .action(async (run: string, o) => {
+    .option(
+      "--gallery",
+      "add each method's top-10 retrieved images for a few test queries (reads the trained " +
+        "students from the cache; image data only)",
+    )
+    .option("--cache-dir <dir>", "artifact cache, for --gallery (default: the file's or .kt/cache)")
+    .action(async (run: string, overrides: string[], o) => {
       const runDir = /\.ya?ml$/.test(run)
-        ? dirsOf(await loadExperiment(run, registry), {}).runDir
+        ? dirsOf(await loadExperiment(run, registry, { overrides }), {}).runDir
         : run;
       const runId = o.runId === undefined ? undefined : Number(o.runId);
-      console.log(await writeReport(runDir, { out: o.out, runId }));
+      let gallery;
+      if (o.gallery) {
+        const loaded = await loadExperiment(experimentOf(run), registry, { overrides });
+        const { cacheDir } = dirsOf(loaded, { cacheDir: o.cacheDir });
+        await useBackend(loaded.experiment.backend);
+        gallery = await buildGallery(loaded, {
+          cacheDir,
+          methods: galleryMethods(loadReportInput(runDir, runId)),
+          log: (line) => console.error(line),
+        });
+        if (!gallery) console.error("no gallery: the retrieval data are not images");
+      }
+      console.log(await writeReport(runDir, { out: o.out, runId, gallery }));
     });
 
   program.command("export")

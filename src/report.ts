@@ -48,6 +48,7 @@ import {
 } from "./table.ts";
 import { formatP, significanceLegend } from "./table_format.ts";
 import { EVAL_PHASE_PREFIX } from "./eval_curve.ts";
+import type { Gallery } from "./gallery.ts";
 
 /** The run a report describes (a results-database `RunRow` fits). */
 export interface ReportRun {
@@ -89,6 +90,8 @@ export interface ReportInput {
   ktVersion?: string;
   /** When the report was generated (omitted: not shown, so the output is deterministic). */
   generated?: Date;
+  /** The retrieval gallery (`kt report --gallery`, see `gallery.ts`). */
+  gallery?: Gallery;
 }
 
 /** Options of {@linkcode writeReport}. */
@@ -97,6 +100,8 @@ export interface WriteReportOptions {
   out?: string;
   /** Which run (sweep invocation) of the database. Default: the latest. */
   runId?: number;
+  /** The retrieval gallery to include. */
+  gallery?: Gallery;
 }
 
 export { KT_VERSION };
@@ -155,6 +160,7 @@ export function renderReport(input: ReportInput): string {
     section("Significance", "significance", significanceHtml(table, rows)),
     section(mapChartTitle(table), "map", mapChartHtml(table, rows)),
     section("Precision@k", "precision", precisionChartHtml(table, rows)),
+    section("Retrieval gallery", "gallery", galleryHtml(input.gallery, rows)),
     section("Training loss", "loss", lossChartsHtml(methods, input.trials)),
     ...evalSection(methods, input.trials),
     section("Failed trials", "failed", failedHtml(input.trials)),
@@ -226,9 +232,23 @@ export function loadReportInput(runDir: string, runId?: number): ReportInput {
   }
 }
 
+/**
+ * For the gallery: each method of the report's table (its label) with the trial it is shown by,
+ * its finished trial with the lowest seed.
+ */
+export function galleryMethods(
+  input: ReportInput,
+): { method: string; trial: string; config?: JsonValue | null }[] {
+  const table = input.table ?? comparisonTable(input.trials);
+  return methodsOf(describeRows(table, input.trials)).flatMap((m) => {
+    const t = m.trials.filter((t) => FINISHED.has(t.status)).sort((a, b) => a.seed - b.seed)[0];
+    return t ? [{ method: m.row.method, trial: t.label, config: t.config }] : [];
+  });
+}
+
 /** {@linkcode renderReport} of {@linkcode loadReportInput}, stamped with the current time. */
-export function buildReport(runDir: string, runId?: number): string {
-  return renderReport({ ...loadReportInput(runDir, runId), generated: new Date() });
+export function buildReport(runDir: string, runId?: number, gallery?: Gallery): string {
+  return renderReport({ ...loadReportInput(runDir, runId), generated: new Date(), gallery });
 }
 
 /**
@@ -244,7 +264,7 @@ export async function writeReport(
   runDir: string,
   options: WriteReportOptions = {},
 ): Promise<string> {
-  const html = buildReport(runDir, options.runId);
+  const html = buildReport(runDir, options.runId, options.gallery);
   const out = options.out ?? join(runDir, "report.html");
   try {
     await writeFileAtomic(out, new TextEncoder().encode(html));
@@ -518,6 +538,53 @@ export function retrievalPrefix(table: ComparisonTable): string | undefined {
     }
   }
   return best;
+}
+
+/**
+ * Each gallery query with every method's top-k: thumbnails outlined green (same label: a hit)
+ * or red with a × (a miss), and the hits out of k. Each image is embedded once (a CSS class).
+ */
+function galleryHtml(gallery: Gallery | undefined, rows: MethodInfo[]): string {
+  if (!gallery) {
+    return note(
+      "Run `kt report <run> --gallery` to add each method's top-10 retrieved images for a few " +
+        "test queries (image data only).",
+    );
+  }
+  const ids = Object.keys(gallery.images);
+  const cls = new Map(ids.map((id, i) => [id, `g${i}`]));
+  const css = ids.map((id) => `.${cls.get(id)}{background-image:url(${gallery.images[id]})}`)
+    .join("\n");
+  const labelOf = (l: number) => gallery.classNames?.[l] ?? String(l);
+  const byName = new Map(rows.map((m) => [m.row.method, m]));
+  const blocks = gallery.queries.map((q, qi) => {
+    const lines = (gallery.rows[qi] ?? []).map((row) => {
+      const m = byName.get(row.method);
+      const name = m ? `${swatch(m.color)}${esc(m.name)}` : esc(row.method);
+      const hits = row.hits.filter(Boolean).length;
+      const thumbs = row.images.map((img, r) => {
+        const what = `rank ${r + 1}: ${labelOf(row.labels[r])} — ${row.hits[r] ? "hit" : "miss"}`;
+        return `<span class="thumb ${row.hits[r] ? "hit" : "miss"} ${cls.get(img)}" ` +
+          `role="img" aria-label="${esc(what)}" title="${esc(what)}"></span>`;
+      }).join("");
+      return `<tr><td class="left method">${name}</td><td class="hits">${hits}/${row.images.length}` +
+        `</td><td class="left thumbs">${thumbs}</td></tr>`;
+    });
+    return `<div class="gallery-query"><p class="gq-head"><span class="thumb query ${
+      cls.get(q.image)
+    }" role="img" aria-label="query"></span> query ${q.index} of the test split · label ` +
+      `<strong>${esc(labelOf(q.label))}</strong></p>\n<div class="scroll"><table class="gallery">` +
+      `<tbody>\n${lines.join("\n")}\n</tbody></table></div></div>`;
+  });
+  const skipped = gallery.skipped.length > 0
+    ? ` Not shown: ${gallery.skipped.map((s) => `${s.method} (${s.reason})`).join("; ")}.`
+    : "";
+  return `<style>${css}</style>\n${blocks.join("\n")}\n<p class="caption">For the first ` +
+    `query of each class, each method's ${gallery.k} nearest training images (cosine similarity ` +
+    `of its representation, node <code>${esc(gallery.node)}</code>), best first; green: same ` +
+    `label (a hit), red with ×: a miss. Each method is shown by its trial ${
+      esc(gallery.methods.map((m) => `"${m.trial}"`).slice(0, 3).join(", "))
+    }${gallery.methods.length > 3 ? ", …" : ""} (the lowest seed).${esc(skipped)}</p>`;
 }
 
 function fromNode(prefix: string): string {
@@ -1427,6 +1494,19 @@ svg .refline { stroke-width: 2; }
 svg .reflabel { font-size: 11px; }
 svg .band { opacity: 0.14; stroke: none; }
 svg .marker { stroke: #fff; stroke-width: 1; }
+.gallery-query { margin: 10px 0 16px; }
+.gq-head { margin: 4px 0; display: flex; align-items: center; gap: 8px; }
+table.gallery td { padding: 3px 8px; }
+td.thumbs { white-space: nowrap; }
+td.hits { color: #59636e; }
+.thumb { display: inline-block; width: 28px; height: 28px; margin-right: 3px; background-size: cover;
+  image-rendering: pixelated; border: 2px solid transparent; position: relative;
+  vertical-align: middle; }
+.thumb.query { width: 42px; height: 42px; border-color: #1f2328; }
+.thumb.hit { border-color: #1a7f37; }
+.thumb.miss { border-color: #cf222e; }
+.thumb.miss::after { content: "×"; position: absolute; top: -7px; right: -1px; color: #cf222e;
+  font-weight: 700; font-size: 12px; text-shadow: 0 0 2px #fff, 0 0 2px #fff; }
 .failed pre.reason { margin: 0; white-space: pre-wrap; word-break: break-word; max-width: 640px;
   color: #b42318; }
 details { margin: 6px 0; }

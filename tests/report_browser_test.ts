@@ -4,7 +4,8 @@
  * requests, no page wider than the window (wide tables scroll in their box), one table row per
  * method and per reference, hostile method names shown as text, every chart drawn and inside the
  * window — the dot plot's means and seeds, reference lines, evaluation curves — with x labels that
- * do not overlap, and, for a sweep over two axes, the title naming both and the colour legend
+ * do not overlap, the retrieval gallery's thumbnails drawn from their embedded images, and, for a
+ * sweep over two axes, the title naming both and the colour legend
  * (screenshots of each chart decoded with the small PNG decoder below).
  *
  * Needs the Debian package `chromium` (or a browser binary named by `KT_CHROMIUM`). Without it the
@@ -15,6 +16,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { renderReport, type ReportTrial } from "../src/report.ts";
+import { encodePng, type Gallery } from "../src/gallery.ts";
 import type { EpochPoint } from "../src/results.ts";
 
 const CHROMIUM_PATHS = Deno.env.get("KT_CHROMIUM")?.split(":") ??
@@ -483,10 +485,42 @@ function twoAxisTrials(): ReportTrial[] {
   );
 }
 
+/** A gallery of 2 queries × the demo's 3 methods, with 28×28 striped images. */
+async function demoGallery(): Promise<Gallery> {
+  const images: Record<string, string> = {};
+  for (let i = 0; i < 12; i++) {
+    const pixels = Uint8Array.from(
+      { length: 28 * 28 },
+      (_, p) => ((p % 28) + i * 3) % 7 < 3 ? 255 : 0,
+    );
+    const png = await encodePng(28, 28, 1, pixels);
+    images[`img-${i}`] = `data:image/png;base64,${btoa(String.fromCharCode(...png))}`;
+  }
+  const methods = ["pkt", "hinton", EVIL].map((m) => `method=${m}`);
+  const rows = [0, 1].map((q) =>
+    methods.map((method, m) => ({
+      method,
+      images: Array.from({ length: 10 }, (_, r) => `img-${(q + m + r) % 12}`),
+      labels: Array.from({ length: 10 }, (_, r) => (r + m) % 3 === 0 ? q + 1 : q),
+      hits: Array.from({ length: 10 }, (_, r) => (r + m) % 3 !== 0),
+    }))
+  );
+  return {
+    node: "eval",
+    k: 10,
+    queries: [0, 1].map((q) => ({ index: q * 7, label: q, image: `img-${q}` })),
+    rows,
+    methods: methods.map((method) => ({ method, trial: `${method},seed=0` })),
+    skipped: [],
+    images,
+  };
+}
+
 /** What one page at one width must show. */
 interface PageCheck {
   name: string;
   trials: ReportTrial[];
+  gallery?: Gallery;
   charts: string[];
   /** Extra checks, with `evaluate` bound to the page. */
   extra(evaluate: <T>(expression: string) => Promise<T>, width: number): Promise<void>;
@@ -510,6 +544,7 @@ Deno.test({
         {
           name: "demo",
           trials: demoTrials(),
+          gallery: await demoGallery(),
           charts: ["chart-map", "chart-pk", "chart-loss-1", "chart-eval-1"],
           async extra(evaluate) {
             const methods = 3;
@@ -553,6 +588,21 @@ Deno.test({
               await evaluate<number>(`document.querySelectorAll("table.significance").length`),
               1,
             );
+            // The gallery: 2 queries × 3 methods × 10 thumbnails, each drawn, hits and misses.
+            const thumbs = await evaluate<{ w: number; h: number; image: string; hit: boolean }[]>(
+              `[...document.querySelectorAll("#gallery td.thumbs .thumb")].map((t) => {
+                const r = t.getBoundingClientRect();
+                return { w: r.width, h: r.height, image: getComputedStyle(t).backgroundImage,
+                  hit: t.classList.contains("hit") };
+              })`,
+            );
+            assert.equal(thumbs.length, 60);
+            assert.ok(
+              thumbs.every((t) =>
+                t.w >= 28 && t.h >= 28 && t.image.startsWith('url("data:image/png')
+              ),
+            );
+            assert.equal(thumbs.filter((t) => !t.hit).length, 20);
           },
         },
         {
@@ -597,6 +647,7 @@ Deno.test({
           renderReport({
             run: { experiment: `browser-check ${page.name}`, id: 3, started: at(0) },
             trials: page.trials,
+            gallery: page.gallery,
           }),
         );
         for (const width of [1280, 800]) {
@@ -747,7 +798,8 @@ async function checkPage(cdp: Cdp, url: string, width: number, page: PageCheck):
 
   assert.deepEqual(problems, [], `${where}: console errors, warnings or exceptions`);
   assert.deepEqual(
-    requests.filter((r) => r !== url),
+    // Embedded images (data: URIs) are no requests; anything else is.
+    requests.filter((r) => r !== url && !r.startsWith("data:")),
     [],
     `${where}: the report requested other resources`,
   );

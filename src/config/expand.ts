@@ -11,7 +11,7 @@
  * @module
  */
 import { sha256Hex } from "../cache.ts";
-import { canonicalJson, displayValue } from "../canonical.ts";
+import { canonicalJson, displayValue, type JsonValue } from "../canonical.ts";
 import { closestNames } from "../errors.ts";
 import { createRng } from "../rng.ts";
 import type { Registry } from "../registry.ts";
@@ -440,6 +440,17 @@ interface Assignment {
 export function trialLabel(params: Record<string, unknown>, seed: number): string {
   return [...Object.entries(params).map(([k, v]) => `${k}=${displayValue(v)}`), `seed=${seed}`]
     .join(" ");
+}
+
+/**
+ * A trial's resolved config as the results database records it: each node, in graph order, as
+ * `{ use, ...options }`.
+ */
+export function trialConfig(trial: Pick<Trial, "graph">): JsonValue {
+  const { order, nodes } = trial.graph;
+  return Object.fromEntries(
+    order.map((n) => [n, { use: nodes[n].use, ...nodes[n].options }]),
+  ) as JsonValue;
 }
 
 /** A trial's id: the first 12 hex digits of SHA-256 over canonical `{ params, seed }`. */

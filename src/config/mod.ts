@@ -42,6 +42,7 @@ export {
   type SweepAxis,
   type SweepSpec,
   type Trial,
+  trialConfig,
   trialId,
   trialLabel,
 } from "./expand.ts";

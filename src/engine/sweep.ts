@@ -10,7 +10,7 @@
 import type { ExecutorPlugin, JobEvents, JobResult, JobSpec } from "../api.ts";
 import { type Cache, openCache } from "../cache.ts";
 import type { JsonValue } from "../canonical.ts";
-import type { LoadedExperiment, Trial } from "../config/mod.ts";
+import { type LoadedExperiment, type Trial, trialConfig } from "../config/mod.ts";
 import { KtError } from "../errors.ts";
 import { openResults, type ReferenceRow, runLockPath, type RunStatus } from "../results.ts";
 import { type HeldLock, type KeyLock, tryLockKey } from "../key_lock.ts";
@@ -283,9 +283,7 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
       params: t.params as Record<string, JsonValue>,
       seed: t.seed,
       status: "queued" as const,
-      config: Object.fromEntries(
-        t.graph.order.map((n) => [n, { use: t.graph.nodes[n].use, ...t.graph.nodes[n].options }]),
-      ) as JsonValue,
+      config: trialConfig(t),
     })),
   );
   trials.forEach((t, i) => trialRows.set(t.id, ids[i]));
