@@ -116,6 +116,16 @@ export function installCommand(backend: "tensorflow" | "tensorflow-gpu"): string
   return `deno add npm:${pkg}@4.22.0 && deno install --allow-scripts=npm:${pkg}`;
 }
 
+/** Whether tfjs-node (`tensorflow`) or tfjs-node-gpu with its native binding is installed. */
+export function nodePackageInstalled(backend: "tensorflow" | "tensorflow-gpu"): boolean {
+  return nativeBindingInstalled(NODE_PACKAGES[backend]);
+}
+
+/** The npm package behind a native backend. */
+export function nodePackage(backend: "tensorflow" | "tensorflow-gpu"): string {
+  return NODE_PACKAGES[backend];
+}
+
 /** Whether the package and its native binding are installed in the project's node_modules. */
 function nativeBindingInstalled(pkg: string): boolean {
   const dir = new URL(`../node_modules/${pkg}/lib/`, import.meta.url);

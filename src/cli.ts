@@ -593,6 +593,15 @@ Example:
       );
     });
 
+  program.command("doctor")
+    .description("which backends work here, why not, and the exact fix (GPU drivers, CUDA, WebGPU)")
+    .option("--json", "print the report as one JSON object")
+    .action(async (o) => {
+      const { diagnose, formatDoctor } = await import("./doctor.ts");
+      const report = await diagnose();
+      console.log(o.json ? JSON.stringify(report) : formatDoctor(report));
+    });
+
   program.command("plugins")
     .description("list every plugin (built-in and listed in an experiment) with its options")
     .option("--kind <kind>", "only this kind")
