@@ -19,6 +19,7 @@ import type { KtModel } from "./api.ts";
 import type { Dataset } from "./data.ts";
 import { extractLayers } from "./model.ts";
 import { retrievalMetrics } from "./metrics/retrieval.ts";
+import { accuracy } from "./metrics/classification.ts";
 
 /** The phase of an evaluation curve point: `eval:mAP`, `eval:accuracy`. */
 export const EVAL_PHASE_PREFIX = "eval:";
@@ -62,7 +63,7 @@ export async function evaluateSnapshots(
       record(snapshot.epoch, {
         mAP: retrieval.mAP,
         "P@10": retrieval.precisionAt[10],
-        accuracy: headAccuracy(logits.values, logits.dim, queries.y),
+        accuracy: await accuracy(logits, queries.y),
       });
     }
   } finally {
@@ -70,17 +71,4 @@ export async function evaluateSnapshots(
     tf.dispose(final);
     for (const s of snapshots) tf.dispose(s.weights);
   }
-}
-
-/** The fraction of rows whose largest logit is at the label. */
-export function headAccuracy(logits: Float32Array, classes: number, labels: Int32Array): number {
-  let right = 0;
-  for (let i = 0; i < labels.length; i++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) {
-      if (logits[i * classes + c] > logits[i * classes + best]) best = c;
-    }
-    if (best === labels[i]) right++;
-  }
-  return labels.length === 0 ? NaN : right / labels.length;
 }

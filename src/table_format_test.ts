@@ -2,19 +2,7 @@ import assert from "node:assert/strict";
 import { comparisonTable, type TrialResult } from "./table.ts";
 import { formatTable, roundToStd, tableFormat } from "./table_format.ts";
 import { KtError } from "./errors.ts";
-
-// pkt: mAP 0.50, 0.52, 0.54 → 0.52 ± 0.02;   loss 0.3, 0.5, 0.4 → 0.4 ± 0.1
-// hinton: mAP 0.49, 0.51 → 0.50 ± 0.0141421; loss 0.2, 0.2 → 0.2 ± 0; one failed seed
-// none: mAP 0.40 (one seed, no std); no loss
-const trials: TrialResult[] = [
-  { params: { method: "pkt", seed: 0 }, status: "done", metrics: { loss: 0.3, mAP: 0.5 } },
-  { params: { method: "hinton", seed: 0 }, status: "done", metrics: { mAP: 0.49, loss: 0.2 } },
-  { params: { method: "pkt", seed: 1 }, status: "cached", metrics: { mAP: 0.52, loss: 0.5 } },
-  { params: { method: "none", seed: 0 }, status: "done", metrics: { mAP: 0.4 } },
-  { params: { method: "pkt", seed: 2 }, status: "done", metrics: { mAP: 0.54, loss: 0.4 } },
-  { params: { method: "hinton", seed: 1 }, status: "done", metrics: { mAP: 0.51, loss: 0.2 } },
-  { params: { method: "hinton", seed: 2 }, status: "failed", metrics: {} },
-];
+import { trials } from "./_table_fixtures.ts";
 
 /**
  * Two axes × 3 seeds, a teacher reference. mAP differs between methods by the same amount on every

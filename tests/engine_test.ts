@@ -12,6 +12,7 @@ import { loadExperiment } from "../src/config/mod.ts";
 import { jobThreads, runSweep } from "../src/engine/sweep.ts";
 import { workerCommand } from "../src/cli.ts";
 import { openResults } from "../src/results.ts";
+import { sweepInline as sweepLoaded } from "./fixtures/inline_sweep.ts";
 import { materialize, planTrial, releaseMemo, runJobInProcess } from "../src/engine/execute.ts";
 import { openCache } from "../src/cache.ts";
 import { useBackend } from "../src/backend.ts";
@@ -64,18 +65,7 @@ async function writeExperiment(dir: string, yaml: string): Promise<string> {
 }
 
 async function sweepInline(file: string, dir: string) {
-  const loaded = await loadExperiment(file, registry);
-  const backend = {};
-  return await runSweep(loaded, {
-    cacheDir: join(dir, "cache"),
-    runDir: join(dir, "run"),
-    jobs: 1,
-    executor: registry.get("executor", "inline"),
-    workerCommand: (job) => workerCommand({ entry: MAIN }, job),
-    runInProcess: (job, events) => runJobInProcess(loaded, job, events, backend),
-    tty: false,
-    log: () => {},
-  });
+  return await sweepLoaded(await loadExperiment(file, registry), dir);
 }
 
 Deno.test("a sweep of N students over one teacher trains it and extracts its features once; a rerun is all cached", async () => {

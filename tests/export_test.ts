@@ -5,14 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type LoadedExperiment, loadExperiment } from "../src/config/mod.ts";
-import { planTrial } from "../src/engine/execute.ts";
-import { openCache } from "../src/cache.ts";
-import { provenanceContext } from "../src/provenance.ts";
+import { loadExperiment } from "../src/config/mod.ts";
 import { describeTopology, exportModel, selectTrial } from "../src/export.ts";
 import { KtError } from "../src/errors.ts";
 import type { Trial } from "../src/config/mod.ts";
-import { registry, sweepInline } from "./fixtures/inline_sweep.ts";
+import { artifactOf, registry, sweepInline } from "./fixtures/inline_sweep.ts";
 
 /** Students (with a features node over the train split) trained for two seeds. */
 const TRAIN = `name: export-test
@@ -38,15 +35,6 @@ nodes:
   teacher: { use: saved, path: ${dir} }
   targets: { use: features, model: teacher, data: train }
 `;
-
-/** The cached artifact of `node` in `trial`. */
-async function artifactOf(loaded: LoadedExperiment, trial: Trial, node: string, dir: string) {
-  const cacheDir = join(dir, "cache");
-  const plans = planTrial(trial, await provenanceContext(loaded.experiment, [trial], cacheDir));
-  const artifact = await (await openCache(cacheDir)).get(plans.get(node)!.key);
-  assert.ok(artifact, `${node} is cached`);
-  return artifact;
-}
 
 Deno.test("kt export writes a student as a tfjs layers model that the saved teacher loads back", async () => {
   const dir = await Deno.makeTempDir();
