@@ -106,3 +106,5 @@ export { canonicalJson } from "./src/canonical.ts";
 export { openResults, ResultsDb } from "./src/results.ts";
 export { type ComparisonTable, comparisonTable, meanStd } from "./src/table.ts";
 export { formatTable, roundToStd, type TableFormat } from "./src/table_format.ts";
+export { type PairedTTest, pairedTTest, studentTTwoSided } from "./src/stats.ts";
+export { compareRuns, type CompareSource } from "./src/compare.ts";
