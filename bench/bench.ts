@@ -10,12 +10,13 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { parseArgs } from "node:util";
-import { closeBackendThreads, useBackend } from "../src/backend.ts";
+import { type BackendChoice, closeBackendThreads, useBackend } from "../src/backend.ts";
 import cnn from "../plugins/models/cnn.ts";
 import { cases, synthetic, trainingThroughput } from "./training_cases.ts";
 import { extractFeatures } from "../src/model.ts";
 import { openCache } from "../src/cache.ts";
 import { benchRetrieval } from "./retrieval_bench.ts";
+import { readValues } from "../src/reads.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -92,18 +93,19 @@ async function parallelTrials(
 }
 
 /** matMul 512×512 GFLOP/s on the current backend. */
-export function matmulGflops(n = 512, reps = 20): number {
+export async function matmulGflops(n = 512, reps = 20): Promise<number> {
   const a = tf.randomNormal([n, n], 0, 1, "float32", 1);
   const b = tf.randomNormal([n, n], 0, 1, "float32", 2);
-  // Not inside tf.tidy: tidy would walk the returned array. dataSync forces the computation.
-  const run = () => {
+  // Not inside tf.tidy: tidy would walk the returned array. The read forces the computation
+  // (dataSync where the backend can; an awaited read on webgpu).
+  const run = async () => {
     const c = tf.matMul(a, b);
-    c.dataSync();
+    await readValues(c);
     c.dispose();
   };
-  run();
+  await run();
   const t0 = performance.now();
-  for (let i = 0; i < reps; i++) run();
+  for (let i = 0; i < reps; i++) await run();
   const seconds = (performance.now() - t0) / 1000;
   a.dispose();
   b.dispose();
@@ -176,8 +178,12 @@ const COMPARED: { key: string; label: string; batch: string; higherIsBetter: boo
 ];
 
 /** One round of kt's side of the comparison on the current backend. */
-async function measureCompared(quick: boolean, backend: string): Promise<Record<string, number>> {
-  const steps = quick ? 4 : backend === "cpu" ? 2 : 30;
+async function measureCompared(
+  quick: boolean,
+  backend: string,
+  software: boolean,
+): Promise<Record<string, number>> {
+  const steps = stepsFor(backend, quick, software);
   const out: Record<string, number> = {};
   for (const c of cases) out[c.key] = await trainingThroughput(c, 128, steps);
   for (const batch of [32, 512]) {
@@ -189,6 +195,22 @@ async function measureCompared(quick: boolean, backend: string): Promise<Record<
   }
   if (!quick) out.retrieval_10k_60k_s = await benchRetrieval(10000, 60000, 64);
   return out;
+}
+
+/**
+ * Timed steps per measurement: 30, but 2 on the cpu backend and 3 on a software WebGPU adapter
+ * (seconds a step), 4 with --quick.
+ */
+function stepsFor(backend: string, quick: boolean, software = false): number {
+  return quick ? 4 : backend === "cpu" ? 2 : software ? 3 : 30;
+}
+
+/** The backend as a row names it: a WebGPU adapter's name, and "software" when it is one. */
+function backendLabel(choice: BackendChoice): string {
+  if (!choice.adapter) return choice.name;
+  const a = choice.adapter;
+  const name = a.description || a.vendor || "adapter";
+  return `${choice.name} (${a.software ? `software: ${name}` : name})`;
 }
 
 const json: Record<string, number | string> = {};
@@ -208,9 +230,11 @@ let torchInfo: Record<string, number | string> | undefined;
 {
   const choice = await useBackend(backends[0], { threads: cores });
   json.backend = choice.name;
+  json.backend_label = backendLabel(choice);
   json.threads = choice.threads;
+  const software = choice.adapter?.software ?? false;
   for (let r = 0; r < rounds; r++) {
-    for (const [k, v] of Object.entries(await measureCompared(args.quick, backends[0]))) {
+    for (const [k, v] of Object.entries(await measureCompared(args.quick, backends[0], software))) {
       (ktRuns[k] ??= []).push(v);
     }
     if (args.pytorch) {
@@ -271,7 +295,7 @@ for (const c of COMPARED) {
   const v = ktRuns[c.key];
   if (!v) continue;
   row(
-    json.backend as string,
+    json.backend_label as string,
     c.label,
     c.batch,
     median(v),
@@ -284,15 +308,16 @@ for (const c of COMPARED) {
 for (const [i, backend] of backends.entries()) {
   // One training run may use every core (kernel threads); sweeps split cores between jobs.
   const choice = await useBackend(backend, { threads: cores });
-  const steps = args.quick ? 4 : backend === "cpu" ? 2 : 30;
+  const label = backendLabel(choice);
+  const steps = stepsFor(backend, args.quick, choice.adapter?.software);
   if (i > 0) {
     for (const c of cases) {
       const sps = await trainingThroughput(c, 128, steps);
-      row(choice.name, c.label, "128", sps, sps.toFixed(0));
+      row(label, c.label, "128", sps, sps.toFixed(0));
     }
   }
-  const gflops = matmulGflops(512, args.quick ? 3 : 20);
-  row(choice.name, "matMul 512×512×512", "-", gflops, `${gflops.toFixed(2)} GFLOP/s`);
+  const gflops = await matmulGflops(512, args.quick || choice.adapter?.software ? 3 : 20);
+  row(label, "matMul 512×512×512", "-", gflops, `${gflops.toFixed(2)} GFLOP/s`);
   if (i === 0) json.matmul512_gflops = Number(gflops.toFixed(3));
   if (i > 0) continue;
   // The same model on one kernel thread (as each job of a sweep running one job per core).
