@@ -87,10 +87,11 @@ async function check(run: Run, body: (run: Run) => void | Promise<void>): Promis
   }
 }
 
-Deno.test("the sweep task names only deno, sbatch, squeue, sacct and scancel in --allow-run", () => {
+Deno.test("the sweep task names only deno, sbatch, squeue, sacct and scancel in --allow-run (kt: and nvidia-smi)", () => {
   for (const task of ["sweep", "kt"]) {
     const run = taskFlags(task).filter((f) => f.startsWith("--allow-run"));
-    assert.deepEqual(run, ["--allow-run=deno,sbatch,squeue,sacct,scancel"], task);
+    const programs = `deno,sbatch,squeue,sacct,scancel${task === "kt" ? ",nvidia-smi" : ""}`;
+    assert.deepEqual(run, [`--allow-run=${programs}`], task);
     assert.ok(taskFlags(task).includes("--allow-write=.kt,runs"), task);
   }
   assert.deepEqual(taskFlags("train").filter((f) => f.startsWith("--allow-run")), []);
