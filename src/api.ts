@@ -187,6 +187,17 @@ export interface LossTerm {
    * when a trainer skips this call, but then `variables` is empty until that first step.
    */
   init?(inputs: LossInputs): void;
+  /**
+   * The term's state as named tensors (owned by the term), stored with the trained student so a
+   * later node continuing from it with the same loss picks it up: learned parts and running state
+   * that is not trained (memory banks). Default: the `variables`, named `variable0`, `variable1`, ….
+   */
+  state?(): Record<string, tf.Tensor>;
+  /**
+   * Puts back what {@linkcode LossTerm.state} returned (the tensors are the caller's; copy them);
+   * called after `init`, before the first step. Throw when names or shapes do not fit.
+   */
+  restore?(state: Record<string, tf.Tensor>): void;
   /** Free resources (variables) when training ends. */
   dispose?(): void;
 }
@@ -284,6 +295,25 @@ export interface StepContext extends PluginContext {
 export interface TrainedModel {
   model: KtModel;
   history: { epoch: number; loss: number; samplesPerSecond: number; phase?: string }[];
+  /**
+   * The loss term's state after training (CC/CRD embeddings, VID regressors, CRD memory banks),
+   * when the term holds any: stored with the model and restored by a `transfer` node that starts
+   * from this model (`init`) with the same loss.
+   */
+  lossState?: LossState;
+}
+
+/** One saved tensor: its shape and float32 values (row-major). */
+export interface SavedTensor {
+  shape: number[];
+  values: Float32Array;
+}
+
+/** A loss term's state, host-side, as it is stored with a trained student. */
+export interface LossState {
+  /** The loss spec (`use` and its options) that produced the state; restored only into the same. */
+  loss: unknown;
+  tensors: Record<string, SavedTensor>;
 }
 
 /** Teacher features (and optional logits) aligned with a dataset, as `features` steps return. */

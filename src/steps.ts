@@ -91,6 +91,14 @@ export function modelInput(inputs: Record<string, unknown>, option: string): KtM
   return v.model;
 }
 
+/** The loss-term state stored with a model input (see {@linkcode TrainedModel.lossState}). */
+export function lossStateInput(
+  inputs: Record<string, unknown>,
+  option: string,
+): TrainedModel["lossState"] {
+  return (inputs[option] as TrainedModel | undefined)?.lossState;
+}
+
 /** The features a step input holds, or a clear error. */
 export function featuresInput(inputs: Record<string, unknown>, option: string): Features {
   const v = inputs[option] as Features | undefined;

@@ -6,7 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { FeatureTable, KtModel, LossInputs, LossTerm } from "./api.ts";
+import type { FeatureTable, KtModel, LossInputs, LossState, LossTerm } from "./api.ts";
 import type { Dataset } from "./data.ts";
 import { gatherBatch, sampleSize } from "./data.ts";
 import { createRng, permutation } from "./rng.ts";
@@ -15,6 +15,7 @@ import { multiOutput, resolveLayerName } from "./model.ts";
 import { createProgress } from "./progress.ts";
 import { KtAdamOptimizer } from "./adam.ts";
 import { lossReadInterval, readScalars } from "./reads.ts";
+import { restoreLossState } from "./loss_state.ts";
 
 /** Optimiser settings. */
 export interface OptimizerOptions {
@@ -60,6 +61,11 @@ export interface TrainOptions {
   targets?: Targets;
   /** Only train the layers up to (and including) this one, plus the loss term's variables. */
   trainUpTo?: string;
+  /**
+   * State for the loss term saved by an earlier training (its embeddings, regressors, memory
+   * banks), put back after the term's `init` and before the first step.
+   */
+  lossState?: LossState;
   /** Progress label; `false` disables progress output. */
   progress?: string | false;
   /** Called after each epoch. */
@@ -233,6 +239,7 @@ export async function trainModel(
       term.init!(batchInputs(outs, tf.tensor1d(data.y.subarray(0, n), "int32"), first, 0, n, 0));
     });
   }
+  if (opts.lossState) restoreLossState(term, opts.lossState);
   let layers = model.net.layers;
   if (opts.trainUpTo) {
     const last = layers.findIndex((l) => l.name === resolveLayerName(model, opts.trainUpTo!));

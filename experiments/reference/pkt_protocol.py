@@ -613,6 +613,27 @@ def main(argv=None):
     teacher_result = evaluate(teacher, data, "teacher", args.threads, train_rep=rep)
 
     results = {"plain": [], **{m: [] for m in args.methods}}
+    def write_json(seeds_done: list[int], total: float) -> None:
+        """Writes every per-seed value so far (after each seed, so a stopped run keeps them)."""
+        if not args.json:
+            return
+        done = {key: results[key][:len(seeds_done)] for key in results}
+        payload = {
+            "dataset": args.dataset,
+            "trainSize": len(train_y),
+            "testSize": len(test_y),
+            "config": {k: v for k, v in vars(args).items() if k != "json"},
+            "torch": torch.__version__,
+            "complete": seeds_done == list(args.seeds),
+            "teacher": {"perSeed": [teacher_result], "summary": summarise([teacher_result])},
+            "rows": {key: {"name": ROW_NAMES[key], "seeds": seeds_done, "perSeed": done[key],
+                           "summary": summarise(done[key])} for key in results},
+            "timings": timings,
+            "totalSeconds": total,
+        }
+        Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
+        log(f"wrote {args.json} (seeds {seeds_done})")
+
     for seed in args.seeds:
         torch.manual_seed(seed)
         plain = student_net()
@@ -629,6 +650,7 @@ def main(argv=None):
                             label=label, **common)
             timings["transfer"].setdefault(method, []).append(history)
             results[method].append(evaluate(student, data, label, args.threads))
+        write_json(list(args.seeds)[:args.seeds.index(seed) + 1], time.perf_counter() - started)
 
     rows = [(ROW_NAMES["teacher"], [teacher_result]), (ROW_NAMES["plain"], results["plain"])]
     rows += [(ROW_NAMES[m], results[m]) for m in args.methods]
@@ -637,21 +659,6 @@ def main(argv=None):
     print_table(rows, args.seeds)
     total = time.perf_counter() - started
     print(f"\ntotal {total / 60:.1f} min")
-    if args.json:
-        payload = {
-            "dataset": args.dataset,
-            "trainSize": len(train_y),
-            "testSize": len(test_y),
-            "config": {k: v for k, v in vars(args).items() if k != "json"},
-            "torch": torch.__version__,
-            "teacher": {"perSeed": [teacher_result], "summary": summarise([teacher_result])},
-            "rows": {key: {"name": ROW_NAMES[key], "seeds": args.seeds, "perSeed": results[key],
-                           "summary": summarise(results[key])} for key in results},
-            "timings": timings,
-            "totalSeconds": total,
-        }
-        Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
-        log(f"wrote {args.json}")
 
 
 if __name__ == "__main__":

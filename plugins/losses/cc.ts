@@ -28,7 +28,7 @@ export default defineLoss({
   name: "cc",
   description: "CC (Peng et al., ICCV 2019): correlation congruence of learned 128-d embeddings " +
     "of the representation (RepDistiller's form); γ·CE + β·CC, β = 0.02",
-  version: "1",
+  version: "2",
   options: z.object({
     embedding: z.number().int().positive().default(128).describe("embedding width (feat_dim)"),
     beta: z.number().min(0).default(0.02).describe("weight β of the CC term (RepDistiller: 0.02)"),

@@ -23,6 +23,7 @@ import {
   crdUpdateMemory,
 } from "../../src/losses/crd.ts";
 import { createRng } from "../../src/rng.ts";
+import { assignState } from "../../src/loss_state.ts";
 import { disposeVariables, scaled, teacherFeatures, weightOption } from "./_common.ts";
 import {
   crossEntropyOption,
@@ -46,6 +47,20 @@ interface State {
   size: number;
   /** Z of the student-anchor and teacher-anchor sides, set on the first training batch. */
   z?: [number, number];
+  /** `z` as a tensor, for {@linkcode LossTerm.state}. */
+  zTensor?: tf.Tensor1D;
+}
+
+/** The variables of a CRD state by the names they are saved under. */
+function named(st: State): Record<string, tf.Variable> {
+  return {
+    "student.kernel": st.student.kernel,
+    "student.bias": st.student.bias,
+    "teacher.kernel": st.teacher.kernel,
+    "teacher.bias": st.teacher.bias,
+    "memory.student": st.memoryStudent,
+    "memory.teacher": st.memoryTeacher,
+  };
 }
 
 function needDataset(inputs: LossInputs): { indices: Int32Array; labels: Int32Array } {
@@ -61,7 +76,7 @@ export default defineLoss({
   name: "crd",
   description: "CRD (Tian et al., ICLR 2020): contrastive NCE between 128-d embeddings of the " +
     "representation with two memory banks sized to the dataset; γ·CE + β·CRD, β = 0.8, K = 16384",
-  version: "1",
+  version: "2",
   options: z.object({
     embedding: z.number().int().positive().default(128).describe("embedding width (feat_dim)"),
     negatives: z.number().int().positive().default(16384).describe("negatives K per sample"),
@@ -112,6 +127,25 @@ export default defineLoss({
         return trainables();
       },
       init: (inputs) => void ensure(inputs),
+      // Saved with the student: embeddings, both memory banks and Z (once a batch has set it).
+      state: () => {
+        if (!state) return {};
+        if (state.z && !state.zTensor) state.zTensor = tf.tensor1d(state.z);
+        return state.zTensor ? { ...named(state), z: state.zTensor } : named(state);
+      },
+      restore: (saved) => {
+        if (!state) {
+          throw new KtError('loss "crd": restore() before init()', {
+            hint: "trainers call init with the first batch, then restore",
+          });
+        }
+        const { z: zSaved, ...rest } = saved;
+        assignState(named(state), rest);
+        if (zSaved) {
+          const [a, b] = zSaved.dataSync();
+          state.z = [a, b];
+        }
+      },
       compute: (inputs) =>
         tf.tidy(() => {
           const st = ensure(inputs);
@@ -137,6 +171,7 @@ export default defineLoss({
       dispose: () => {
         if (state) {
           disposeVariables([...trainables(), state.memoryStudent, state.memoryTeacher]);
+          state.zTensor?.dispose();
         }
         state = undefined;
       },

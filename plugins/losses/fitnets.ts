@@ -42,7 +42,7 @@ function outputChannels(hs: tf.Tensor, ht: tf.Tensor): number {
 export default defineLoss({
   name: "fitnets",
   description: "FitNets hints: regress the student's hint layer onto the teacher's",
-  version: "1",
+  version: "2",
   options: z.object({
     studentLayer: z.string().min(1).optional().describe("student hint layer (guided layer)"),
     teacherLayer: z.string().min(1).optional().describe("teacher hint target name"),

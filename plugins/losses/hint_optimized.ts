@@ -12,7 +12,7 @@ import { disposeVariables, scaled, seedOption, teacherFeatures, weightOption } f
 export default defineLoss({
   name: "hint-optimized",
   description: "match the teacher features through a learned linear map of the student's (MSE)",
-  version: "1",
+  version: "2",
   options: z.object({
     ...seedOption,
     ...weightOption,

@@ -10,6 +10,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { defineLoss, KtError, type LossTerm, pluginSpec, z } from "../../src/api.ts";
 import { createRng } from "../../src/rng.ts";
+import { restoreTerm, termState } from "../../src/loss_state.ts";
 import { scaled, weightOption } from "./_common.ts";
 
 /** The union of the children's needs. */
@@ -59,6 +60,19 @@ export default defineLoss({
         return children.flatMap((c) => c.variables ?? []);
       },
       init: (inputs) => children.forEach((c) => c.init?.(inputs)),
+      // Each child's state, its names prefixed by the child's position: "0/variable0", ….
+      state: () =>
+        Object.fromEntries(
+          children.flatMap((c, i) =>
+            Object.entries(termState(c)).map(([name, t]) => [`${i}/${name}`, t])
+          ),
+        ),
+      restore: (saved) =>
+        children.forEach((c, i) => {
+          const prefix = `${i}/`;
+          const own = Object.entries(saved).filter(([name]) => name.startsWith(prefix));
+          restoreTerm(c, Object.fromEntries(own.map(([n, t]) => [n.slice(prefix.length), t])));
+        }),
       compute: (inputs) =>
         tf.tidy(() =>
           scaled(

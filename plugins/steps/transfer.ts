@@ -9,12 +9,14 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { defineStep, KtError, OptionError, pluginSpec, ref, z } from "../../src/api.ts";
-import type { LossTerm } from "../../src/api.ts";
+import type { LossState, LossTerm } from "../../src/api.ts";
+import { readLossState, sameLoss } from "../../src/loss_state.ts";
 import {
   checkFeatureRows,
   datasetInput,
   describeTraining,
   featuresInput,
+  lossStateInput,
   modelInput,
   toTrainOptions,
   trainingOptions,
@@ -124,6 +126,10 @@ export default defineStep({
       model.net.setWeights(from);
     }
     const targets = opts.targets ? featuresInput(ctx.inputs, "targets") : undefined;
+    // A student continued with the loss it was trained with gets that loss's state back
+    // (embeddings, regressors, memory banks); another loss starts its own.
+    const saved = opts.init ? lossStateInput(ctx.inputs, "init") : undefined;
+    const lossState = saved && opts.loss && sameLoss(saved.loss, opts.loss) ? saved : undefined;
     let term: LossTerm = crossEntropyTerm;
     if (opts.loss) {
       term = ctx.plugin(opts.loss).create(opts.loss.options, {
@@ -133,12 +139,14 @@ export default defineStep({
     }
     const snapshots: WeightSnapshot[] = [];
     let history;
+    let trained: LossState | undefined;
     try {
       history = await trainModel(model, data, {
         ...toTrainOptions(opts, seed, `student ${opts.loss?.use ?? "cross-entropy"}`),
         loss: term,
         targets,
         trainUpTo: opts.trainUpTo,
+        lossState,
         onEpoch: (r) => {
           ctx.curve({ epoch: r.epoch, loss: r.loss, samplesPerSecond: r.samplesPerSecond });
           if (opts.evalEvery && evaluateAfter(r.epoch, opts.epochs, opts.evalEvery)) {
@@ -146,6 +154,7 @@ export default defineStep({
           }
         },
       });
+      if (opts.loss) trained = await readLossState(term, opts.loss);
     } catch (err) {
       for (const s of snapshots) tf.dispose(s.weights);
       throw err;
@@ -162,6 +171,6 @@ export default defineStep({
         }
       });
     }
-    return { model, history };
+    return trained ? { model, history, lossState: trained } : { model, history };
   },
 });

@@ -4,12 +4,13 @@
  * {@linkcode FeatureSource}.
  * @module
  */
-import type { Features, StepOutput, TeacherPlugin, TrainedModel } from "../api.ts";
+import type { Features, LossState, StepOutput, TeacherPlugin, TrainedModel } from "../api.ts";
 import type { Artifact, FileData } from "../cache.ts";
 import type { JsonValue } from "../canonical.ts";
 import type { Dataset } from "../data.ts";
 import type { FeatureSource } from "../steps.ts";
 import { modelFromFiles, modelToFiles } from "../model.ts";
+import { KtError } from "../errors.ts";
 
 /** Files (and manifest info) that store a step's output. */
 export async function outputToFiles(
@@ -17,12 +18,13 @@ export async function outputToFiles(
   value: unknown,
 ): Promise<{ files: Record<string, FileData>; info: Record<string, JsonValue> }> {
   if (kind === "model") {
-    const { model, history } = value as TrainedModel;
-    const files = await modelToFiles(model);
-    return {
-      files: { ...files, "history.json": new TextEncoder().encode(JSON.stringify(history)) },
-      info: { representation: model.representation, epochs: history.length },
+    const { model, history, lossState } = value as TrainedModel;
+    const files: Record<string, FileData> = {
+      ...await modelToFiles(model),
+      "history.json": new TextEncoder().encode(JSON.stringify(history)),
     };
+    if (lossState) Object.assign(files, lossStateFiles(lossState));
+    return { files, info: { representation: model.representation, epochs: history.length } };
   }
   if (kind === "features") {
     const f = value as Features;
@@ -47,7 +49,9 @@ export async function outputFromArtifact(kind: StepOutput, artifact: Artifact): 
       artifact.path("model.json"),
     );
     const history = await artifact.readJson("history.json") as TrainedModel["history"];
-    return { model, history } satisfies TrainedModel;
+    const out: TrainedModel = { model, history };
+    if (LOSS_STATE in artifact.manifest.files) out.lossState = await readLossStateFiles(artifact);
+    return out;
   }
   if (kind === "features") {
     const names = Object.keys(artifact.manifest.files);
@@ -74,4 +78,45 @@ export function teacherSource(
       return { features: out.features, logits: out.logits };
     },
   };
+}
+
+/** The index of a stored loss state: its loss spec and each tensor's shape and file. */
+const LOSS_STATE = "loss_state.json";
+
+interface LossStateIndex {
+  loss: unknown;
+  tensors: Record<string, { shape: number[]; file: string }>;
+}
+
+/** A loss term's state as files beside the model: an index and one raw float32 file per tensor. */
+function lossStateFiles(state: LossState): Record<string, FileData> {
+  const index: LossStateIndex = { loss: state.loss, tensors: {} };
+  const files: Record<string, FileData> = {};
+  Object.entries(state.tensors).forEach(([name, t], i) => {
+    const file = `loss_state.${i}.f32`;
+    index.tensors[name] = { shape: t.shape, file };
+    files[file] = new Uint8Array(t.values.buffer, t.values.byteOffset, t.values.byteLength);
+  });
+  files[LOSS_STATE] = new TextEncoder().encode(JSON.stringify(index));
+  return files;
+}
+
+async function readLossStateFiles(artifact: Artifact): Promise<LossState> {
+  const index = await artifact.readJson(LOSS_STATE) as LossStateIndex;
+  const tensors: LossState["tensors"] = {};
+  for (const [name, { shape, file }] of Object.entries(index.tensors)) {
+    const bytes = await artifact.readFile(file);
+    const values = new Float32Array(bytes.byteLength / 4);
+    new Uint8Array(values.buffer).set(bytes);
+    if (values.length !== shape.reduce((a, b) => a * b, 1)) {
+      throw new KtError(
+        `${artifact.path(file)}: ${values.length} values for a loss-state tensor of shape ${
+          shape.join("×")
+        }`,
+        { hint: "the cache entry is damaged: delete it (kt cache) and run again" },
+      );
+    }
+    tensors[name] = { shape, values };
+  }
+  return { loss: index.loss, tensors };
 }
