@@ -213,9 +213,19 @@ export interface LossContext {
   plugin?(spec: PluginSpec<"loss">): LossPlugin<unknown>;
 }
 
+/**
+ * What a loss reads, as `kt plugins` lists it: the student's and teacher's `logits`, the
+ * transferred `representation` (the teacher's features), `layers` named in its options, `labels`.
+ */
+export type LossReads = "logits" | "representation" | "layers" | "labels";
+
 /** A loss plugin turns validated options into a {@linkcode LossTerm}. */
 export interface LossPlugin<O = unknown> extends PluginBase<O> {
   kind: "loss";
+  /** The paper it implements, short: "Park et al., CVPR 2019". Listed by `kt plugins`. */
+  paper?: string;
+  /** What it reads (listed by `kt plugins`); the defaults are its options' defaults. */
+  reads?: LossReads[];
   create(options: O, ctx: LossContext): LossTerm;
 }
 

@@ -21,6 +21,8 @@ export default defineLoss({
   description: "AT (Zagoruyko & Komodakis, ICLR 2017): spatial attention maps of named conv " +
     "layers (RepDistiller: every block); γ·CE + β·AT, β = 1000, p = 2",
   version: "1",
+  paper: "Zagoruyko & Komodakis, ICLR 2017",
+  reads: ["layers", "labels"],
   options: z.object({
     ...layerPairOptions,
     p: z.number().positive().default(2).describe("exponent of the attention map mean_c |f|^p"),

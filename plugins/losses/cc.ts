@@ -29,6 +29,8 @@ export default defineLoss({
   description: "CC (Peng et al., ICCV 2019): correlation congruence of learned 128-d embeddings " +
     "of the representation (RepDistiller's form); γ·CE + β·CC, β = 0.02",
   version: "2",
+  paper: "Peng et al., ICCV 2019",
+  reads: ["representation", "labels"],
   options: z.object({
     embedding: z.number().int().positive().default(128).describe("embedding width (feat_dim)"),
     beta: z.number().min(0).default(0.02).describe("weight β of the CC term (RepDistiller: 0.02)"),

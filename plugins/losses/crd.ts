@@ -77,6 +77,8 @@ export default defineLoss({
   description: "CRD (Tian et al., ICLR 2020): contrastive NCE between 128-d embeddings of the " +
     "representation with two memory banks sized to the dataset; γ·CE + β·CRD, β = 0.8, K = 16384",
   version: "2",
+  paper: "Tian et al., ICLR 2020",
+  reads: ["representation", "labels"],
   options: z.object({
     embedding: z.number().int().positive().default(128).describe("embedding width (feat_dim)"),
     negatives: z.number().int().positive().default(16384).describe("negatives K per sample"),

@@ -11,6 +11,7 @@ export default defineLoss({
   name: "cross-entropy",
   description: "softmax cross-entropy on the labels",
   version: "1",
+  reads: ["logits", "labels"],
   options: z.object({ ...weightOption }).strict(),
   create: (o) => ({
     compute: (inputs) =>

@@ -14,6 +14,8 @@ export default defineLoss({
   description: "DIST (Huang et al., NeurIPS 2022): inter- and intra-class Pearson correlation " +
     "of softened logits; γ·CE + 2·τ²(β·inter + γ_intra·intra), β = γ_intra = 1, τ = 4",
   version: "1",
+  paper: "Huang et al., NeurIPS 2022",
+  reads: ["logits", "labels"],
   options: z.object({
     beta: z.number().min(0).default(1).describe("weight β of the inter-class term"),
     gamma: z.number().min(0).default(1).describe("weight γ of the intra-class term"),

@@ -15,6 +15,8 @@ export default defineLoss({
   description: "DKD (Zhao et al., CVPR 2022): target and non-target parts of KD on the logits; " +
     "γ·CE + min(epoch/20, 1)·(α·TCKD + β·NCKD), mdistiller α = 1, β = 8, T = 4",
   version: "1",
+  paper: "Zhao et al., CVPR 2022",
+  reads: ["logits", "labels"],
   options: z.object({
     alpha: z.number().min(0).default(1).describe("weight α of TCKD (mdistiller CIFAR-100: 1)"),
     beta: z.number().min(0).default(8).describe("weight β of NCKD (mdistiller CIFAR-100: 8)"),

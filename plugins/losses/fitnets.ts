@@ -43,6 +43,8 @@ export default defineLoss({
   name: "fitnets",
   description: "FitNets hints: regress the student's hint layer onto the teacher's",
   version: "2",
+  paper: "Romero et al., ICLR 2015",
+  reads: ["layers", "logits", "labels"],
   options: z.object({
     studentLayer: z.string().min(1).optional().describe("student hint layer (guided layer)"),
     teacherLayer: z.string().min(1).optional().describe("teacher hint target name"),

@@ -13,6 +13,8 @@ export default defineLoss({
   name: "hint-optimized",
   description: "match the teacher features through a learned linear map of the student's (MSE)",
   version: "2",
+  paper: "Passalis & Tefas, ECCV 2018 (baseline)",
+  reads: ["representation"],
   options: z.object({
     ...seedOption,
     ...weightOption,

@@ -12,6 +12,8 @@ export default defineLoss({
   name: "hint-random",
   description: "match a fixed random projection of the teacher features (MSE)",
   version: "1",
+  paper: "Passalis & Tefas, ECCV 2018 (baseline)",
+  reads: ["representation"],
   options: z.object({
     ...seedOption,
     ...weightOption,

@@ -13,6 +13,8 @@ export default defineLoss({
   name: "hinton",
   description: "Hinton knowledge distillation on softened logits",
   version: "1",
+  paper: "Hinton et al., NIPS 2014 workshop",
+  reads: ["logits", "labels"],
   options: z.object({
     temperature: z.number().positive().optional().describe("default 4 (library), 2 (official)"),
     alpha: z.number().min(0).max(1).default(0.1).describe("cross-entropy weight (library form)"),

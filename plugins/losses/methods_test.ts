@@ -451,3 +451,28 @@ Deno.test("kt's trainer hands CRD each batch's dataset rows and the dataset labe
   inner.dispose!();
   model.net.dispose();
 });
+
+Deno.test("every loss plugin says what it reads, matching what its term asks for", () => {
+  const losses = builtinPlugins.filter((p) => p.kind === "loss") as LossPlugin<unknown>[];
+  for (const plugin of losses.filter((p) => p.name !== "sum")) {
+    assert.ok(plugin.reads && plugin.reads.length > 0, `${plugin.name} lists what it reads`);
+    const layered = plugin.options.safeParse(LAYERS).success;
+    const fitnets = { studentLayer: "conv", teacherLayer: "conv" };
+    const options = plugin.options.parse(
+      plugin.name === "fitnets"
+        ? fitnets
+        : plugin.name === "multi-pkt"
+        ? { pairs: [{ student: "conv", teacher: "conv" }] }
+        : layered
+        ? LAYERS
+        : {},
+    );
+    const needs = plugin.create(options, { seed: 1 }).needs ?? {};
+    if (needs.teacher) assert.ok(plugin.reads.includes("representation"), plugin.name);
+    if (needs.teacherLogits) assert.ok(plugin.reads.includes("logits"), plugin.name);
+    if (needs.studentLayers?.length) assert.ok(plugin.reads.includes("layers"), plugin.name);
+  }
+  for (const name of ["rkd", "sp", "at", "nst", "cc", "vid", "crd", "dkd", "dist"]) {
+    assert.match(byName.get(name)!.paper ?? "", /, [A-Za-z]+ 20\d\d$/, `${name} names its paper`);
+  }
+});

@@ -20,6 +20,8 @@ export default defineLoss({
   name: "multi-pkt",
   description: "PKT summed over paired student/teacher layers, weights decaying per epoch",
   version: "1",
+  paper: "Passalis & Tefas, ECCV 2018 (multi-layer form of the authors' later code)",
+  reads: ["layers"],
   options: z.object({
     pairs: z.array(
       z.object({

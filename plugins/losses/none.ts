@@ -11,6 +11,7 @@ export default defineLoss({
   name: "none",
   description: "no transfer: plain cross-entropy (the baseline student)",
   version: "1",
+  reads: ["logits", "labels"],
   options: z.object({}).strict(),
   create: () => ({
     compute: (inputs) => tf.tidy(() => crossEntropy(inputs.studentLogits, inputs.labels)),

@@ -20,6 +20,8 @@ export default defineLoss({
   description: "NST (Huang & Wang, 2017): polynomial-kernel MMD of channel activation patterns " +
     "of named conv layers (RepDistiller: every block); γ·CE + β·NST, β = 50",
   version: "1",
+  paper: "Huang & Wang, arXiv 2017",
+  reads: ["layers", "labels"],
   options: z.object({
     ...layerPairOptions,
     beta: z.number().min(0).default(50).describe("weight β of the NST term (RepDistiller: 50)"),

@@ -12,6 +12,8 @@ export default defineLoss({
   name: "pkt",
   description: "probabilistic knowledge transfer: match the teacher's similarity distribution",
   version: "1",
+  paper: "Passalis & Tefas, ECCV 2018",
+  reads: ["representation"],
   options: z.object({ ...pktOptions, ...weightOption }).strict(),
   create: (o) => ({
     needs: { teacher: true },

@@ -14,6 +14,8 @@ export default defineLoss({
   description: "RKD (Park et al., CVPR 2019): pairwise distances and triplet angles of the " +
     "representation; γ·CE + β·(25·distance + 50·angle), RepDistiller β = 1",
   version: "1",
+  paper: "Park et al., CVPR 2019",
+  reads: ["representation", "labels"],
   options: z.object({
     beta: z.number().min(0).default(1).describe("weight β of the RKD term (RepDistiller: 1)"),
     distanceWeight: z.number().min(0).default(25).describe("weight of the distance term"),

@@ -18,6 +18,8 @@ export default defineLoss({
   description: "SP (Tung & Mori, ICCV 2019): batch similarity matrices of named layers " +
     "(RepDistiller: the last conv block); γ·CE + β·SP, β = 3000",
   version: "1",
+  paper: "Tung & Mori, ICCV 2019",
+  reads: ["layers", "labels"],
   options: z.object({
     ...layerPairOptions,
     beta: z.number().min(0).default(3000).describe("weight β of the SP term (RepDistiller: 3000)"),

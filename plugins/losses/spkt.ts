@@ -13,6 +13,8 @@ export default defineLoss({
   name: "spkt",
   description: "PKT plus the supervised (label-similarity) PKT term",
   version: "1",
+  paper: "Passalis & Tefas, ECCV 2018 (supervised term)",
+  reads: ["representation", "labels"],
   options: z.object({
     ...pktOptions,
     supervisedWeight: z.number().min(0).default(1).describe("weight w of the S-PKT term"),

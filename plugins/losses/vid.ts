@@ -35,6 +35,8 @@ export default defineLoss({
   description: "VID (Ahn et al., CVPR 2019): Gaussian likelihood of named teacher layers under " +
     "learned regressors of the student's (RepDistiller: every block); γ·CE + β·VID, β = 1",
   version: "2",
+  paper: "Ahn et al., CVPR 2019",
+  reads: ["layers", "labels"],
   options: z.object({
     ...layerPairOptions,
     beta: z.number().min(0).default(1).describe("weight β of the VID term (RepDistiller: 1)"),
