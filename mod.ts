@@ -31,9 +31,17 @@ export {
   type BackendChoice,
   type BackendName,
   BACKENDS,
+  batchNormalization,
+  type BatchNormArgs,
+  conv2d,
+  type Conv2DArgs,
+  type GradientList,
   installCommand,
+  KtAdamOptimizer,
+  KtBatchNormalization,
+  KtConv2D,
   useBackend,
-} from "./src/backend.ts";
+} from "./src/backend/mod.ts";
 export {
   fromBytes,
   gatherBatch,
@@ -58,13 +66,6 @@ export {
   seededInitializers,
 } from "./src/model.ts";
 export {
-  batchNormalization,
-  type BatchNormArgs,
-  KtBatchNormalization,
-} from "./src/batch_norm_layer.ts";
-export { conv2d, type Conv2DArgs, KtConv2D } from "./src/conv_layer.ts";
-export { type GradientList, KtAdamOptimizer } from "./src/adam.ts";
-export {
   crossEntropyTerm,
   type EpochRecord,
   type OptimizerOptions,
@@ -77,7 +78,6 @@ export {
 export {
   datasetInput,
   featuresInput,
-  type FeatureSource,
   featureSourceInput,
   modelInput,
   trainingOptions,

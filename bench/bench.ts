@@ -10,13 +10,13 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { parseArgs } from "node:util";
-import { type BackendChoice, closeBackendThreads, useBackend } from "../src/backend.ts";
+import { type BackendChoice, closeBackendThreads, useBackend } from "../src/backend/select.ts";
 import cnn from "../plugins/models/cnn.ts";
 import { cases, synthetic, trainingThroughput } from "./training_cases.ts";
 import { extractFeatures } from "../src/model.ts";
 import { openCache } from "../src/cache.ts";
 import { benchRetrieval } from "./retrieval_bench.ts";
-import { readValues } from "../src/reads.ts";
+import { readValues } from "../src/backend/reads.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,

@@ -9,10 +9,10 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-layers"; // registers the gradient functions
 import "@tensorflow/tfjs-backend-wasm";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { registerWasmTrainingKernels } from "../src/kernels/mod.ts";
-import { RELU_GRAD } from "../src/kernels/elementwise.ts";
-import { KtAdamOptimizer } from "../src/adam.ts";
-import { batchNormalization } from "../src/batch_norm_layer.ts";
+import { registerWasmTrainingKernels } from "../src/backend/kernels/mod.ts";
+import { RELU_GRAD } from "../src/backend/kernels/elementwise.ts";
+import { KtAdamOptimizer } from "../src/backend/adam.ts";
+import { batchNormalization } from "../src/backend/batch_norm_layer.ts";
 
 await tf.setBackend("wasm");
 await tf.ready();

@@ -6,7 +6,7 @@
  * 1k, 10k and 60k items).
  * @module
  */
-import { useBackend } from "../src/backend.ts";
+import { useBackend } from "../src/backend/select.ts";
 import { createRng } from "../src/rng.ts";
 import { retrievalMetrics } from "../src/metrics/retrieval.ts";
 

@@ -3,7 +3,7 @@
  * (`{ backend, key, batch, steps }` in, `{ samplesPerSecond }` or `{ error }` out).
  * @module
  */
-import { useBackend } from "../src/backend.ts";
+import { useBackend } from "../src/backend/select.ts";
 import { cases, trainingThroughput } from "./training_cases.ts";
 
 interface Job {

@@ -333,6 +333,12 @@ export interface Features {
   layers?: Record<string, FeatureTable>;
 }
 
+/** Something that yields features for a dataset: a trained model or a teacher plugin node. */
+export interface FeatureSource {
+  /** Features of `layer`, optionally logits, and optionally more layers (for hint methods). */
+  extract(data: Dataset, layer: string, withLogits: boolean, layers?: string[]): Promise<Features>;
+}
+
 /**
  * A step is an engine node of the graph: train a network, extract features, transfer, evaluate.
  * Its options reference other nodes with {@linkcode ref}; the engine passes their outputs in

@@ -26,11 +26,12 @@
  * ```
  * @module
  */
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import type { FeatureTable } from "./api.ts";
 import { canonicalJson, type JsonValue } from "./canonical.ts";
 import { KtError } from "./errors.ts";
+import { sha256Hex } from "./hash.ts";
 import type { Provenance } from "./provenance.ts";
 
 // ---------------------------------------------------------------- keys
@@ -70,11 +71,6 @@ export function cacheKey(parts: CacheKeyParts): string {
     inputs: parts.inputs,
     ...(parts.provenance === undefined ? {} : { provenance: parts.provenance }),
   }));
-}
-
-/** Hex sha-256 of bytes or of a string's UTF-8 encoding. */
-export function sha256Hex(data: Uint8Array | string): string {
-  return createHash("sha256").update(data).digest("hex");
 }
 
 // ---------------------------------------------------------------- types

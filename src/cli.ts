@@ -8,7 +8,7 @@ import { isAbsolute, join, resolve } from "node:path";
 import type { DatasetPlugin, JobSpec, ModelPlugin, Plugin, PluginContext } from "./api.ts";
 import { describeError, KtError, OptionError } from "./errors.ts";
 import { choiceFlag, dirFlag, intFlag, jsonObjectFlag, numberFlag } from "./flags.ts";
-import { useBackend } from "./backend.ts";
+import { useBackend } from "./backend/select.ts";
 import { trainModel } from "./train.ts";
 import { predictLogits, saveModel } from "./model.ts";
 import { createRegistry, type Registry } from "./registry.ts";

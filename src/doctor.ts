@@ -12,7 +12,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import {
   adapterLabel,
-  type BackendName,
   installCommand,
   nodePackage,
   nodePackageInstalled,
@@ -20,8 +19,9 @@ import {
   useBackend,
   webgpuAdapter,
   type WebGpuAdapterSummary,
-} from "./backend.ts";
-import { kernelThreads } from "./kernels/wasm/runtime.ts";
+} from "./backend/select.ts";
+import { kernelThreads } from "./backend/kernels/wasm/runtime.ts";
+import type { BackendName } from "./backend/names.ts";
 
 /** How a backend fares here. */
 export type BackendStatus = "ok" | "software" | "cpu only" | "missing";

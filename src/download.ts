@@ -15,7 +15,7 @@
  */
 import { createHash } from "node:crypto";
 import { KtError } from "./errors.ts";
-import { exists, removeQuietly, tempPathFor } from "./io/_files.ts";
+import { exists, removeQuietly, tempPathFor } from "./io/files.ts";
 
 /** Expected digests, lowercase or uppercase hex. At least one should be given. */
 export interface Checksums {

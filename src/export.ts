@@ -24,7 +24,7 @@ import { displayValue } from "./canonical.ts";
 import type { LoadedExperiment, Trial } from "./config/mod.ts";
 import { planTrial } from "./engine/execute.ts";
 import { closestNames, KtError } from "./errors.ts";
-import { writeFileAtomic } from "./io/_files.ts";
+import { writeFileAtomic } from "./io/files.ts";
 import { provenanceContext } from "./provenance.ts";
 import { KT_VERSION } from "./version.ts";
 

@@ -6,15 +6,15 @@
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 // kt's Conv2D and BatchNormalization (same class names) for models loaded from disk too.
-import "./conv_layer.ts";
-import "./batch_norm_layer.ts";
+import "./backend/conv_layer.ts";
+import "./backend/batch_norm_layer.ts";
 import type { FeatureTable, KtModel } from "./api.ts";
 import type { Dataset } from "./data.ts";
 import { sampleSize } from "./data.ts";
 import { createRng, type Rng } from "./rng.ts";
 import { KtError, unknownNameMessage } from "./errors.ts";
-import { readInputFile } from "./io/_files.ts";
-import { readValues } from "./reads.ts";
+import { readInputFile } from "./io/files.ts";
+import { readValues } from "./backend/reads.ts";
 
 /** A tfjs-layers weight initialiser. */
 export type Initializer = ReturnType<typeof tfl.initializers.heNormal>;

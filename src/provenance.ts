@@ -23,6 +23,7 @@ import { z } from "zod";
 import { FILE_META, type Plugin, PLUGIN_SPEC_META, type PluginSpec } from "./api.ts";
 import { canonicalJson, type JsonValue } from "./canonical.ts";
 import { KtError } from "./errors.ts";
+import { sha256Hex } from "./hash.ts";
 import type { ResolvedNode } from "./config/validate.ts";
 import { pluginSource, type Registry } from "./registry.ts";
 import { type HashedSource, moduleHash } from "./source_hash.ts";
@@ -174,7 +175,7 @@ export async function openHashMemo(
     const names = (await Array.fromAsync(Deno.readDir(p))).map((e) => e.name).sort();
     const listing: [string, string][] = [];
     for (const name of names) listing.push([name, await hashPath(join(p, name), depth + 1)]);
-    return sha256(canonicalJson(listing));
+    return sha256Hex(canonicalJson(listing));
   };
 
   return {
@@ -207,10 +208,6 @@ async function streamSha256(path: string): Promise<string> {
   using file = await Deno.open(path, { read: true });
   for await (const chunk of file.readable) h.update(chunk);
   return h.digest("hex");
-}
-
-function sha256(data: Uint8Array | string): string {
-  return createHash("sha256").update(data).digest("hex");
 }
 
 // ---------------------------------------------------------------- what a node names

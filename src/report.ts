@@ -35,7 +35,7 @@ import { stringify as toYaml } from "yaml";
 import { KT_VERSION } from "./version.ts";
 import { canonicalJson, displayValue, type JsonValue } from "./canonical.ts";
 import { KtError } from "./errors.ts";
-import { writeFileAtomic } from "./io/_files.ts";
+import { writeFileAtomic } from "./io/files.ts";
 import { type EpochPoint, openResults, requireResults, type TrialRow } from "./results.ts";
 import {
   type ComparisonTable,

@@ -2,10 +2,10 @@
  * Hashes of user plugin code: a plugin file with the local modules it imports.
  * @module
  */
-import { createHash } from "node:crypto";
 import { dirname, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { canonicalJson } from "./canonical.ts";
+import { sha256Hex } from "./hash.ts";
 
 /** One hashed input as a manifest records it. */
 export interface HashedSource {
@@ -60,7 +60,7 @@ export async function moduleHash(file: string): Promise<string> {
       seen.set(path, "missing");
       return;
     }
-    seen.set(path, sha256(bytes));
+    seen.set(path, sha256Hex(bytes));
     for (const spec of relativeImports(new TextDecoder().decode(bytes))) {
       await visit(resolve(dirname(path), spec.split(/[?#]/)[0]));
     }
@@ -69,9 +69,5 @@ export async function moduleHash(file: string): Promise<string> {
   const listing = [...seen].map(([p, h]) => [relative(base, p), h]).sort((a, b) =>
     a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0
   );
-  return sha256(canonicalJson(listing));
-}
-
-function sha256(data: Uint8Array | string): string {
-  return createHash("sha256").update(data).digest("hex");
+  return sha256Hex(canonicalJson(listing));
 }

@@ -8,6 +8,7 @@ import {
   type DataShape,
   type DescribeContext,
   type Features,
+  type FeatureSource,
   KtError,
   type ModelEstimate,
   type NodeShape,
@@ -104,12 +105,6 @@ export function featuresInput(inputs: Record<string, unknown>, option: string): 
   const v = inputs[option] as Features | undefined;
   if (!v?.features?.values) throw new KtError(`option "${option}" must reference a features node`);
   return v;
-}
-
-/** Something that yields features for a dataset: a trained model or a teacher plugin node. */
-export interface FeatureSource {
-  /** Features of `layer`, optionally logits, and optionally more layers (for hint methods). */
-  extract(data: Dataset, layer: string, withLogits: boolean, layers?: string[]): Promise<Features>;
 }
 
 /** A trained model as a feature source (inference mode, any layer, optional logits). */

@@ -13,8 +13,8 @@ import { createRng, permutation } from "./rng.ts";
 import { KtError } from "./errors.ts";
 import { multiOutput, resolveLayerName } from "./model.ts";
 import { createProgress } from "./progress.ts";
-import { KtAdamOptimizer } from "./adam.ts";
-import { lossReadInterval, readScalars } from "./reads.ts";
+import { KtAdamOptimizer } from "./backend/adam.ts";
+import { lossReadInterval, readScalars } from "./backend/reads.ts";
 import { restoreLossState } from "./loss_state.ts";
 
 /** Optimiser settings. */

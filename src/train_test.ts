@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { useBackend } from "./backend.ts";
+import { useBackend } from "./backend/select.ts";
 import { DivergenceError, isDivergence, scheduledLr, trainModel } from "./train.ts";
 import { extractFeatures, extractLayers, loadModel, predictLogits, saveModel } from "./model.ts";
 import type { Dataset } from "./data.ts";

@@ -15,7 +15,7 @@ import { openResults } from "../src/results.ts";
 import { sweepInline as sweepLoaded } from "./fixtures/inline_sweep.ts";
 import { materialize, planTrial, releaseMemo, runJobInProcess } from "../src/engine/execute.ts";
 import { openCache } from "../src/cache.ts";
-import { useBackend } from "../src/backend.ts";
+import { useBackend } from "../src/backend/select.ts";
 import { provenanceContext } from "../src/provenance.ts";
 import { writeNpy } from "../src/io/npy.ts";
 import type { KtModel, TrainedModel } from "../src/api.ts";

@@ -5,7 +5,7 @@
  * the same weights and the same test metrics, for cross-entropy and for PKT.
  */
 import assert from "node:assert/strict";
-import { useBackend } from "../src/backend.ts";
+import { useBackend } from "../src/backend/select.ts";
 import mnist from "../plugins/datasets/mnist.ts";
 import cnn from "../plugins/models/cnn.ts";
 import pkt from "../plugins/losses/pkt.ts";

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { builtinPlugins } from "../plugins/mod.ts";
 import type { Dataset, StepContext, TrainedModel } from "../src/api.ts";
-import { useBackend } from "../src/backend.ts";
+import { useBackend } from "../src/backend/select.ts";
 import { KT_NUMERICS_VERSION } from "../src/provenance.ts";
 import { createRegistry } from "../src/registry.ts";
 import { createRng } from "../src/rng.ts";

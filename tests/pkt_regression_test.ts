@@ -13,7 +13,7 @@
  * comparison of mAP is docs/results.md's (experiments/mnist_pkt.yaml).
  */
 import assert from "node:assert/strict";
-import { useBackend } from "../src/backend.ts";
+import { useBackend } from "../src/backend/select.ts";
 import mnist from "../plugins/datasets/mnist.ts";
 import cnn from "../plugins/models/cnn.ts";
 import pkt from "../plugins/losses/pkt.ts";

@@ -1,6 +1,6 @@
 /**
  * WebGPU trains, extracts and evaluates in Deno: the same tiny models and seeds trained on tfjs's
- * webgpu backend (asynchronous reads only: src/reads.ts) and on its plain cpu backend give the
+ * webgpu backend (asynchronous reads only: src/backend/reads.ts) and on its plain cpu backend give the
  * same per-epoch losses and test metrics within {@linkcode LOSS_TOLERANCE} and
  * {@linkcode METRIC_TOLERANCE} (measured on llvmpipe: losses within 1e-5 relative, metrics equal).
  * Runs on whatever adapter Deno finds — on CI, Mesa's llvmpipe, a software adapter (slow: hence
@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { adapterLabel, useBackend, webgpuAdapter } from "../src/backend.ts";
+import { adapterLabel, useBackend, webgpuAdapter } from "../src/backend/select.ts";
 import mnist from "../plugins/datasets/mnist.ts";
 import cnn from "../plugins/models/cnn.ts";
 import mlp from "../plugins/models/mlp.ts";
@@ -19,7 +19,7 @@ import type { LossTerm } from "../src/api.ts";
 import { extractFeatures, predictLogits } from "../src/model.ts";
 import { retrievalMetrics } from "../src/metrics/retrieval.ts";
 import { accuracy } from "../src/metrics/classification.ts";
-import { ASYNC_LOSS_READ_INTERVAL } from "../src/reads.ts";
+import { ASYNC_LOSS_READ_INTERVAL } from "../src/backend/reads.ts";
 
 /** Largest relative difference allowed between a webgpu and a cpu epoch loss. */
 const LOSS_TOLERANCE = 1e-4;

@@ -16,7 +16,7 @@
  */
 import { defineDataset, KtError, type PluginContext, z } from "../../src/api.ts";
 import { cachedDownload, type Checksums, gunzip } from "../../src/download.ts";
-import { exists, readInputFile, removeQuietly, tempPathFor } from "../../src/io/_files.ts";
+import { exists, readInputFile, removeQuietly, tempPathFor } from "../../src/io/files.ts";
 import { readTar } from "../../src/io/tar.ts";
 import {
   checkSplit,

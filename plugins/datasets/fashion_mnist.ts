@@ -20,7 +20,7 @@
  * @module
  */
 import { defineDataset, KtError, type PluginContext, z } from "../../src/api.ts";
-import { readInputFile, removeQuietly, writeFileAtomic } from "../../src/io/_files.ts";
+import { readInputFile, removeQuietly, writeFileAtomic } from "../../src/io/files.ts";
 import { createRng, permutation } from "../../src/rng.ts";
 import {
   checkSplit,

@@ -7,7 +7,7 @@
 import type * as tf from "@tensorflow/tfjs-core";
 import { defineLoss, z } from "../../src/api.ts";
 import { attentionTransferLoss } from "../../src/losses/at.ts";
-import { checkMap } from "../../src/losses/_tensor.ts";
+import { checkMap } from "../../src/losses/tensor.ts";
 import { weightOption } from "./_common.ts";
 import {
   checkLayerPairs,

@@ -6,7 +6,7 @@
 import type * as tf from "@tensorflow/tfjs-core";
 import { defineLoss, z } from "../../src/api.ts";
 import { nstLoss } from "../../src/losses/nst.ts";
-import { checkMap } from "../../src/losses/_tensor.ts";
+import { checkMap } from "../../src/losses/tensor.ts";
 import { weightOption } from "./_common.ts";
 import {
   checkLayerPairs,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { ModelContext, ModelPlugin } from "../../src/api.ts";
-import { useBackend } from "../../src/backend.ts";
+import { useBackend } from "../../src/backend/select.ts";
 import { OptionError } from "../../src/errors.ts";
 import cnn from "./cnn.ts";
 import mlp from "./mlp.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type * as tf from "@tensorflow/tfjs-core";
-import { useBackend } from "../../src/backend.ts";
+import { useBackend } from "../../src/backend/select.ts";
 import cnn from "./cnn.ts";
 import mlp from "./mlp.ts";
 import resnet from "./resnet.ts";

@@ -9,8 +9,8 @@
 import * as tfl from "@tensorflow/tfjs-layers";
 import { defineModel, type ModelEstimate, z } from "../../src/api.ts";
 import { INIT_SCHEMES, seededInitializers } from "../../src/model.ts";
-import { batchNormalization } from "../../src/batch_norm_layer.ts";
-import { conv2d } from "../../src/conv_layer.ts";
+import { batchNormalization } from "../../src/backend/batch_norm_layer.ts";
+import { conv2d } from "../../src/backend/conv_layer.ts";
 
 type T = tfl.SymbolicTensor;
 

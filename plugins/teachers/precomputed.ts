@@ -11,7 +11,7 @@
 import { defineTeacher, KtError, OptionError, resolvePath, z } from "../../src/api.ts";
 import { filePath } from "../../src/api.ts";
 import { readNpy, readNpyHeader } from "../../src/io/npy.ts";
-import { inputFileSize, readInputFile } from "../../src/io/_files.ts";
+import { inputFileSize, readInputFile } from "../../src/io/files.ts";
 
 /** Rows and values per row of the feature file, from its header (or size) alone. */
 async function layoutOf(

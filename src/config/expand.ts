@@ -10,9 +10,9 @@
  * ```
  * @module
  */
-import { sha256Hex } from "../cache.ts";
 import { canonicalJson, displayValue, type JsonValue } from "../canonical.ts";
 import { closestNames } from "../errors.ts";
+import { sha256Hex } from "../hash.ts";
 import { createRng } from "../rng.ts";
 import type { Registry } from "../registry.ts";
 import {

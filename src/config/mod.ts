@@ -10,9 +10,9 @@
  * @module
  */
 import { dirname, isAbsolute, resolve } from "node:path";
-import { type BackendName, BACKENDS } from "../backend.ts";
+import { type BackendName, BACKENDS } from "../backend/names.ts";
 import { closestNames, KtError } from "../errors.ts";
-import { inputFileSize, readInputFile } from "../io/_files.ts";
+import { inputFileSize, readInputFile } from "../io/files.ts";
 import { formatBytes } from "../memory.ts";
 import { MAX_NAME_LENGTH, nameProblem, pathProblem, safeName } from "./names.ts";
 import { loadPluginFile, type Registry } from "../registry.ts";

@@ -16,7 +16,7 @@ import type {
 import { type Cache, cacheKey } from "../cache.ts";
 import type { ResolvedNode, Trial } from "../config/mod.ts";
 import { debugEnabled, describeError, KtError, pluginFailure } from "../errors.ts";
-import { useBackend } from "../backend.ts";
+import { useBackend } from "../backend/select.ts";
 import { openCache } from "../cache.ts";
 import type { JobEvents, JobResult, JobSpec } from "../api.ts";
 import type { LoadedExperiment } from "../config/mod.ts";

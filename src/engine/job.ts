@@ -6,7 +6,7 @@
  * @module
  */
 import type { PluginKind } from "../api.ts";
-import type { BackendName } from "../backend.ts";
+import type { BackendName } from "../backend/names.ts";
 import type { NodeRef, ResolvedNode, Trial } from "../config/mod.ts";
 import { KtError } from "../errors.ts";
 import type { Provenance } from "../provenance.ts";

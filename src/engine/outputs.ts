@@ -4,11 +4,17 @@
  * {@linkcode FeatureSource}.
  * @module
  */
-import type { Features, LossState, StepOutput, TeacherPlugin, TrainedModel } from "../api.ts";
+import type {
+  Features,
+  FeatureSource,
+  LossState,
+  StepOutput,
+  TeacherPlugin,
+  TrainedModel,
+} from "../api.ts";
 import type { Artifact, FileData } from "../cache.ts";
 import type { JsonValue } from "../canonical.ts";
 import type { Dataset } from "../data.ts";
-import type { FeatureSource } from "../steps.ts";
 import { modelFromFiles, modelToFiles } from "../model.ts";
 import { KtError } from "../errors.ts";
 

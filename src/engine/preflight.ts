@@ -27,7 +27,7 @@ import { Problems } from "../config/parse.ts";
 import { optionLoc } from "../config/validate.ts";
 import { KtError, OptionError, thrownSummary, userFrame } from "../errors.ts";
 import { memoryBytes } from "../memory.ts";
-import { sha256Hex } from "../cache.ts";
+import { sha256Hex } from "../hash.ts";
 import { canonicalJson, type JsonValue } from "../canonical.ts";
 import type { Registry } from "../registry.ts";
 

@@ -11,7 +11,7 @@
  * @module
  */
 import { KtError } from "../errors.ts";
-import { inputFileSize, readInputFile, readInputRange } from "./_files.ts";
+import { inputFileSize, readInputFile, readInputRange } from "./files.ts";
 
 /** Element types an IDX file can hold, by their type byte. */
 export type IdxType = "uint8" | "int8" | "int16" | "int32" | "float32" | "float64";

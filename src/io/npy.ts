@@ -13,7 +13,7 @@
  * @module
  */
 import { KtError } from "../errors.ts";
-import { inputFileSize, readInputFile, readInputRange, writeFileAtomic } from "./_files.ts";
+import { inputFileSize, readInputFile, readInputRange, writeFileAtomic } from "./files.ts";
 
 /** Element types kt reads from `.npy` files. */
 export type NpyDtype = "uint8" | "int32" | "int64" | "float32" | "float64";

@@ -4,7 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { checkMap, checkNumber, l2Normalize, matchSpatial } from "./_tensor.ts";
+import { checkMap, checkNumber, l2Normalize, matchSpatial } from "./tensor.ts";
 
 /** Options of {@linkcode attentionTransferLoss}. */
 export interface AttentionOptions {

@@ -4,7 +4,7 @@ import "@tensorflow/tfjs-backend-cpu";
 import assert from "node:assert/strict";
 import { KtError } from "../errors.ts";
 import { attentionMap, attentionTransferLoss } from "./at.ts";
-import { adaptiveAvgPool } from "./_tensor.ts";
+import { adaptiveAvgPool } from "./tensor.ts";
 import {
   assertAllClose,
   assertClose,

@@ -10,7 +10,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { KtError } from "../errors.ts";
 import type { Rng } from "../rng.ts";
 import { checkMatrix } from "./pkt.ts";
-import { checkNumber, l2Normalize } from "./_tensor.ts";
+import { checkNumber, l2Normalize } from "./tensor.ts";
 
 /** RepDistiller's guard inside the NCE probabilities. */
 const NCE_EPS = 1e-7;

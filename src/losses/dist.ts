@@ -5,7 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { checkLogitPair, checkNumber } from "./_tensor.ts";
+import { checkLogitPair, checkNumber } from "./tensor.ts";
 
 /** Options of {@linkcode distLoss}. */
 export interface DistOptions {

@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { KtError } from "../errors.ts";
-import { checkLogitPair, checkNumber } from "./_tensor.ts";
+import { checkLogitPair, checkNumber } from "./tensor.ts";
 
 /** Options of {@linkcode dkdLoss}. */
 export interface DkdOptions {

@@ -5,7 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { batchGram, checkMap, l2Normalize, matchSpatial, stopGradient } from "./_tensor.ts";
+import { batchGram, checkMap, l2Normalize, matchSpatial, stopGradient } from "./tensor.ts";
 
 /** Each channel's spatial map of an NHWC map, L2-normalised over H·W: B×C×(H·W). */
 function channelPatterns(map: tf.Tensor4D): tf.Tensor3D {

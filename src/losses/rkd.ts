@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { checkMatrix } from "./pkt.ts";
-import { checkNumber, gram, l2Normalize, smoothL1, stopGradient } from "./_tensor.ts";
+import { checkNumber, gram, l2Normalize, smoothL1, stopGradient } from "./tensor.ts";
 
 /** Options of {@linkcode rkdLoss}. */
 export interface RkdOptions {

@@ -4,7 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { checkBatch, gram, l2Normalize } from "./_tensor.ts";
+import { checkBatch, gram, l2Normalize } from "./tensor.ts";
 
 /** The row-normalised Gram matrix of a batch flattened per sample: normalize(F Fᵀ), B×B. */
 function similarity(f: tf.Tensor): tf.Tensor2D {

@@ -8,7 +8,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { KtError } from "../errors.ts";
 import { applyRegressor } from "./hint.ts";
-import { checkBatch, checkNumber, matchSpatial } from "./_tensor.ts";
+import { checkBatch, checkNumber, matchSpatial } from "./tensor.ts";
 
 /** The regressor's parameters and the variance parameters of {@linkcode vidLoss}. */
 export interface VidParams {

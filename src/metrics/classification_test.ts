@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { useBackend } from "../backend.ts";
+import { useBackend } from "../backend/select.ts";
 import { KtError } from "../errors.ts";
 import { accuracy, knnAccuracy } from "./classification.ts";
 

@@ -6,7 +6,7 @@
  * them at once: part 0 on the calling thread, the others on workers woken through `Atomics`.
  * @module
  */
-import { KtError } from "../../errors.ts";
+import { KtError } from "../../../errors.ts";
 import { ulebBytes } from "./encode.ts";
 
 function readUleb(b: Uint8Array, p: number): [number, number] {

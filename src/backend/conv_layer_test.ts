@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { useBackend } from "./backend.ts";
+import { useBackend } from "./select.ts";
 import { conv2d } from "./conv_layer.ts";
-import { countKernelCalls } from "./kernels/_kernel_spy.ts";
+import { countKernelCalls } from "./kernels/kernel_spy.ts";
 
 await useBackend("wasm");
 

@@ -7,7 +7,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { KtError } from "../errors.ts";
+import { KtError } from "../../errors.ts";
 import { type KernelArgs, originalKernels } from "./_scope.ts";
 import {
   conv2D,
@@ -30,21 +30,6 @@ import { untransposedMatMul } from "./matmul.ts";
 import { maxPool, maxPoolGrad } from "./pool.ts";
 import { mean, sum } from "./reduce.ts";
 import { unsortedSegmentSum } from "./segment.ts";
-
-export {
-  cast,
-  conv2DBackpropFilter,
-  conv2DBackpropInput,
-  depthwiseConv2dNativeBackpropFilter,
-  depthwiseConv2dNativeBackpropInput,
-  identity,
-  maxPoolGrad,
-  mean,
-  sum,
-  tile,
-  unsortedSegmentSum,
-  untransposedMatMul,
-};
 
 /** Marks kernel functions registered by kt, so registering twice changes nothing. */
 const KT_KERNEL = Symbol.for("kt.wasmKernel");

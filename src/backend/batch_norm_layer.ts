@@ -1,7 +1,7 @@
 /**
  * {@linkcode KtBatchNormalization}: tfjs-layers' `BatchNormalization` whose training step runs
- * kt's fused wasm kernels (`src/kernels/batch_norm.ts`) — two passes forward, two backward —
- * instead of moments + FusedBatchNorm and their ~20-kernel gradient. Same weights, same
+ * kt's fused wasm kernels (`src/backend/kernels/batch_norm.ts`) — two passes forward, two
+ * backward — instead of moments + FusedBatchNorm and their ~20-kernel gradient. Same weights, same
  * serialised class name and config (saved models stay plain tfjs models), same moving-average
  * update; inference, other backends and other layouts run the stock layer.
  * Running statistics follow PyTorch: the moving variance averages the UNBIASED batch variance

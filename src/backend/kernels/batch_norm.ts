@@ -1,6 +1,6 @@
 /**
  * Batch normalisation in training as two fused wasm kernels (kt's own names, used by
- * {@linkcode KtBatchNormalization} in `src/batch_norm_layer.ts`):
+ * {@linkcode KtBatchNormalization} in `src/backend/batch_norm_layer.ts`):
  *
  * - `KtBatchNormTrain` (x, gamma, beta; attr epsilon) → [y, mean, variance]: per-channel batch
  *   mean and biased variance over all axes but the last, y = (x − mean)·gamma/√(variance + ε) + beta;

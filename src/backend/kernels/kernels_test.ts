@@ -8,10 +8,10 @@ import "@tensorflow/tfjs-layers";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
 import assert from "node:assert/strict";
-import { createRng, type Rng } from "../rng.ts";
+import { createRng, type Rng } from "../../rng.ts";
 import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from "./mod.ts";
 import { RELU_GRAD } from "./elementwise.ts";
-import { countKernelCalls } from "./_kernel_spy.ts";
+import { countKernelCalls } from "./kernel_spy.ts";
 
 await tf.setBackend("wasm");
 registerWasmTrainingKernels();

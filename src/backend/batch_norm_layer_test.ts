@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { useBackend } from "./backend.ts";
+import { useBackend } from "./select.ts";
 import { batchNormalization } from "./batch_norm_layer.ts";
-import { createRng } from "./rng.ts";
+import { createRng } from "../rng.ts";
 import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from "./kernels/batch_norm.ts";
-import { countKernelCalls } from "./kernels/_kernel_spy.ts";
+import { countKernelCalls } from "./kernels/kernel_spy.ts";
 
 interface Run {
   y: Float32Array;

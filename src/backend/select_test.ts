@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { installCommand, isSoftwareAdapter, useBackend, webgpuAdapter } from "./backend.ts";
-import { KtError } from "./errors.ts";
+import { installCommand, isSoftwareAdapter, useBackend, webgpuAdapter } from "./select.ts";
+import { KtError } from "../errors.ts";
 
 Deno.test("useBackend() rejects an unknown backend with a suggestion and the valid names", async () => {
   await assert.rejects(

@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 // tfjs-layers registers the gradients of the core ops (as in training).
 import "@tensorflow/tfjs-layers";
-import { useBackend } from "./backend.ts";
+import { useBackend } from "./select.ts";
 import { KtAdamOptimizer } from "./adam.ts";
-import { createRng } from "./rng.ts";
+import { createRng } from "../rng.ts";
 import { ADAM_UPDATE } from "./kernels/adam.ts";
-import { countKernelCalls } from "./kernels/_kernel_spy.ts";
+import { countKernelCalls } from "./kernels/kernel_spy.ts";
 
 /** Values of variables of several sizes after `steps` Adam steps on a quadratic-plus-sine loss. */
 function optimize(make: () => tf.Optimizer, steps: number): Float32Array[] {

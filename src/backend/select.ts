@@ -7,15 +7,11 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { KtError, unknownNameMessage } from "./errors.ts";
+import { KtError, unknownNameMessage } from "../errors.ts";
 import { registerWasmTrainingKernels } from "./kernels/mod.ts";
 import { KernelPool, loadOnSharedMemory, wasmSharedMemory } from "./kernels/wasm/threads.ts";
 import { kernelThreads, setKernelPool } from "./kernels/wasm/runtime.ts";
-
-/** Backend names a user may ask for. */
-export const BACKENDS = ["auto", "wasm", "cpu", "webgpu", "tensorflow", "tensorflow-gpu"] as const;
-/** A backend name. */
-export type BackendName = typeof BACKENDS[number];
+import { type BackendName, BACKENDS } from "./names.ts";
 
 /** The outcome of {@linkcode useBackend}. */
 export interface BackendChoice {
@@ -51,7 +47,7 @@ const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|softpipe|swiftshader|software|warp|c
  *
  * @example
  * ```ts
- * import { isSoftwareAdapter } from "./backend.ts";
+ * import { isSoftwareAdapter } from "./select.ts";
  * console.log(isSoftwareAdapter({ description: "llvmpipe (LLVM 15.0.6, 256 bits)" })); // true
  * console.log(isSoftwareAdapter({ description: "NVIDIA H100 80GB HBM3", vendor: "nvidia" })); // false
  * ```
@@ -128,7 +124,7 @@ export function nodePackage(backend: "tensorflow" | "tensorflow-gpu"): string {
 
 /** Whether the package and its native binding are installed in the project's node_modules. */
 function nativeBindingInstalled(pkg: string): boolean {
-  const dir = new URL(`../node_modules/${pkg}/lib/`, import.meta.url);
+  const dir = new URL(`../../node_modules/${pkg}/lib/`, import.meta.url);
   try {
     for (const entry of Deno.readDirSync(dir)) {
       if (entry.name.startsWith("napi-v")) {
@@ -253,7 +249,7 @@ export function closeBackendThreads(): void {
  *
  * @example
  * ```ts
- * import { useBackend } from "./backend.ts";
+ * import { useBackend } from "./select.ts";
  * const choice = await useBackend("cpu");
  * console.log(choice.name); // "cpu"
  * ```
