@@ -1,6 +1,13 @@
 /**
- * The built-in plugin set. The entry point hands this list to the engine; `src/` never imports
- * a concrete plugin. Add a built-in by importing its file here.
+ * The built-in plugin set (the package's `./plugins` export). The entry point hands this list to
+ * the engine; `src/` never imports a concrete plugin. Add a built-in by importing its file here.
+ *
+ * @example
+ * ```ts
+ * import { builtinPlugins } from "./mod.ts";
+ * const steps = builtinPlugins.filter((p) => p.kind === "step").map((p) => p.name);
+ * console.assert(steps.includes("trained-network") && steps.includes("transfer"));
+ * ```
  * @module
  */
 import type { Plugin } from "../src/api.ts";
@@ -34,8 +41,8 @@ import resnet from "./models/resnet.ts";
 import evaluate from "./steps/evaluate.ts";
 import features from "./steps/features.ts";
 import transfer from "./steps/transfer.ts";
-import trainedNetwork from "./teachers/trained_network.ts";
-import saved from "./teachers/saved.ts";
+import trainedNetwork from "./steps/trained_network.ts";
+import saved from "./steps/saved.ts";
 import hogTeacher from "./teachers/hog.ts";
 import precomputedTeacher from "./teachers/precomputed.ts";
 import retrievalMetric from "./metrics/retrieval.ts";

@@ -1,10 +1,14 @@
 /**
  * The folder layout keeps the architecture's promises (docs/architecture.md): the config layer
- * loads no tfjs and not the cache, the engine uses no plugin helper from `src/steps.ts`, and a
- * module whose name starts with `_` is imported only from its own folder.
+ * loads no tfjs and not the cache, the engine uses no plugin helper from `src/steps.ts`, a module
+ * whose name starts with `_` is imported only from its own folder, and each plugin file lives in the
+ * folder of its kind.
  */
 import assert from "node:assert/strict";
 import { dirname, join, normalize, relative } from "node:path";
+import type { Plugin } from "../src/api.ts";
+import { describePlugins } from "../src/describe.ts";
+import { builtinPlugins } from "../plugins/mod.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -91,4 +95,20 @@ Deno.test("a module named _* is imported only from its own folder", () => {
     }
   }
   assert.deepEqual(outside, []);
+});
+
+Deno.test("each plugin file lives in the folder of its kind; kt plugins --kind step lists trained-network and saved", async () => {
+  const misplaced: string[] = [];
+  const files = sourceFiles("plugins").filter((f) =>
+    f.split("/").length === 3 && !f.split("/")[2].startsWith("_") && !f.endsWith("_test.ts")
+  );
+  assert.ok(files.length > 30, "the walk finds the built-in plugin files");
+  for (const file of files) {
+    const { default: plugin } = await import(join(ROOT, file)) as { default: Plugin };
+    const folder = `plugins/${plugin.kind === "loss" ? "losses" : `${plugin.kind}s`}`;
+    if (folder !== dirname(file)) misplaced.push(`${file}: a ${plugin.kind} plugin`);
+  }
+  assert.deepEqual(misplaced, []);
+  const steps = describePlugins(builtinPlugins, "step");
+  for (const name of ["trained-network", "saved"]) assert.match(steps, new RegExp(`\\b${name}\\b`));
 });

@@ -1,6 +1,6 @@
 /**
- * `trained-network` teacher: any model plugin trained with cross-entropy on a dataset node.
- * Trained once per distinct configuration and cached; its seed is fixed (default 0) rather than
+ * `trained-network` step: any model plugin trained with cross-entropy on a dataset node — the usual
+ * teacher. Trained once per distinct configuration and cached; its seed is fixed (default 0) rather than
  * following the trial seed, so a sweep over student seeds shares one teacher.
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * `saved` teacher: a tfjs layers model from disk (`model.json` + weight files), e.g. one trained
+ * `saved` step: a tfjs layers model from disk (`model.json` + weight files), e.g. one trained
  * elsewhere and converted with the tfjs converter, or saved by `kt train --save`.
  * @module
  */
