@@ -36,7 +36,7 @@ export { type HashedSource, moduleHash, relativeImports } from "./source_hash.ts
  * order or normalisation): it is part of every cache key, so old artifacts are not reused.
  * `tests/numerics_test.ts` fails when the golden training run changes without a bump.
  */
-export const KT_NUMERICS_VERSION = 1;
+export const KT_NUMERICS_VERSION = 2;
 
 /** What decided a node's output besides its options (see the module doc). */
 export interface Provenance {

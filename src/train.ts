@@ -16,6 +16,7 @@ import { createProgress } from "./progress.ts";
 import { KtAdamOptimizer } from "./backend/adam.ts";
 import { lossReadInterval, readScalars } from "./backend/reads.ts";
 import { restoreLossState } from "./loss_state.ts";
+import { crossEntropy } from "./losses/cross_entropy.ts";
 
 /** Optimiser settings. */
 export interface OptimizerOptions {
@@ -110,10 +111,9 @@ export interface EpochRecord {
   lr: number;
 }
 
-/** Sparse softmax cross-entropy, mean over the batch. */
+/** Sparse softmax cross-entropy, mean over the batch ({@linkcode crossEntropy}). */
 export const crossEntropyTerm: LossTerm = {
-  compute: ({ studentLogits, labels, numClasses }) =>
-    tf.losses.softmaxCrossEntropy(tf.oneHot(labels, numClasses), studentLogits) as tf.Scalar,
+  compute: ({ studentLogits, labels }) => crossEntropy(studentLogits, labels),
 };
 
 /** Learning rate for `epoch` under `schedule`. */

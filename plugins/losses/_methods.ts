@@ -7,7 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { KtError, type LossInputs, type LossTerm, z } from "../../src/api.ts";
-import { crossEntropy } from "../../src/losses/hinton.ts";
+import { crossEntropy } from "../../src/losses/cross_entropy.ts";
 import type { Rng } from "../../src/rng.ts";
 import { scaled, studentLayer, teacherFeatures, teacherLayer } from "./_common.ts";
 

@@ -4,7 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { defineLoss, z } from "../../src/api.ts";
-import { crossEntropy } from "../../src/losses/hinton.ts";
+import { crossEntropy } from "../../src/losses/cross_entropy.ts";
 import { scaled, weightOption } from "./_common.ts";
 
 export default defineLoss({

@@ -9,7 +9,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { defineLoss, KtError, type LossInputs, type LossTerm, z } from "../../src/api.ts";
-import { crossEntropy, hintonLoss } from "../../src/losses/hinton.ts";
+import { crossEntropy } from "../../src/losses/cross_entropy.ts";
+import { hintonLoss } from "../../src/losses/hinton.ts";
 import { fitnetsLoss, randomProjection, type Regressor } from "../../src/losses/hint.ts";
 import {
   disposeVariables,

@@ -14,7 +14,7 @@ import { attentionTransferLoss } from "../../src/losses/at.ts";
 import { ccLoss } from "../../src/losses/cc.ts";
 import { distLoss } from "../../src/losses/dist.ts";
 import { dkdLoss } from "../../src/losses/dkd.ts";
-import { crossEntropy } from "../../src/losses/hinton.ts";
+import { crossEntropy } from "../../src/losses/cross_entropy.ts";
 import { nstLoss } from "../../src/losses/nst.ts";
 import { rkdLoss } from "../../src/losses/rkd.ts";
 import { similarityPreservingLoss } from "../../src/losses/sp.ts";

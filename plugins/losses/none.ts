@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { defineLoss, z } from "../../src/api.ts";
-import { crossEntropy } from "../../src/losses/hinton.ts";
+import { crossEntropy } from "../../src/losses/cross_entropy.ts";
 
 export default defineLoss({
   name: "none",

@@ -5,8 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { KtError } from "../errors.ts";
-import { checkLogitPair, checkNumber } from "./tensor.ts";
+import { checkLabels, checkLogitPair, checkNumber } from "./tensor.ts";
 
 /** Options of {@linkcode dkdLoss}. */
 export interface DkdOptions {
@@ -70,11 +69,7 @@ export function dkdLoss(
   const where = "dkdLoss()";
   checkLogitPair(studentLogits, teacherLogits, where, 2);
   const [b, c] = studentLogits.shape;
-  if (labels.rank !== 1 || labels.shape[0] !== b) {
-    throw new KtError(`${where}: labels must have shape [${b}], got [${labels.shape.join(", ")}]`, {
-      hint: "pass one integer class index per logit row",
-    });
-  }
+  checkLabels(labels, b, where);
   const { alpha = 1, beta = 8, temperature = 4 } = options;
   checkNumber(alpha, "alpha", where);
   checkNumber(beta, "beta", where);

@@ -1,44 +1,14 @@
 /**
- * Logit losses: sparse softmax cross-entropy and Hinton knowledge distillation in its library
- * form (RepDistiller / mdistiller / torchdistill) and the official PKT repository's form.
+ * Hinton knowledge distillation in its library form (RepDistiller / mdistiller / torchdistill) and
+ * the official PKT repository's form.
  * See DESIGN.md §1.
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { KtError } from "../errors.ts";
+import { crossEntropy } from "./cross_entropy.ts";
 import { checkMatrix } from "./pkt.ts";
-
-function checkLabels(labels: tf.Tensor, rows: number, where: string): void {
-  if (labels.rank !== 1 || labels.shape[0] !== rows) {
-    throw new KtError(
-      `${where}: labels must have shape [${rows}], got [${labels.shape.join(", ")}]`,
-      { hint: "pass one integer class index per logit row" },
-    );
-  }
-}
-
-/**
- * Sparse softmax cross-entropy, averaged over the batch: −(1/B) Σ_i log softmax(z_i)[y_i].
- * Labels are class indices (int32 or whole floats); an index outside [0, C) contributes 0.
- *
- * @example
- * ```ts
- * import * as tf from "@tensorflow/tfjs-core";
- * import "@tensorflow/tfjs-backend-cpu";
- * import { crossEntropy } from "./hinton.ts";
- * await tf.setBackend("cpu");
- * const ce = crossEntropy(tf.tensor2d([[0, 0]]), tf.tensor1d([1], "int32"));
- * console.log(ce.dataSync()[0]); // ln 2 ≈ 0.6931
- * ```
- */
-export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
-  checkMatrix(logits, "logits", "crossEntropy()");
-  checkLabels(labels, logits.shape[0], "crossEntropy()");
-  return tf.tidy(() => {
-    const target = tf.oneHot(tf.cast(labels, "int32"), logits.shape[1]);
-    return tf.neg(tf.mean(tf.sum(tf.mul(target, tf.logSoftmax(logits)), 1)));
-  });
-}
+import { checkLabels } from "./tensor.ts";
 
 /** Options of {@linkcode hintonLoss}. */
 export interface HintonOptions {

@@ -18,7 +18,8 @@ export {
   pktProbabilities,
   supervisedPktLoss,
 } from "./pkt.ts";
-export { crossEntropy, HINTON_FORMS, hintonLoss, type HintonOptions } from "./hinton.ts";
+export { crossEntropy } from "./cross_entropy.ts";
+export { HINTON_FORMS, hintonLoss, type HintonOptions } from "./hinton.ts";
 export {
   applyRegressor,
   fitnetsLoss,

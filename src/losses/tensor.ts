@@ -115,6 +115,16 @@ export function checkBatch(x: tf.Tensor, name: string, where: string, rows?: num
   }
 }
 
+/** Throws a {@linkcode KtError} unless `labels` is a vector of `rows` class indices. */
+export function checkLabels(labels: tf.Tensor, rows: number, where: string): void {
+  if (labels.rank !== 1 || labels.shape[0] !== rows) {
+    throw new KtError(
+      `${where}: labels must have shape [${rows}], got [${labels.shape.join(", ")}]`,
+      { hint: "pass one integer class index per logit row" },
+    );
+  }
+}
+
 /** Throws a {@linkcode KtError} unless `value` is a finite number (> 0 when `positive`). */
 export function checkNumber(value: number, name: string, where: string, positive = false): void {
   if (!Number.isFinite(value) || (positive && value <= 0)) {
