@@ -7,20 +7,37 @@
  * nodes (the teacher's and plain student's evaluations) are recorded apart from the method's.
  * @module
  */
-import type { ExecutorPlugin, JobEvents, JobResult, JobSpec } from "../api.ts";
+import type { Executor, ExecutorPlugin, JobEvents, JobResult, JobSpec } from "../api.ts";
 import { type Cache, openCache } from "../cache.ts";
 import type { JsonValue } from "../canonical.ts";
 import { type LoadedExperiment, type Trial, trialConfig } from "../config/mod.ts";
 import { KtError } from "../errors.ts";
-import { openResults, type ReferenceRow, runLockPath, type RunStatus } from "../results.ts";
+import {
+  openResults,
+  type ReferenceRow,
+  type ResultsDb,
+  runLockPath,
+  type RunStatus,
+} from "../results.ts";
 import { type HeldLock, type KeyLock, tryLockKey } from "../key_lock.ts";
-import { holdLife, thisProcess } from "../liveness.ts";
+import { holdLife, type LifeLock, thisProcess } from "../liveness.ts";
 import { KT_VERSION, ktCommit } from "../version.ts";
 import { provenanceContext } from "../provenance.ts";
 import { type NodePlan, planTrial, stepDependencies } from "./execute.ts";
 import { jobWork } from "./job.ts";
 import { type MetricsNode, metricsNodes } from "./references.ts";
-import { createSweepProgress, jobLabel } from "./sweep_progress.ts";
+import {
+  jobEnd,
+  jobThreads,
+  runEnd,
+  schedule,
+  type ScheduledJob,
+  type TrialEnd,
+  trialState,
+} from "./schedule.ts";
+import { createSweepProgress, jobLabel, type SweepProgress } from "./sweep_progress.ts";
+
+export { jobThreads, trialState };
 
 /** Options of {@linkcode runSweep}. */
 export interface SweepOptions {
@@ -62,29 +79,11 @@ export interface TrialOutcome {
   label: string;
   params: Record<string, JsonValue>;
   seed: number;
-  status: "done" | "cached" | "failed" | "diverged" | "interrupted";
+  status: TrialEnd;
   reason?: string;
   metrics: Record<string, number>;
   /** The references (teacher, plain student) measured in this trial. */
   references: ReferenceRow[];
-}
-
-/**
- * Kernel threads for a job started while `running` jobs run and `ready` jobs (this one included)
- * could start, with `jobs` allowed at once on `cores` cores: the cores ÷ the jobs that will share
- * them, so a job that runs alone (e.g. the teacher every student waits for) gets them all.
- * Results do not depend on it.
- *
- * @example
- * ```ts
- * import { jobThreads } from "./sweep.ts";
- * console.log(jobThreads(2, 2, 0, 1)); // 2: the only runnable job
- * console.log(jobThreads(2, 2, 0, 6)); // 1
- * ```
- */
-export function jobThreads(cores: number, jobs: number, running: number, ready: number): number {
-  const sharing = Math.max(1, Math.min(jobs, running + ready));
-  return Math.max(1, Math.floor(cores / sharing));
 }
 
 /** What {@linkcode runSweep} did. */
@@ -111,14 +110,10 @@ export interface SweepReport {
   seconds: number;
 }
 
-interface Job {
+/** A job of the sweep: the scheduler's view of it and what running it takes. */
+interface Job extends ScheduledJob {
   spec: JobSpec;
   plugin: string;
-  /** `waiting`: another process holds its key's lock (it computes the same job). */
-  state: "pending" | "waiting" | "running" | "done" | "cached" | "failed";
-  reason?: string;
-  /** Why a failed job ended, when it did not fail on its own. */
-  ending?: "diverged" | "interrupted";
   /** Trials that include this job, with the node's name in each. */
   users: { trial: Trial; node: string }[];
 }
@@ -165,43 +160,76 @@ async function trialMetrics(
   return { metrics, references };
 }
 
-/**
- * How a trial stands given its jobs: a failure or divergence wins over an interruption; all
- * done → `done` (`cached` when none ran now); otherwise `running` while any job runs or waits,
- * else `pending`. Also returns the job that decided a failure.
- */
-export function trialState(
-  jobs: readonly Pick<Job, "state" | "ending">[],
-): { state: TrialOutcome["status"] | "running" | "pending"; job?: number } {
-  const failed = jobs.findIndex((j) => j.state === "failed" && j.ending !== "interrupted");
-  if (failed >= 0) {
-    return { state: jobs[failed].ending === "diverged" ? "diverged" : "failed", job: failed };
-  }
-  const interrupted = jobs.findIndex((j) => j.state === "failed");
-  if (interrupted >= 0) return { state: "interrupted", job: interrupted };
-  if (jobs.every((j) => j.state === "done" || j.state === "cached")) {
-    return { state: jobs.some((j) => j.state === "done") ? "done" : "cached" };
-  }
-  return {
-    state: jobs.some((j) => j.state === "running" || j.state === "waiting") ? "running" : "pending",
-  };
-}
-
 /** Runs (or resumes) a sweep; see the module doc. */
 export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Promise<SweepReport> {
   const t0 = performance.now();
+  checkJobs(opts.jobs);
   const log = opts.log ?? ((l: string) => console.error(l));
-  const { experiment, trials } = loaded;
   const cache = await openCache(opts.cacheDir, {
     onCorrupt: (key, reason) =>
       log(`cache: artifact ${key.slice(0, 12)} is corrupt (${reason}); recomputing`),
   });
-  const netHosts = downloadHosts(trials);
   // Cores left to each job's own kernel threads when `jobs` run at once (e.g. 1 job on 2 cores: 2).
   const cores = navigator.hardwareConcurrency || 1;
-  const threads = jobThreads(cores, opts.jobs, 0, opts.jobs);
+  const plan = await planSweep(loaded, opts, jobThreads(cores, opts.jobs, 0, opts.jobs));
+  const scan = await scanCache(plan.jobs, cache);
+  const record = await startRecord(loaded, opts);
+  const executor = opts.executor.create(opts.executorOptions ?? {}, {
+    jobs: opts.jobs,
+    workerCommand: opts.workerCommand,
+    runInProcess: opts.runInProcess,
+    log,
+  });
+  const run = beginRun(loaded, opts, { log, cores, plan, cache, record, executor });
+  const unwatch = watchStop(run);
+  try {
+    await driveJobs(run);
+  } finally {
+    unwatch();
+    clearInterval(record.heartbeat);
+    run.progress.close();
+  }
+  const end = await finishRecord(run);
+  return {
+    runId: record.runId,
+    runDir: opts.runDir,
+    status: end.status,
+    trials: end.trials,
+    executed: run.executed,
+    cached: [...plan.jobs.values()].filter((j) => j.state === "cached").length,
+    reused: run.reused,
+    ...scan,
+    failed: end.failed,
+    interrupted: end.interrupted,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
 
-  // Plan: one job per distinct step-node key.
+/** `jobs` (the parallel jobs allowed) must be a whole number of at least 1. */
+function checkJobs(jobs: number): void {
+  if (Number.isInteger(jobs) && jobs >= 1) return;
+  throw new KtError(`jobs must be a whole number of at least 1, got ${jobs}`, {
+    where: "--jobs",
+    hint: "run at least one job at a time, e.g. --jobs 1",
+  });
+}
+
+/** The sweep's jobs: one per distinct step-node key, each after its inputs. */
+interface SweepPlan {
+  jobs: Map<string, Job>;
+  /** Each trial's job keys, in its graph's order. */
+  trialJobs: Map<string, string[]>;
+  /** Each trial's metrics nodes (method and reference). */
+  trialMetricsNodes: Map<string, MetricsNode[]>;
+}
+
+/** Plans every trial and merges identical step nodes into one job (`threads` each by default). */
+async function planSweep(
+  { experiment, trials }: LoadedExperiment,
+  opts: SweepOptions,
+  threads: number,
+): Promise<SweepPlan> {
+  const netHosts = downloadHosts(trials);
   const provenance = await provenanceContext(experiment, trials, opts.cacheDir);
   const jobs = new Map<string, Job>();
   const trialPlans = new Map<string, Map<string, NodePlan>>();
@@ -219,13 +247,17 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
         job.users.push({ trial, node: name });
         continue;
       }
+      const after = stepDependencies(trial, name).map((d) => plans.get(d)!.key);
       jobs.set(plan.key, {
+        key: plan.key,
+        node: name,
+        after,
         spec: {
           key: plan.key,
           node: name,
           trialId: trial.id,
           label: trial.label,
-          after: stepDependencies(trial, name).map((d) => plans.get(d)!.key),
+          after,
           file: experiment.file,
           cacheDir: opts.cacheDir,
           runDir: opts.runDir,
@@ -240,14 +272,22 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
     }
     trialJobs.set(trial.id, keys);
   }
-  const trialMetricsNodes = metricsNodes(trials, trialPlans);
+  return { jobs, trialJobs, trialMetricsNodes: metricsNodes(trials, trialPlans) };
+}
 
-  // What the cache already holds (verified: a corrupt artifact is removed and recomputed).
+/**
+ * Marks the jobs the cache already holds `cached` (verified: a corrupt artifact is removed and
+ * recomputed); returns the seconds reading them took and those computing them once took.
+ */
+async function scanCache(
+  jobs: ReadonlyMap<string, Job>,
+  cache: Cache,
+): Promise<{ cacheReadSeconds: number; cachedComputeSeconds: number }> {
   let cacheReadSeconds = 0;
   let cachedComputeSeconds = 0;
   for (const job of jobs.values()) {
     const t = performance.now();
-    const found = await cache.lookup(job.spec.key);
+    const found = await cache.lookup(job.key);
     if (found.status === "hit") {
       job.state = "cached";
       cacheReadSeconds += (performance.now() - t) / 1000;
@@ -255,7 +295,28 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
       if (typeof computed === "number") cachedComputeSeconds += computed;
     }
   }
+  return { cacheReadSeconds, cachedComputeSeconds };
+}
 
+/** The run's rows in the results database, and the signs that its sweep is alive. */
+interface RunRecord {
+  db: ResultsDb;
+  runId: number;
+  /** The life lock's file, held while the sweep lives. */
+  lifePath: string;
+  life: LifeLock | undefined;
+  heartbeat: ReturnType<typeof setInterval>;
+  /** Each trial's row id, in the order of the trials. */
+  rowIds: number[];
+  /** Each trial's row id by trial id. */
+  trialRows: Map<string, number>;
+}
+
+/** Starts the run in the results database, with every trial `queued`, its life lock and beat. */
+async function startRecord(
+  { experiment, trials }: LoadedExperiment,
+  opts: SweepOptions,
+): Promise<RunRecord> {
   const db = openResults(opts.runDir);
   const runId = db.startRun({
     experiment: experiment.name,
@@ -275,8 +336,7 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
     } catch { /* busy or closed: the next beat will do */ }
   }, opts.heartbeatMs ?? 5_000);
   Deno.unrefTimer(heartbeat);
-  const trialRows = new Map<string, number>();
-  const ids = db.addTrials(
+  const rowIds = db.addTrials(
     runId,
     trials.map((t) => ({
       label: t.label,
@@ -286,176 +346,246 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
       config: trialConfig(t),
     })),
   );
-  trials.forEach((t, i) => trialRows.set(t.id, ids[i]));
+  const trialRows = new Map(trials.map((t, i) => [t.id, rowIds[i]]));
+  return { db, runId, lifePath, life, heartbeat, rowIds, trialRows };
+}
 
-  const executor = opts.executor.create(opts.executorOptions ?? {}, {
-    jobs: opts.jobs,
-    workerCommand: opts.workerCommand,
-    runInProcess: opts.runInProcess,
-    log,
-  });
+/** A sweep under way: what the scheduler loop and the effects it orders share. */
+interface SweepRun {
+  opts: SweepOptions;
+  log: (line: string) => void;
+  cores: number;
+  trials: readonly Trial[];
+  plan: SweepPlan;
+  cache: Cache;
+  record: RunRecord;
+  executor: Executor;
+  progress: SweepProgress;
+  /** Aborted when the sweep is stopped (its signal, Ctrl-C). */
+  abort: AbortController;
+  /** Jobs running here, by key, until their result is in. */
+  running: Map<string, Promise<void>>;
+  /** Jobs another process computes, by key, until it stored or dropped them. */
+  waiting: Map<string, Promise<void>>;
+  finishedTrials: Set<string>;
+  runningTrials: Set<string>;
+  /** Jobs whose plugin ran here, by plugin name. */
+  executed: Record<string, number>;
+  /** Jobs another process computed meanwhile. */
+  reused: number;
+}
+
+/** The state of a sweep about to run its jobs, with its progress view. */
+function beginRun(
+  loaded: LoadedExperiment,
+  opts: SweepOptions,
+  parts: Pick<SweepRun, "log" | "cores" | "plan" | "cache" | "record" | "executor">,
+): SweepRun {
+  const jobs = [...parts.plan.jobs.values()];
   const progress = createSweepProgress({
-    trials: trials.length,
-    jobs: jobs.size,
-    cachedJobs: [...jobs.values()].filter((j) => j.state === "cached").length,
-    pending: [...jobs.values()].filter((j) => j.state !== "cached").map((j) => ({
-      key: j.spec.key,
-      kind: j.plugin,
-    })),
-    parallel: executor.concurrency,
+    trials: loaded.trials.length,
+    jobs: jobs.length,
+    cachedJobs: jobs.filter((j) => j.state === "cached").length,
+    pending: jobs.filter((j) => j.state !== "cached").map((j) => ({ key: j.key, kind: j.plugin })),
+    parallel: parts.executor.concurrency,
     tty: opts.tty,
     verbose: opts.verbose,
-    log,
+    log: parts.log,
   });
-  const executed: Record<string, number> = {};
-  let reused = 0;
-
-  const finishedTrials = new Set<string>();
-  const runningTrials = new Set<string>();
-  const settleTrials = async () => {
-    for (const trial of trials) {
-      if (finishedTrials.has(trial.id)) continue;
-      const states = trialJobs.get(trial.id)!.map((k) => jobs.get(k)!);
-      const { state, job } = trialState(states);
-      const rowId = trialRows.get(trial.id)!;
-      if (state === "failed" || state === "diverged" || state === "interrupted") {
-        finishedTrials.add(trial.id);
-        const reason = `${states[job!].spec.node}: ${states[job!].reason}`;
-        db.setTrialStatus(rowId, state, { reason });
-        progress.trialEnded(trial.label, state, states[job!].reason);
-      } else if (state === "done" || state === "cached") {
-        finishedTrials.add(trial.id);
-        try {
-          const { metrics, references } = await trialMetrics(
-            trialMetricsNodes.get(trial.id)!,
-            cache,
-          );
-          db.recordMetrics(rowId, metrics, references);
-          db.setTrialStatus(rowId, state);
-          progress.trialEnded(trial.label, state);
-        } catch (err) {
-          db.setTrialStatus(rowId, "failed", { reason: (err as Error).message });
-          progress.trialEnded(trial.label, "failed", (err as Error).message);
-        }
-      } else if (state === "running" && !runningTrials.has(trial.id)) {
-        runningTrials.add(trial.id);
-        db.setTrialStatus(rowId, "running");
-      }
-    }
+  return {
+    ...parts,
+    opts,
+    trials: loaded.trials,
+    progress,
+    abort: new AbortController(),
+    running: new Map(),
+    waiting: new Map(),
+    finishedTrials: new Set(),
+    runningTrials: new Set(),
+    executed: {},
+    reused: 0,
   };
+}
 
-  const abort = new AbortController();
-  const stopped = () => abort.signal.aborted;
-  const running = new Map<string, Promise<void>>();
-  const start = (job: Job, ready: number, lock: KeyLock) => {
-    job.state = "running";
-    job.spec = { ...job.spec, threads: jobThreads(cores, opts.jobs, running.size, ready) };
-    progress.jobStarted(
-      job.spec.key,
-      jobLabel(
-        job.spec.node,
-        job.users.map((u) => ({ label: u.trial.label, params: u.trial.params })),
-      ),
-    );
-    const events: JobEvents = {
-      curve: (point) => {
-        // Evaluation points (`eval:<metric>`, see eval_curve.ts) are not training progress.
-        if (!point.phase?.startsWith("eval:")) progress.jobCurve(job.spec.key, point);
-        for (const u of job.users) {
-          db.recordEpoch(trialRows.get(u.trial.id)!, { node: u.node, ...point });
-        }
-      },
-      log: (line) => progress.log(line),
-    };
-    const p = executor.run(job.spec, events).catch((err): JobResult => ({
-      ok: false,
-      reason: err instanceof KtError ? err.format() : String(err),
-    })).then(async (result) => {
-      await lock.release();
-      running.delete(job.spec.key);
-      if (result.ok) {
-        job.state = "done";
-        executed[job.plugin] = (executed[job.plugin] ?? 0) + 1;
-      } else {
-        job.state = "failed";
-        job.reason = result.reason;
-        // Stopped by the user (or a cancel) rather than failing on its own.
-        job.ending = result.ending ?? (stopped() ? "interrupted" : undefined);
-      }
-      progress.jobEnded(job.spec.key, job.reason, job.ending);
+const stopped = (run: SweepRun) => run.abort.signal.aborted;
+
+/**
+ * The scheduler loop: carries out {@linkcode schedule}'s decisions until it says the sweep is
+ * over, recording the trials' statuses whenever it waits.
+ */
+async function driveJobs(run: SweepRun): Promise<void> {
+  const { jobs } = run.plan;
+  await settleTrials(run);
+  while (true) {
+    const decision = schedule({
+      jobs,
+      capacity: run.executor.concurrency,
+      eager: run.executor.eager,
+      stopped: stopped(run),
     });
-    running.set(job.spec.key, p);
-  };
-
-  // Jobs another process (a concurrent sweep on this cache) holds the lock of: polled until the
-  // lock is free, then taken from the cache if it was stored, else run here.
-  const waiting = new Map<string, Promise<void>>();
-  const wait = (job: Job, holder: HeldLock["heldBy"]) => {
-    job.state = "waiting";
-    progress.log(
-      `waiting: ${job.spec.node} (${job.spec.label}) is being computed by another process ` +
-        `(pid ${holder.pid} on ${holder.host || "?"})`,
-    );
-    const poll = async () => {
-      while (!stopped()) {
-        await new Promise((r) => setTimeout(r, opts.lockPollMs ?? 250));
-        const found = await cache.check(job.spec.key);
-        if (found.status === "hit") {
-          job.state = "cached";
-          reused++;
-          progress.jobSkipped(job.spec.key);
-          progress.log(`reused: ${job.spec.node} (${job.spec.label}), computed by another process`);
-          return;
-        }
-        const lock = await tryLockKey(opts.cacheDir, job.spec.key);
-        if ("release" in lock) {
-          // Free, and not stored (its holder failed or was stopped): it is ours to run.
-          await lock.release();
-          job.state = "pending";
-          return;
-        }
-      }
+    if (decision.do === "skip") {
+      const job = jobs.get(decision.key)!;
       job.state = "failed";
-      job.reason = "the sweep was interrupted while it waited for another process";
-      job.ending = "interrupted";
-    };
-    waiting.set(job.spec.key, poll().finally(() => waiting.delete(job.spec.key)));
-  };
-
-  /** Takes `job`'s key lock and starts it; a key computed or held elsewhere is not run here. */
-  const claim = async (job: Job, ready: number): Promise<boolean> => {
-    const lock = await tryLockKey(opts.cacheDir, job.spec.key);
-    if (!("release" in lock)) {
-      wait(job, lock.heldBy);
-      return false;
+      job.reason = decision.reason;
+      job.ending = decision.ending;
+      run.progress.jobSkipped(job.key);
+    } else if (decision.do === "start") {
+      await claimJob(run, jobs.get(decision.key)!, decision.ready);
+    } else {
+      await settleTrials(run);
+      if (decision.do === "finish") return;
+      await Promise.race([...run.running.values(), ...run.waiting.values()]);
     }
-    // Another process may have stored it since the plan looked.
-    if ((await cache.check(job.spec.key)).status === "hit") {
-      await lock.release();
-      job.state = "cached";
-      reused++;
-      progress.jobSkipped(job.spec.key);
-      return false;
-    }
-    start(job, ready, lock);
-    return true;
-  };
+  }
+}
 
+/** Records each unfinished trial whose jobs decided it: failed, interrupted, done or running. */
+async function settleTrials(run: SweepRun): Promise<void> {
+  const { db, trialRows } = run.record;
+  for (const trial of run.trials) {
+    if (run.finishedTrials.has(trial.id)) continue;
+    const states = run.plan.trialJobs.get(trial.id)!.map((k) => run.plan.jobs.get(k)!);
+    const { state, job } = trialState(states);
+    const rowId = trialRows.get(trial.id)!;
+    if (state === "failed" || state === "diverged" || state === "interrupted") {
+      run.finishedTrials.add(trial.id);
+      const reason = `${states[job!].node}: ${states[job!].reason}`;
+      db.setTrialStatus(rowId, state, { reason });
+      run.progress.trialEnded(trial.label, state, states[job!].reason);
+    } else if (state === "done" || state === "cached") {
+      run.finishedTrials.add(trial.id);
+      try {
+        const { metrics, references } = await trialMetrics(
+          run.plan.trialMetricsNodes.get(trial.id)!,
+          run.cache,
+        );
+        db.recordMetrics(rowId, metrics, references);
+        db.setTrialStatus(rowId, state);
+        run.progress.trialEnded(trial.label, state);
+      } catch (err) {
+        db.setTrialStatus(rowId, "failed", { reason: (err as Error).message });
+        run.progress.trialEnded(trial.label, "failed", (err as Error).message);
+      }
+    } else if (state === "running" && !run.runningTrials.has(trial.id)) {
+      run.runningTrials.add(trial.id);
+      db.setTrialStatus(rowId, "running");
+    }
+  }
+}
+
+/**
+ * Takes `job`'s key lock and starts it (`ready` jobs could start); a key held by another process
+ * is waited for, one stored meanwhile is taken from the cache. Returns whether it started.
+ */
+async function claimJob(run: SweepRun, job: Job, ready: number): Promise<boolean> {
+  const lock = await tryLockKey(run.opts.cacheDir, job.key);
+  if (!("release" in lock)) {
+    waitForOther(run, job, lock.heldBy);
+    return false;
+  }
+  // Another process may have stored it since the plan looked.
+  if ((await run.cache.check(job.key)).status === "hit") {
+    await lock.release();
+    job.state = "cached";
+    run.reused++;
+    run.progress.jobSkipped(job.key);
+    return false;
+  }
+  startJob(run, job, ready, lock);
+  return true;
+}
+
+/** Hands `job` to the executor; its result sets its state and frees its lock. */
+function startJob(run: SweepRun, job: Job, ready: number, lock: KeyLock): void {
+  const { progress, record } = run;
+  job.state = "running";
+  job.spec = {
+    ...job.spec,
+    threads: jobThreads(run.cores, run.opts.jobs, run.running.size, ready),
+  };
+  const users = job.users.map((u) => ({ label: u.trial.label, params: u.trial.params }));
+  progress.jobStarted(job.key, jobLabel(job.node, users));
+  const events: JobEvents = {
+    curve: (point) => {
+      // Evaluation points (`eval:<metric>`, see eval_curve.ts) are not training progress.
+      if (!point.phase?.startsWith("eval:")) progress.jobCurve(job.key, point);
+      for (const u of job.users) {
+        record.db.recordEpoch(record.trialRows.get(u.trial.id)!, { node: u.node, ...point });
+      }
+    },
+    log: (line) => progress.log(line),
+  };
+  const p = run.executor.run(job.spec, events).catch((err): JobResult => ({
+    ok: false,
+    reason: err instanceof KtError ? err.format() : String(err),
+  })).then(async (result) => {
+    await lock.release();
+    run.running.delete(job.key);
+    // A failure while stopping counts as stopped by the user (or a cancel), not as its own.
+    Object.assign(job, { reason: undefined, ending: undefined }, jobEnd(result, stopped(run)));
+    if (result.ok) run.executed[job.plugin] = (run.executed[job.plugin] ?? 0) + 1;
+    progress.jobEnded(job.key, job.reason, job.ending);
+  });
+  run.running.set(job.key, p);
+}
+
+/**
+ * Polls a job another process (a concurrent sweep on this cache) holds the lock of until the lock
+ * is free: then it is taken from the cache if it was stored, else left to run here.
+ */
+function waitForOther(run: SweepRun, job: Job, holder: HeldLock["heldBy"]): void {
+  const { progress } = run;
+  job.state = "waiting";
+  progress.log(
+    `waiting: ${job.node} (${job.spec.label}) is being computed by another process ` +
+      `(pid ${holder.pid} on ${holder.host || "?"})`,
+  );
+  const poll = async () => {
+    while (!stopped(run)) {
+      await new Promise((r) => setTimeout(r, run.opts.lockPollMs ?? 250));
+      const found = await run.cache.check(job.key);
+      if (found.status === "hit") {
+        job.state = "cached";
+        run.reused++;
+        progress.jobSkipped(job.key);
+        progress.log(`reused: ${job.node} (${job.spec.label}), computed by another process`);
+        return;
+      }
+      const lock = await tryLockKey(run.opts.cacheDir, job.key);
+      if ("release" in lock) {
+        // Free, and not stored (its holder failed or was stopped): it is ours to run.
+        await lock.release();
+        job.state = "pending";
+        return;
+      }
+    }
+    job.state = "failed";
+    job.reason = "the sweep was interrupted while it waited for another process";
+    job.ending = "interrupted";
+  };
+  run.waiting.set(job.key, poll().finally(() => run.waiting.delete(job.key)));
+}
+
+/**
+ * Stops the sweep when its signal aborts or on Ctrl-C (asking first when `interrupt` is "ask"; a
+ * second Ctrl-C exits with 130 at once); returns what removes these listeners.
+ */
+function watchStop(run: SweepRun): () => void {
+  const { opts, abort, progress, record } = run;
   const onAbort = () => {
-    log("stopping: no new jobs; stopping the running ones");
-    executor.cancel?.().catch((err) => log(`cancel failed: ${(err as Error).message}`));
+    run.log("stopping: no new jobs; stopping the running ones");
+    run.executor.cancel?.().catch((err) => run.log(`cancel failed: ${(err as Error).message}`));
   };
   abort.signal.addEventListener("abort", onAbort, { once: true });
   const forward = () => abort.abort();
   opts.signal?.addEventListener("abort", forward, { once: true });
   if (opts.signal?.aborted) abort.abort();
-  // Ctrl-C: (ask, then) stop; a second Ctrl-C leaves at once, the run marked interrupted.
   let interrupts = 0;
   const onSigint = () => {
-    if (++interrupts > 1 || stopped()) {
+    if (++interrupts > 1 || stopped(run)) {
       progress.close();
-      db.markInterrupted(runId, "the sweep was stopped (second Ctrl-C)");
-      Deno.removeSync(lifePath);
+      record.db.markInterrupted(record.runId, "the sweep was stopped (second Ctrl-C)");
+      Deno.removeSync(record.lifePath);
       Deno.exit(130);
     }
     if (opts.interrupt === "ask") {
@@ -472,105 +602,43 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
     abort.abort();
   };
   if (opts.interrupt) Deno.addSignalListener("SIGINT", onSigint);
-  try {
-    await settleTrials();
-    while (true) {
-      // Jobs whose inputs failed can never run; stopped, nothing new starts.
-      let changed = true;
-      while (changed) {
-        changed = false;
-        for (const job of jobs.values()) {
-          if (job.state !== "pending") continue;
-          const bad = job.spec.after.map((k) => jobs.get(k)!).find((d) => d.state === "failed");
-          if (bad) {
-            job.state = "failed";
-            job.reason = `input "${bad.spec.node}" ${
-              bad.ending === "interrupted" ? "was interrupted" : bad.ending ?? "failed"
-            }`;
-            job.ending = bad.ending === "interrupted" ? "interrupted" : undefined;
-            progress.jobSkipped(job.spec.key);
-            changed = true;
-          } else if (stopped()) {
-            job.state = "failed";
-            job.reason = "the sweep was interrupted before it ran";
-            job.ending = "interrupted";
-            progress.jobSkipped(job.spec.key);
-            changed = true;
-          }
-        }
-      }
-      // Start ready jobs; for an eager executor, starting a job can make its dependents ready.
-      const inputOk = new Set(executor.eager ? ["done", "cached", "running"] : ["done", "cached"]);
-      let started = true;
-      let progressed = false;
-      while (started && running.size < executor.concurrency && !stopped()) {
-        started = false;
-        const isReady = (job: Job) =>
-          job.state === "pending" && job.spec.after.every((k) => inputOk.has(jobs.get(k)!.state));
-        for (const job of jobs.values()) {
-          if (running.size >= executor.concurrency || stopped()) break;
-          if (!isReady(job)) continue;
-          const ran = await claim(job, [...jobs.values()].filter(isReady).length);
-          progressed = true;
-          // A job taken from the cache or left to another process may free its dependents.
-          started ||= !ran || executor.eager === true;
-        }
-      }
-      await settleTrials();
-      if (running.size === 0 && waiting.size === 0) {
-        // Nothing runs or waits; a job taken from the cache may have made others ready.
-        if (!progressed || stopped()) break;
-        continue;
-      }
-      await Promise.race([...running.values(), ...waiting.values()]);
-    }
-    await settleTrials();
-  } finally {
+  return () => {
     if (opts.interrupt) Deno.removeSignalListener("SIGINT", onSigint);
     opts.signal?.removeEventListener("abort", forward);
     abort.signal.removeEventListener("abort", onAbort);
-    clearInterval(heartbeat);
-    progress.close();
-  }
+  };
+}
 
+/**
+ * Reads how each trial ended back from the database (a trial left queued or running was
+ * interrupted), finishes the run there and drops its life lock.
+ */
+async function finishRecord(
+  run: SweepRun,
+): Promise<Pick<SweepReport, "status" | "trials" | "failed" | "interrupted">> {
+  const { db, runId, rowIds, lifePath, life } = run.record;
   const rows = db.trials(runId);
-  const outcomes: TrialOutcome[] = trials.map((t, i) => {
-    const row = rows.find((r) => r.id === ids[i])!;
-    const status = row.status === "queued" || row.status === "running" ? "interrupted" : row.status;
-    return {
-      id: t.id,
-      label: t.label,
-      params: t.params as Record<string, JsonValue>,
-      seed: t.seed,
-      status,
-      reason: row.reason ?? undefined,
-      metrics: row.metrics,
-      references: row.references,
-    };
-  });
-  const count = (...s: TrialOutcome["status"][]) =>
-    outcomes.filter((o) => s.includes(o.status)).length;
-  const status: RunStatus = stopped() || count("interrupted") > 0
-    ? "interrupted"
-    : count("failed", "diverged") > 0
-    ? "failed"
-    : "finished";
-  db.finishRun(runId, new Date(), status);
+  const recorded = rowIds.map((id) => rows.find((r) => r.id === id)!);
+  const end = runEnd(recorded.map((r) => r.status), stopped(run));
+  const trials: TrialOutcome[] = run.trials.map((t, i) => ({
+    id: t.id,
+    label: t.label,
+    params: t.params as Record<string, JsonValue>,
+    seed: t.seed,
+    status: end.trials[i],
+    reason: recorded[i].reason ?? undefined,
+    metrics: recorded[i].metrics,
+    references: recorded[i].references,
+  }));
+  db.finishRun(runId, new Date(), end.status);
   db.close();
   await Deno.remove(lifePath).catch(() => {});
   life?.release();
+  const count = (...s: TrialEnd[]) => trials.filter((o) => s.includes(o.status)).length;
   return {
-    runId,
-    runDir: opts.runDir,
-    status,
-    trials: outcomes,
-    executed,
-    cached: [...jobs.values()].filter((j) => j.state === "cached").length,
-    reused,
-    cacheReadSeconds,
-    cachedComputeSeconds,
+    status: end.status,
+    trials,
     failed: count("failed", "diverged"),
     interrupted: count("interrupted"),
-    seconds: (performance.now() - t0) / 1000,
   };
 }
