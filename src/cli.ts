@@ -7,7 +7,7 @@ import { Command, CommanderError } from "commander";
 import type { Plugin } from "./api.ts";
 import { describeError } from "./errors.ts";
 import { createRegistry, type Registry } from "./registry.ts";
-import { type CliEnv, ExitCode } from "./cli/_shared.ts";
+import { type CliEnv, ExitCode } from "./cli/shared.ts";
 import { trainCommand } from "./cli/train.ts";
 import { sweepCommand } from "./cli/sweep.ts";
 import { planCommand } from "./cli/plan.ts";
@@ -20,7 +20,7 @@ import { pluginsCommand } from "./cli/plugins.ts";
 import { cacheCommand } from "./cli/cache.ts";
 import { workerCommand as workerSubcommand } from "./cli/worker.ts";
 
-export { type CliEnv, parseOptions } from "./cli/_shared.ts";
+export { type CliEnv, parseOptions } from "./cli/shared.ts";
 export { workerCommand } from "./cli/sweep.ts";
 
 /** The `kt` program: its global flags and every command, in help order. */

@@ -6,7 +6,7 @@ import type { Command } from "commander";
 import { numberFlag } from "../flags.ts";
 import { openCache } from "../cache.ts";
 import { isProvenance, openHashMemo, staleDependents, staleReason } from "../provenance.ts";
-import { abs, DEFAULT_CACHE, ExitCode } from "./_shared.ts";
+import { abs, DEFAULT_CACHE, ExitCode } from "./shared.ts";
 
 /** Adds `kt cache` to `program`. */
 export function cacheCommand(program: Command): void {

@@ -9,7 +9,7 @@ import { loadExperiment } from "../config/mod.ts";
 import { openResults, requireResults } from "../results.ts";
 import { compareMetricNames } from "../table.ts";
 import { compareRuns, sourceLabels } from "../compare.ts";
-import { dirsOf, FORMAT_FLAG, printTable } from "./_shared.ts";
+import { dirsOf, FORMAT_FLAG, printTable } from "./shared.ts";
 
 /** Adds `kt compare` to `program`. */
 export function compareCommand(program: Command, registry: Registry): void {

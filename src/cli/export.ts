@@ -6,7 +6,7 @@ import type { Command } from "commander";
 import type { Registry } from "../registry.ts";
 import { loadExperiment } from "../config/mod.ts";
 import { exportModel } from "../export.ts";
-import { dirsOf, experimentOf, OVERRIDES_HELP } from "./_shared.ts";
+import { dirsOf, experimentOf, OVERRIDES_HELP } from "./shared.ts";
 
 /** Adds `kt export` to `program`. */
 export function exportCommand(program: Command, registry: Registry): void {

@@ -11,7 +11,7 @@ import { provenanceContext } from "../provenance.ts";
 import { metricsNodes } from "../engine/references.ts";
 import { preflight } from "../engine/preflight.ts";
 import { openCache } from "../cache.ts";
-import { dirsOf, OVERRIDES_HELP } from "./_shared.ts";
+import { dirsOf, OVERRIDES_HELP } from "./shared.ts";
 
 /** Adds `kt plan` to `program`. */
 export function planCommand(program: Command, registry: Registry): void {

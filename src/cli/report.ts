@@ -8,7 +8,7 @@ import { useBackend } from "../backend/select.ts";
 import { loadExperiment } from "../config/mod.ts";
 import { galleryMethods, loadReportInput, writeReport } from "../report.ts";
 import { buildGallery } from "../gallery.ts";
-import { dirsOf, experimentOf } from "./_shared.ts";
+import { dirsOf, experimentOf } from "./shared.ts";
 
 /** Adds `kt report` to `program`. */
 export function reportCommand(program: Command, registry: Registry): void {

@@ -8,7 +8,7 @@ import type { Registry } from "../registry.ts";
 import { loadExperiment } from "../config/mod.ts";
 import { openResults, requireResults, runNote, runState } from "../results.ts";
 import { comparisonTable } from "../table.ts";
-import { dirsOf, FORMAT_FLAG, printTable } from "./_shared.ts";
+import { dirsOf, FORMAT_FLAG, printTable } from "./shared.ts";
 
 /** Adds `kt results` to `program`. */
 export function resultsCommand(program: Command, registry: Registry): void {

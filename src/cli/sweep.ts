@@ -22,7 +22,7 @@ import {
   OVERRIDES_HELP,
   parseOptions,
   printTable,
-} from "./_shared.ts";
+} from "./shared.ts";
 
 /** Adds `kt sweep` to `program`. */
 export function sweepCommand(program: Command, registry: Registry, env: CliEnv): void {

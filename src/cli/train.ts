@@ -13,7 +13,7 @@ import type { Registry } from "../registry.ts";
 import { WASM_MEMORY_BYTES } from "../engine/preflight.ts";
 import { memoryBytes } from "../memory.ts";
 import { checkTrainingMemory } from "../steps.ts";
-import { parseOptions, pluginContext } from "./_shared.ts";
+import { parseOptions, pluginContext } from "./shared.ts";
 
 const OPTIMIZERS = ["adam", "sgd"] as const;
 

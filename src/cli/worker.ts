@@ -7,7 +7,7 @@ import type { JobSpec } from "../api.ts";
 import type { Registry } from "../registry.ts";
 import { runJob } from "../engine/execute.ts";
 import { eventLine } from "../engine/worker_protocol.ts";
-import { ExitCode } from "./_shared.ts";
+import { ExitCode } from "./shared.ts";
 
 /** Adds `kt worker` to `program`. */
 export function workerCommand(program: Command, registry: Registry): void {
