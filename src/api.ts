@@ -291,6 +291,20 @@ export function defineTeacher<O>(p: Omit<TeacherPlugin<O>, "kind">): TeacherPlug
 /** What a step node produces; the engine caches each kind of output in its own format. */
 export type StepOutput = "model" | "features" | "metrics";
 
+/**
+ * One point of a node's training curve: an epoch's mean loss and throughput. The report draws
+ * the points of each phase as a line; an evaluation curve point (phase `eval:<metric>`) carries
+ * the metric's value as its `loss`.
+ */
+export interface CurvePoint {
+  /** 0-based epoch. */
+  epoch: number;
+  loss: number;
+  samplesPerSecond: number;
+  /** Training phase within the node (e.g. `ce` then `transfer`); omitted when there is one. */
+  phase?: string;
+}
+
 /** Outputs of the nodes a step references, by option name, plus engine services. */
 export interface StepContext extends PluginContext {
   /** Output of each referenced node, keyed by the option name that references it. */
@@ -298,13 +312,13 @@ export interface StepContext extends PluginContext {
   /** Resolves an inline plugin spec (e.g. `model: { use: cnn }`) to its plugin. */
   plugin<K extends PluginKind>(spec: PluginSpec<K>): Extract<Plugin, { kind: K }>;
   /** Records a per-epoch training curve point for the report. */
-  curve(point: { epoch: number; loss: number; samplesPerSecond: number; phase?: string }): void;
+  curve(point: CurvePoint): void;
 }
 
 /** A trained network plus its training history, as a step producing `model` returns it. */
 export interface TrainedModel {
   model: KtModel;
-  history: { epoch: number; loss: number; samplesPerSecond: number; phase?: string }[];
+  history: CurvePoint[];
   /**
    * The loss term's state after training (CC/CRD embeddings, VID regressors, CRD memory banks),
    * when the term holds any: stored with the model and restored by a `transfer` node that starts
@@ -476,7 +490,7 @@ export interface JobSpec {
 
 /** Events a running job reports back. */
 export interface JobEvents {
-  curve(point: { epoch: number; loss: number; samplesPerSecond: number; phase?: string }): void;
+  curve(point: CurvePoint): void;
   log(line: string): void;
 }
 

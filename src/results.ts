@@ -35,6 +35,7 @@
 import { DatabaseSync, type SQLInputValue, type SQLOutputValue } from "node:sqlite";
 import { mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import type { CurvePoint } from "./api.ts";
 import type { JsonValue } from "./canonical.ts";
 import { KtError } from "./errors.ts";
 import type { ReferenceResult } from "./table.ts";
@@ -135,13 +136,8 @@ export interface ReferenceRow extends ReferenceResult {
 }
 
 /** One epoch of one training node of a trial. */
-export interface EpochPoint {
+export interface EpochPoint extends CurvePoint {
   node: string;
-  /** Training phase within the node (e.g. `ce` then `transfer`); omitted when there is one. */
-  phase?: string;
-  epoch: number;
-  loss: number;
-  samplesPerSecond: number;
 }
 
 /** Options of {@linkcode openResults}. */

@@ -6,7 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { FeatureTable, KtModel, LossInputs, LossState, LossTerm } from "./api.ts";
+import type { CurvePoint, FeatureTable, KtModel, LossInputs, LossState, LossTerm } from "./api.ts";
 import type { Dataset } from "./data.ts";
 import { gatherBatch, sampleSize } from "./data.ts";
 import { createRng, permutation } from "./rng.ts";
@@ -102,11 +102,8 @@ export function isDivergence(err: unknown): boolean {
   return false;
 }
 
-/** What one epoch did. */
-export interface EpochRecord {
-  epoch: number;
-  loss: number;
-  samplesPerSecond: number;
+/** What one epoch did: its curve point (no phase), wall time and learning rate. */
+export interface EpochRecord extends CurvePoint {
   seconds: number;
   lr: number;
 }

@@ -77,8 +77,6 @@ export interface Experiment {
   plugins: string[];
   /** The registry the graph was validated against: the given one plus the user plugins. */
   registry: Registry;
-  /** `results:` — where results go, absolute (relative ones resolved against `dir`). */
-  results?: string;
   /** `cacheDir:`, absolute. */
   cacheDir?: string;
   /** `runDir:`, absolute. */
@@ -95,7 +93,6 @@ export const TOP_LEVEL_KEYS = [
   "plugins",
   "nodes",
   "sweep",
-  "results",
   "cacheDir",
   "runDir",
 ] as const;
@@ -250,7 +247,6 @@ export async function parseExperiment(
     seed: top.seed,
     plugins: paths,
     registry: full,
-    results: top.results,
     cacheDir: top.cacheDir,
     runDir: top.runDir,
     sweep,
@@ -266,7 +262,6 @@ interface TopLevel {
   pluginsLoc?: Loc;
   nodes?: SourceMap;
   sweep?: SourceValue;
-  results?: string;
   cacheDir?: string;
   runDir?: string;
 }
@@ -353,7 +348,12 @@ function readTopLevel(root: SourceMap, problems: Problems, dir: string): TopLeve
         top.sweep = v;
         break;
       case "results":
-        top.results = pathOf(v, "results");
+        // Parsed and never used by kt up to 0.1.0; the run directory is what it meant.
+        problems.add(
+          e.keyLoc,
+          `"results" is not a setting: a run's results go to its run directory ` +
+            `(results.sqlite in runs/<name>); to put them elsewhere write runDir: <dir>`,
+        );
         break;
       case "cacheDir":
         top.cacheDir = pathOf(v, "cacheDir");

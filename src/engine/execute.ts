@@ -18,7 +18,7 @@ import type { ResolvedNode, Trial } from "../config/mod.ts";
 import { debugEnabled, describeError, KtError, pluginFailure } from "../errors.ts";
 import { useBackend } from "../backend/select.ts";
 import { openCache } from "../cache.ts";
-import type { JobEvents, JobResult, JobSpec } from "../api.ts";
+import type { CurvePoint, JobEvents, JobResult, JobSpec } from "../api.ts";
 import type { LoadedExperiment } from "../config/mod.ts";
 import { join } from "node:path";
 import type { Registry } from "../registry.ts";
@@ -45,10 +45,8 @@ export interface NodeRuntime {
   /** A training curve point of node `node`. */
   onCurve?(
     node: string,
-    point: { epoch: number; loss: number; samplesPerSecond: number; phase?: string },
+    point: CurvePoint,
   ): void;
-  /** A step plugin ran (not a cache hit). */
-  onExecuted?(node: string, plugin: string): void;
 }
 
 /** The key and seed of one node of a trial. */
@@ -222,7 +220,6 @@ async function compute(
   }
   // How long computing this took, kept in the manifest so a later cache hit can say what it saved.
   const computeSeconds = Number(((performance.now() - started) / 1000).toFixed(3));
-  rt.onExecuted?.(node.name, node.use);
   const { files, info } = await outputToFiles(step.output, value);
   await rt.cache.put(plan.key, files, {
     plugin: `${node.kind}:${node.use}`,

@@ -6,6 +6,7 @@
  * The ETA comes from the measured time of each kind of job, smoothed (`../eta.ts`).
  * @module
  */
+import type { CurvePoint } from "../api.ts";
 import { formatDuration } from "../progress.ts";
 import { createEta } from "../eta.ts";
 
@@ -59,7 +60,7 @@ export function jobLabel(
 /** Receives scheduler events. */
 export interface SweepProgress {
   jobStarted(key: string, label: string): void;
-  jobCurve(key: string, point: { epoch: number; loss: number; samplesPerSecond: number }): void;
+  jobCurve(key: string, point: CurvePoint): void;
   /** A job ended: fine, or with `error` (`ending` says it was stopped or diverged). */
   jobEnded(key: string, error?: string, ending?: "diverged" | "interrupted"): void;
   /** A planned job that will not run here (an input failed, the sweep stopped, found cached). */

@@ -3,14 +3,14 @@
  * stdout, each line prefixed with `@kt `; anything else on stdout is passed on as a log line.
  * @module
  */
-import type { JobEvents, JobResult } from "../api.ts";
+import type { CurvePoint, JobEvents, JobResult } from "../api.ts";
 
 /** Prefix of protocol lines. */
 export const PREFIX = "@kt ";
 
 /** An event a worker emits. */
 export type WorkerEvent =
-  | { type: "curve"; epoch: number; loss: number; samplesPerSecond: number; phase?: string }
+  | ({ type: "curve" } & CurvePoint)
   | { type: "log"; line: string }
   | { type: "done" }
   | { type: "error"; reason: string; ending?: "diverged" | "interrupted" };
