@@ -2,9 +2,21 @@
  * kt — declarative knowledge-transfer experiments (PKT, Hinton KD, FitNets, and RKD, SP, AT, NST,
  * CC, VID, CRD, DKD, DIST as the reference libraries implement them) on TensorFlow.js.
  *
- * This module is the package face: the plugin-author API (`defineLoss`, `defineMetric`, ...,
- * `z`, `ref`, `pluginSpec`), the knowledge-transfer losses and evaluation metrics as pure
- * functions, and the engine pieces (backends, training, experiments, sweeps, cache, results).
+ * This module is the package face, and the one module a plugin imports — kt's built-in plugins
+ * included, so a plugin of your own can do whatever a built-in does:
+ *
+ * - the plugin-author API: `defineDataset`, `defineModel`, `defineTeacher`, `defineLoss`,
+ *   `defineMetric`, `defineStep`, `defineExecutor`, the plugin types, `z` (zod), `ref`,
+ *   `pluginSpec`, `filePath`, `KtError` and `OptionError`;
+ * - the helpers the built-in plugins use: loss terms (`weightOption`, `scaled`,
+ *   `teacherFeatures`, ...), steps (`datasetInput`, `modelInput`, `trainingOptions`,
+ *   `toTrainOptions`, ...), models (`conv2d`, `batchNormalization`, `seededInitializers`), data
+ *   (`cachedDownload`, the npy/IDX/tar readers, `createRng`);
+ * - the knowledge-transfer losses and evaluation metrics as pure functions;
+ * - running things: backends (`useBackend`), training (`trainModel`), experiments
+ *   (`loadExperiment`), sweeps (`runSweep`), results and comparison tables.
+ *
+ * The built-in plugin set is the package's second export, `./plugins` (`builtinPlugins`).
  *
  * @example
  * ```ts
@@ -18,30 +30,69 @@
  * @module
  */
 
-// The plugin-author API.
+// The plugin-author API: define* helpers, plugin types, z, ref, pluginSpec, filePath, errors.
 export * from "./src/api.ts";
 
-// Knowledge-transfer losses, evaluation metrics, handcrafted teachers.
-export * from "./src/losses/mod.ts";
-export * from "./src/metrics/mod.ts";
-export { hogFeatures, type HogOptions } from "./src/teachers/hog.ts";
-
-// Backends, data, models, training.
+// Helpers the built-in plugins use. Loss terms:
 export {
-  type BackendChoice,
-  type BackendName,
-  BACKENDS,
+  disposeVariables,
+  flatRows,
+  scaled,
+  studentLayer,
+  teacherFeatures,
+  teacherLayer,
+  teacherLogits,
+  weightOption,
+} from "./src/loss_terms.ts";
+export { assignState, readLossState, restoreTerm, sameLoss, termState } from "./src/loss_state.ts";
+export { checkMap } from "./src/losses/tensor.ts";
+// Steps:
+export {
+  checkFeatureRows,
+  checkModelInput,
+  datasetInput,
+  describeTraining,
+  featuresInput,
+  featureSourceInput,
+  lossStateInput,
+  modelInput,
+  toTrainOptions,
+  type TrainingOptions,
+  trainingOptions,
+} from "./src/steps.ts";
+export {
+  EVAL_PHASE_PREFIX,
+  evaluateAfter,
+  evaluateSnapshots,
+  snapshotWeights,
+  type WeightSnapshot,
+} from "./src/eval_curve.ts";
+// Models:
+export {
+  extractFeatures,
+  extractLayers,
+  INIT_SCHEMES,
+  type Initializer,
+  type Initializers,
+  type InitScheme,
+  layerNames,
+  loadModel,
+  type ModelFiles,
+  modelFromFiles,
+  modelToFiles,
+  multiOutput,
+  predictLogits,
+  resolveLayerName,
+  saveModel,
+  seededInitializers,
+} from "./src/model.ts";
+export {
   batchNormalization,
   type BatchNormArgs,
   conv2d,
   type Conv2DArgs,
-  type GradientList,
-  installCommand,
-  KtAdamOptimizer,
-  KtBatchNormalization,
-  KtConv2D,
-  useBackend,
 } from "./src/backend/mod.ts";
+// Data and files:
 export {
   fromBytes,
   gatherBatch,
@@ -52,19 +103,50 @@ export {
   subset,
 } from "./src/data.ts";
 export { createRng, permutation, type Rng } from "./src/rng.ts";
+export { cachedDownload, type Checksums, type DownloadOptions, gunzip } from "./src/download.ts";
 export {
-  extractFeatures,
-  extractLayers,
-  layerNames,
-  loadModel,
-  modelFromFiles,
-  modelToFiles,
-  multiOutput,
-  predictLogits,
-  resolveLayerName,
-  saveModel,
-  seededInitializers,
-} from "./src/model.ts";
+  type IdxData,
+  type IdxFile,
+  type IdxHeader,
+  type IdxType,
+  readIdx,
+  readIdxHeader,
+} from "./src/io/idx.ts";
+export {
+  type NpyArray,
+  type NpyData,
+  type NpyDtype,
+  type NpyHeader,
+  readNpy,
+  readNpyHeader,
+  writeNpy,
+} from "./src/io/npy.ts";
+export { readTar, type TarEntry, type TarOptions } from "./src/io/tar.ts";
+export {
+  exists,
+  inputFileSize,
+  readInputFile,
+  removeQuietly,
+  tempPathFor,
+  writeFileAtomic,
+} from "./src/io/files.ts";
+// Executors:
+export { readWorkerStream } from "./src/engine/worker_protocol.ts";
+
+// Knowledge-transfer losses, evaluation metrics, handcrafted teachers, as pure functions.
+export * from "./src/losses/mod.ts";
+export * from "./src/metrics/mod.ts";
+export { hogFeatures, type HogLayout, hogLayout, type HogOptions } from "./src/teachers/hog.ts";
+
+// Running things: backends, training, experiments, sweeps, results.
+export { type BackendName, BACKENDS } from "./src/backend/names.ts";
+export {
+  type BackendChoice,
+  type BackendOptions,
+  installCommand,
+  useBackend,
+  type WebGpuAdapterSummary,
+} from "./src/backend/select.ts";
 export {
   crossEntropyTerm,
   type EpochRecord,
@@ -75,15 +157,6 @@ export {
   trainModel,
   type TrainOptions,
 } from "./src/train.ts";
-export {
-  datasetInput,
-  featuresInput,
-  featureSourceInput,
-  modelInput,
-  trainingOptions,
-} from "./src/steps.ts";
-
-// Experiments, the engine, cache and results.
 export { createRegistry, loadPluginFile, loadUserPlugins, type Registry } from "./src/registry.ts";
 export {
   ConfigError,
@@ -101,8 +174,6 @@ export {
   type SweepReport,
   type TrialOutcome,
 } from "./src/engine/sweep.ts";
-export { type Artifact, type Cache, cacheKey, openCache } from "./src/cache.ts";
-export { canonicalJson } from "./src/canonical.ts";
 export { openResults, ResultsDb } from "./src/results.ts";
 export { type ComparisonTable, comparisonTable, meanStd } from "./src/table.ts";
 export { formatTable, roundToStd, type TableFormat } from "./src/table_format.ts";

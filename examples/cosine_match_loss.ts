@@ -14,19 +14,19 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { defineLoss, KtError, z } from "../mod.ts";
+import { defineLoss, KtError, scaled, teacherFeatures, weightOption, z } from "../mod.ts";
 
 export default defineLoss({
   name: "cosine-match",
   description: "1 − cosine similarity between each student and teacher representation",
   version: "1",
-  options: z.object({
-    weight: z.number().positive().default(1).describe("multiplies the loss"),
-  }).strict(),
+  // `weight`, as every built-in loss takes it (a `sum` term's weight is applied by the sum).
+  options: z.object({ ...weightOption }).strict(),
   create: (opts) => ({
     needs: { teacher: true },
-    compute: ({ student, teacher }) => {
-      if (!teacher) throw new KtError("cosine-match needs teacher features (set targets:)");
+    compute: (inputs) => {
+      const { student } = inputs;
+      const teacher = teacherFeatures(inputs, "cosine-match"); // an actionable error when absent
       if (teacher.shape[1] !== student.shape[1]) {
         throw new KtError(
           `cosine-match: student width ${student.shape[1]} differs from teacher width ${
@@ -37,7 +37,7 @@ export default defineLoss({
       }
       const unit = (x: tf.Tensor2D) => tf.div(x, tf.add(tf.norm(x, 2, 1, true), 1e-7));
       const cosine = tf.sum(tf.mul(unit(student), unit(teacher)), 1);
-      return tf.mul(opts.weight, tf.sub(1, tf.mean(cosine))) as tf.Scalar;
+      return scaled(tf.sub(1, tf.mean(cosine)), opts.weight);
     },
   }),
 });

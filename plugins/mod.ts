@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-import type { Plugin } from "../src/api.ts";
+import type { Plugin } from "../mod.ts";
 import cifar10 from "./datasets/cifar10.ts";
 import fashionMnist from "./datasets/fashion_mnist.ts";
 import idx from "./datasets/idx.ts";

@@ -19,6 +19,7 @@ import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import type { Dataset } from "./data.ts";
 import type { JobWork } from "./engine/job.ts";
+import { FILE_META, PLUGIN_SPEC_META, REF_META, WEIGHTED_META } from "./schema_meta.ts";
 
 export { z };
 export type { Augmentation, Dataset, Normalization } from "./data.ts";
@@ -549,13 +550,6 @@ export function defineExecutor<O>(p: Omit<ExecutorPlugin<O>, "kind">): ExecutorP
 
 // ---------------------------------------------------------------- graph references
 
-/** Metadata key under which {@linkcode ref} marks a schema (in `z.globalRegistry`). */
-export const REF_META = "ktRef";
-/** Metadata key under which {@linkcode pluginSpec} marks a schema (in `z.globalRegistry`). */
-export const PLUGIN_SPEC_META = "ktPlugin";
-/** Metadata key marking a {@linkcode pluginSpec} whose `weight` belongs to the holder. */
-export const WEIGHTED_META = "ktWeighted";
-
 /**
  * An option that names another node of the graph, e.g. `data: train`. `accepts` lists the
  * plugin kinds (or `provides` tags) the referenced node may have; none = any node. The value
@@ -570,9 +564,6 @@ export const WEIGHTED_META = "ktWeighted";
 export function ref(...accepts: string[]): z.ZodString {
   return z.string().meta({ [REF_META]: accepts });
 }
-
-/** Metadata key under which {@linkcode filePath} marks a schema (in `z.globalRegistry`). */
-export const FILE_META = "ktFile";
 
 /**
  * An option that names a file or directory the plugin reads (relative to the experiment file;

@@ -20,7 +20,8 @@
 import { createHash } from "node:crypto";
 import { isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
-import { FILE_META, type Plugin, PLUGIN_SPEC_META, type PluginSpec } from "./api.ts";
+import type { Plugin, PluginSpec } from "./api.ts";
+import { FILE_META, PLUGIN_SPEC_META } from "./schema_meta.ts";
 import { canonicalJson, type JsonValue } from "./canonical.ts";
 import { KtError } from "./errors.ts";
 import { sha256Hex } from "./hash.ts";

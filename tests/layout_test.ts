@@ -112,3 +112,16 @@ Deno.test("each plugin file lives in the folder of its kind; kt plugins --kind s
   const steps = describePlugins(builtinPlugins, "step");
   for (const name of ["trained-network", "saved"]) assert.match(steps, new RegExp(`\\b${name}\\b`));
 });
+
+Deno.test("plugin files import kt only through mod.ts, and mod.ts loads no plugin", async () => {
+  const direct: string[] = [];
+  for (const file of sourceFiles("plugins").filter((f) => !f.endsWith("_test.ts"))) {
+    for (const target of relativeImports(file)) {
+      if (target !== "mod.ts" && !target.startsWith("plugins/")) direct.push(`${file} → ${target}`);
+    }
+  }
+  assert.deepEqual(direct, []);
+  const graph = await runtimeGraph("mod.ts");
+  assert.ok(graph.includes("src/api.ts"), "the walk follows mod.ts's own modules");
+  assert.deepEqual(graph.filter((s) => s.startsWith("plugins/")), []);
+});

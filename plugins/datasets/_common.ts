@@ -6,19 +6,21 @@
  */
 import { fileURLToPath } from "node:url";
 import {
+  createRng,
   type Dataset,
   type DatasetPlugin,
   type DataShape,
   defineDataset,
+  filePath,
+  type IdxData,
   KtError,
+  normalize,
   OptionError,
+  permutation,
   resolvePath,
+  stratifiedIndices,
   z,
-} from "../../src/api.ts";
-import type { IdxData } from "../../src/io/idx.ts";
-import { normalize, stratifiedIndices } from "../../src/data.ts";
-import { filePath } from "../../src/api.ts";
-import { createRng, permutation } from "../../src/rng.ts";
+} from "../../mod.ts";
 
 /** The two splits every dataset plugin offers. */
 export const SPLITS = ["train", "test"] as const;
@@ -39,8 +41,7 @@ const normalizationSchema = z.union([
  *
  * @example
  * ```ts
- * import { z } from "../../src/api.ts";
- * import { commonOptions } from "./_common.ts";
+ *  * import { commonOptions } from "./_common.ts";
  * const options = z.object({ ...commonOptions, url: z.string().optional() }).strict();
  * console.assert(options.parse({}).split === "train");
  * ```

@@ -14,10 +14,20 @@
  * ```
  * @module
  */
-import { defineDataset, KtError, type PluginContext, z } from "../../src/api.ts";
-import { cachedDownload, type Checksums, gunzip } from "../../src/download.ts";
-import { exists, readInputFile, removeQuietly, tempPathFor } from "../../src/io/files.ts";
-import { readTar } from "../../src/io/tar.ts";
+import {
+  cachedDownload,
+  type Checksums,
+  defineDataset,
+  exists,
+  gunzip,
+  KtError,
+  type PluginContext,
+  readInputFile,
+  readTar,
+  removeQuietly,
+  tempPathFor,
+  z,
+} from "../../mod.ts";
 import {
   checkSplit,
   commonOptions,

@@ -19,9 +19,17 @@
  * ```
  * @module
  */
-import { defineDataset, KtError, type PluginContext, z } from "../../src/api.ts";
-import { readInputFile, removeQuietly, writeFileAtomic } from "../../src/io/files.ts";
-import { createRng, permutation } from "../../src/rng.ts";
+import {
+  createRng,
+  defineDataset,
+  KtError,
+  permutation,
+  type PluginContext,
+  readInputFile,
+  removeQuietly,
+  writeFileAtomic,
+  z,
+} from "../../mod.ts";
 import {
   checkSplit,
   commonOptions,

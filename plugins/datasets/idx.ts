@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-import { readIdx, readIdxHeader } from "../../src/io/idx.ts";
+import { readIdx, readIdxHeader } from "../../mod.ts";
 import { defineUserFileDataset } from "./_common.ts";
 
 /** The `idx` dataset plugin (user IDX images + labels). */

@@ -9,8 +9,7 @@
  * ```
  * @module
  */
-import { defineDataset, KtError, z } from "../../src/api.ts";
-import { type IdxFile, readIdx } from "../../src/io/idx.ts";
+import { defineDataset, type IdxFile, KtError, readIdx, z } from "../../mod.ts";
 import {
   checkSplit,
   commonOptions,

@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-import { readNpy, readNpyHeader } from "../../src/io/npy.ts";
+import { readNpy, readNpyHeader } from "../../mod.ts";
 import { defineUserFileDataset } from "./_common.ts";
 
 /** The `npy` dataset plugin (user `.npy` images + labels). */

@@ -3,7 +3,7 @@
  * stops the sweep) but no process start-up either; handy for debugging and tiny sweeps.
  * @module
  */
-import { defineExecutor, z } from "../../src/api.ts";
+import { defineExecutor, z } from "../../mod.ts";
 
 export default defineExecutor({
   name: "inline",

@@ -4,8 +4,14 @@
  * more from one process per core than from threads.
  * @module
  */
-import { defineExecutor, type JobEvents, type JobResult, type JobSpec, z } from "../../src/api.ts";
-import { readWorkerStream } from "../../src/engine/worker_protocol.ts";
+import {
+  defineExecutor,
+  type JobEvents,
+  type JobResult,
+  type JobSpec,
+  readWorkerStream,
+  z,
+} from "../../mod.ts";
 
 /**
  * The gist of a crashed worker's stderr: its `error:` line (Deno's uncaught-error report, without

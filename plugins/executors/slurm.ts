@@ -23,9 +23,9 @@ import {
   type JobResult,
   type JobSpec,
   KtError,
+  readWorkerStream,
   z,
-} from "../../src/api.ts";
-import { readWorkerStream } from "../../src/engine/worker_protocol.ts";
+} from "../../mod.ts";
 import {
   batchScript,
   cancelJobs,
@@ -41,7 +41,7 @@ import {
   squeueStates,
   submit,
   submitPaths,
-} from "../../src/slurm/slurm.ts";
+} from "./_slurm.ts";
 
 /** Slurm's time formats: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS. */
 const SLURM_TIME = /^(\d+-\d+(:\d+(:\d+)?)?|\d+(:\d+(:\d+)?)?|UNLIMITED|INFINITE)$/i;

@@ -6,10 +6,18 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { KtError, type LossInputs, type LossTerm, z } from "../../src/api.ts";
-import { crossEntropy } from "../../src/losses/cross_entropy.ts";
-import type { Rng } from "../../src/rng.ts";
-import { scaled, studentLayer, teacherFeatures, teacherLayer } from "./_common.ts";
+import {
+  crossEntropy,
+  KtError,
+  type LossInputs,
+  type LossTerm,
+  type Rng,
+  scaled,
+  studentLayer,
+  teacherFeatures,
+  teacherLayer,
+  z,
+} from "../../mod.ts";
 
 /**
  * `crossEntropy`: weight γ of the cross-entropy term the reference recipes add to the transfer

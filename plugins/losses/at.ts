@@ -5,10 +5,7 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs-core";
-import { defineLoss, z } from "../../src/api.ts";
-import { attentionTransferLoss } from "../../src/losses/at.ts";
-import { checkMap } from "../../src/losses/tensor.ts";
-import { weightOption } from "./_common.ts";
+import { attentionTransferLoss, checkMap, defineLoss, weightOption, z } from "../../mod.ts";
 import {
   checkLayerPairs,
   crossEntropyOption,

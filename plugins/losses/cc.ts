@@ -6,11 +6,19 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { defineLoss, type LossInputs, type LossTerm, z } from "../../src/api.ts";
-import { ccLoss } from "../../src/losses/cc.ts";
-import { applyRegressor } from "../../src/losses/hint.ts";
-import { createRng } from "../../src/rng.ts";
-import { disposeVariables, scaled, teacherFeatures, weightOption } from "./_common.ts";
+import {
+  applyRegressor,
+  ccLoss,
+  createRng,
+  defineLoss,
+  disposeVariables,
+  type LossInputs,
+  type LossTerm,
+  scaled,
+  teacherFeatures,
+  weightOption,
+  z,
+} from "../../mod.ts";
 import {
   crossEntropyOption,
   initSeedOption,

@@ -12,8 +12,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { defineLoss, KtError, type LossInputs, type LossTerm, z } from "../../src/api.ts";
 import {
+  assignState,
   contrastSample,
   contrastSampler,
   CRD_MODES,
@@ -21,10 +21,17 @@ import {
   crdEmbed,
   crdNormalizer,
   crdUpdateMemory,
-} from "../../src/losses/crd.ts";
-import { createRng } from "../../src/rng.ts";
-import { assignState } from "../../src/loss_state.ts";
-import { disposeVariables, scaled, teacherFeatures, weightOption } from "./_common.ts";
+  createRng,
+  defineLoss,
+  disposeVariables,
+  KtError,
+  type LossInputs,
+  type LossTerm,
+  scaled,
+  teacherFeatures,
+  weightOption,
+  z,
+} from "../../mod.ts";
 import {
   crossEntropyOption,
   initSeedOption,

@@ -3,9 +3,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { defineLoss, z } from "../../src/api.ts";
-import { crossEntropy } from "../../src/losses/cross_entropy.ts";
-import { scaled, weightOption } from "./_common.ts";
+import { crossEntropy, defineLoss, scaled, weightOption, z } from "../../mod.ts";
 
 export default defineLoss({
   name: "cross-entropy",

@@ -4,9 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { defineLoss, z } from "../../src/api.ts";
-import { distLoss } from "../../src/losses/dist.ts";
-import { scaled, teacherLogits, weightOption } from "./_common.ts";
+import { defineLoss, distLoss, scaled, teacherLogits, weightOption, z } from "../../mod.ts";
 import { crossEntropyOption, plusCrossEntropy } from "./_methods.ts";
 
 export default defineLoss({

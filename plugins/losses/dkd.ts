@@ -5,9 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { defineLoss, z } from "../../src/api.ts";
-import { dkdLoss } from "../../src/losses/dkd.ts";
-import { scaled, teacherLogits, weightOption } from "./_common.ts";
+import { defineLoss, dkdLoss, scaled, teacherLogits, weightOption, z } from "../../mod.ts";
 import { crossEntropyOption, plusCrossEntropy } from "./_methods.ts";
 
 export default defineLoss({

@@ -8,19 +8,25 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { defineLoss, KtError, type LossInputs, type LossTerm, z } from "../../src/api.ts";
-import { crossEntropy } from "../../src/losses/cross_entropy.ts";
-import { hintonLoss } from "../../src/losses/hinton.ts";
-import { fitnetsLoss, randomProjection, type Regressor } from "../../src/losses/hint.ts";
 import {
+  crossEntropy,
+  defineLoss,
   disposeVariables,
+  fitnetsLoss,
+  hintonLoss,
+  KtError,
+  type LossInputs,
+  type LossTerm,
+  randomProjection,
+  type Regressor,
   scaled,
-  seedOption,
   studentLayer,
   teacherLayer,
   teacherLogits,
   weightOption,
-} from "./_common.ts";
+  z,
+} from "../../mod.ts";
+import { seedOption } from "./_common.ts";
 
 const STAGES = ["hint", "kd", "one-stage"] as const;
 

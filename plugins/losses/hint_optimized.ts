@@ -5,9 +5,19 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { defineLoss, type LossInputs, type LossTerm, z } from "../../src/api.ts";
-import { hintLoss, randomProjection } from "../../src/losses/hint.ts";
-import { disposeVariables, scaled, seedOption, teacherFeatures, weightOption } from "./_common.ts";
+import {
+  defineLoss,
+  disposeVariables,
+  hintLoss,
+  type LossInputs,
+  type LossTerm,
+  randomProjection,
+  scaled,
+  teacherFeatures,
+  weightOption,
+  z,
+} from "../../mod.ts";
+import { seedOption } from "./_common.ts";
 
 export default defineLoss({
   name: "hint-optimized",

@@ -4,9 +4,17 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { defineLoss, type LossInputs, z } from "../../src/api.ts";
-import { hintLoss, randomProjection } from "../../src/losses/hint.ts";
-import { scaled, seedOption, teacherFeatures, weightOption } from "./_common.ts";
+import {
+  defineLoss,
+  hintLoss,
+  type LossInputs,
+  randomProjection,
+  scaled,
+  teacherFeatures,
+  weightOption,
+  z,
+} from "../../mod.ts";
+import { seedOption } from "./_common.ts";
 
 export default defineLoss({
   name: "hint-random",

@@ -5,9 +5,15 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { defineLoss, z } from "../../src/api.ts";
-import { HINTON_FORMS, hintonLoss } from "../../src/losses/hinton.ts";
-import { scaled, teacherLogits, weightOption } from "./_common.ts";
+import {
+  defineLoss,
+  HINTON_FORMS,
+  hintonLoss,
+  scaled,
+  teacherLogits,
+  weightOption,
+  z,
+} from "../../mod.ts";
 
 export default defineLoss({
   name: "hinton",

@@ -5,16 +5,17 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { defineLoss, z } from "../../src/api.ts";
-import { multiLayerPktLoss } from "../../src/losses/pkt.ts";
 import {
+  defineLoss,
   flatRows,
-  pktOptions,
+  multiLayerPktLoss,
   scaled,
   studentLayer,
   teacherLayer,
   weightOption,
-} from "./_common.ts";
+  z,
+} from "../../mod.ts";
+import { pktOptions } from "./_common.ts";
 
 export default defineLoss({
   name: "multi-pkt",

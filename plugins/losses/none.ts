@@ -4,8 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { defineLoss, z } from "../../src/api.ts";
-import { crossEntropy } from "../../src/losses/cross_entropy.ts";
+import { crossEntropy, defineLoss, z } from "../../mod.ts";
 
 export default defineLoss({
   name: "none",

@@ -4,10 +4,7 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs-core";
-import { defineLoss, z } from "../../src/api.ts";
-import { nstLoss } from "../../src/losses/nst.ts";
-import { checkMap } from "../../src/losses/tensor.ts";
-import { weightOption } from "./_common.ts";
+import { checkMap, defineLoss, nstLoss, weightOption, z } from "../../mod.ts";
 import {
   checkLayerPairs,
   crossEntropyOption,

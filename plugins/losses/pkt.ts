@@ -4,9 +4,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { defineLoss, z } from "../../src/api.ts";
-import { pktLoss } from "../../src/losses/pkt.ts";
-import { pktOptions, scaled, teacherFeatures, weightOption } from "./_common.ts";
+import { defineLoss, pktLoss, scaled, teacherFeatures, weightOption, z } from "../../mod.ts";
+import { pktOptions } from "./_common.ts";
 
 export default defineLoss({
   name: "pkt",

@@ -4,9 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { defineLoss, z } from "../../src/api.ts";
-import { rkdLoss } from "../../src/losses/rkd.ts";
-import { scaled, teacherFeatures, weightOption } from "./_common.ts";
+import { defineLoss, rkdLoss, scaled, teacherFeatures, weightOption, z } from "../../mod.ts";
 import { crossEntropyOption, plusCrossEntropy } from "./_methods.ts";
 
 export default defineLoss({

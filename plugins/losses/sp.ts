@@ -3,9 +3,7 @@
  * γ·CE + β·Σ_pairs L_SP, β = 3000, γ = 1; RepDistiller uses the last conv block's output.
  * @module
  */
-import { defineLoss, z } from "../../src/api.ts";
-import { similarityPreservingLoss } from "../../src/losses/sp.ts";
-import { weightOption } from "./_common.ts";
+import { defineLoss, similarityPreservingLoss, weightOption, z } from "../../mod.ts";
 import {
   checkLayerPairs,
   crossEntropyOption,

@@ -8,10 +8,18 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { defineLoss, KtError, type LossTerm, pluginSpec, z } from "../../src/api.ts";
-import { createRng } from "../../src/rng.ts";
-import { restoreTerm, termState } from "../../src/loss_state.ts";
-import { scaled, weightOption } from "./_common.ts";
+import {
+  createRng,
+  defineLoss,
+  KtError,
+  type LossTerm,
+  pluginSpec,
+  restoreTerm,
+  scaled,
+  termState,
+  weightOption,
+  z,
+} from "../../mod.ts";
 
 /** The union of the children's needs. */
 function mergeNeeds(children: LossTerm[]): NonNullable<LossTerm["needs"]> {

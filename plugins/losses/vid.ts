@@ -8,10 +8,18 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { defineLoss, type LossInputs, type LossTerm, z } from "../../src/api.ts";
-import { vidInitialLogScale, vidLoss } from "../../src/losses/vid.ts";
-import { createRng } from "../../src/rng.ts";
-import { disposeVariables, scaled, weightOption } from "./_common.ts";
+import {
+  createRng,
+  defineLoss,
+  disposeVariables,
+  type LossInputs,
+  type LossTerm,
+  scaled,
+  vidInitialLogScale,
+  vidLoss,
+  weightOption,
+  z,
+} from "../../mod.ts";
 import {
   checkLayerPairs,
   crossEntropyOption,

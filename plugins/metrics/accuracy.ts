@@ -3,8 +3,7 @@
  * the evaluated model must be a network, not a feature-only teacher).
  * @module
  */
-import { defineMetric, KtError, z } from "../../src/api.ts";
-import { accuracy } from "../../src/metrics/classification.ts";
+import { accuracy, defineMetric, KtError, z } from "../../mod.ts";
 
 export default defineMetric({
   name: "accuracy",

@@ -3,8 +3,7 @@
  * database items (ties: the label with the nearest neighbour).
  * @module
  */
-import { defineMetric, z } from "../../src/api.ts";
-import { knnAccuracy } from "../../src/metrics/classification.ts";
+import { defineMetric, knnAccuracy, z } from "../../mod.ts";
 
 export default defineMetric({
   name: "knn",

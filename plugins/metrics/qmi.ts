@@ -3,8 +3,7 @@
  * information potentials), on the queries (default) or the database.
  * @module
  */
-import { defineMetric, z } from "../../src/api.ts";
-import { quadraticMutualInformation } from "../../src/metrics/qmi.ts";
+import { defineMetric, quadraticMutualInformation, z } from "../../mod.ts";
 
 export default defineMetric({
   name: "qmi",

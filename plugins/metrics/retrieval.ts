@@ -3,8 +3,7 @@
  * relevant. Reports `mAP` and `P@k` for each cut-off (fractions in [0, 1]).
  * @module
  */
-import { defineMetric, z } from "../../src/api.ts";
-import { DEFAULT_PRECISION_K, retrievalMetrics } from "../../src/metrics/retrieval.ts";
+import { DEFAULT_PRECISION_K, defineMetric, retrievalMetrics, z } from "../../mod.ts";
 
 export default defineMetric({
   name: "retrieval",

@@ -6,10 +6,16 @@
  * @module
  */
 import * as tfl from "@tensorflow/tfjs-layers";
-import { defineModel, type ModelEstimate, OptionError, z } from "../../src/api.ts";
-import { INIT_SCHEMES, seededInitializers } from "../../src/model.ts";
-import { batchNormalization } from "../../src/backend/batch_norm_layer.ts";
-import { conv2d } from "../../src/backend/conv_layer.ts";
+import {
+  batchNormalization,
+  conv2d,
+  defineModel,
+  INIT_SCHEMES,
+  type ModelEstimate,
+  OptionError,
+  seededInitializers,
+  z,
+} from "../../mod.ts";
 
 const options = z.object({
   filters: z.array(z.number().int().positive()).default([16, 32]).describe(

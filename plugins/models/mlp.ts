@@ -4,8 +4,7 @@
  * @module
  */
 import * as tfl from "@tensorflow/tfjs-layers";
-import { defineModel, type ModelEstimate, z } from "../../src/api.ts";
-import { INIT_SCHEMES, seededInitializers } from "../../src/model.ts";
+import { defineModel, INIT_SCHEMES, type ModelEstimate, seededInitializers, z } from "../../mod.ts";
 
 export default defineModel({
   name: "mlp",

@@ -7,10 +7,15 @@
  * @module
  */
 import * as tfl from "@tensorflow/tfjs-layers";
-import { defineModel, type ModelEstimate, z } from "../../src/api.ts";
-import { INIT_SCHEMES, seededInitializers } from "../../src/model.ts";
-import { batchNormalization } from "../../src/backend/batch_norm_layer.ts";
-import { conv2d } from "../../src/backend/conv_layer.ts";
+import {
+  batchNormalization,
+  conv2d,
+  defineModel,
+  INIT_SCHEMES,
+  type ModelEstimate,
+  seededInitializers,
+  z,
+} from "../../mod.ts";
 
 type T = tfl.SymbolicTensor;
 

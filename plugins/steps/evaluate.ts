@@ -9,8 +9,17 @@
  * marks any evaluation as one; `reference: false` turns the guess off.
  * @module
  */
-import { defineStep, KtError, type MetricInputs, pluginSpec, ref, z } from "../../src/api.ts";
-import { checkModelInput, datasetInput, featureSourceInput } from "../../src/steps.ts";
+import {
+  checkModelInput,
+  datasetInput,
+  defineStep,
+  featureSourceInput,
+  KtError,
+  type MetricInputs,
+  pluginSpec,
+  ref,
+  z,
+} from "../../mod.ts";
 
 export default defineStep({
   name: "evaluate",

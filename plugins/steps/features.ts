@@ -4,13 +4,15 @@
  * sweep reads the same targets from disk.
  * @module
  */
-import { defineStep, ref, z } from "../../src/api.ts";
 import {
   checkFeatureRows,
   checkModelInput,
   datasetInput,
+  defineStep,
   featureSourceInput,
-} from "../../src/steps.ts";
+  ref,
+  z,
+} from "../../mod.ts";
 
 export default defineStep({
   name: "features",

@@ -3,8 +3,7 @@
  * elsewhere and converted with the tfjs converter, or saved by `kt train --save`.
  * @module
  */
-import { defineStep, filePath, resolvePath, z } from "../../src/api.ts";
-import { loadModel } from "../../src/model.ts";
+import { defineStep, filePath, loadModel, resolvePath, z } from "../../mod.ts";
 
 export default defineStep({
   name: "saved",

@@ -4,14 +4,17 @@
  * following the trial seed, so a sweep over student seeds shares one teacher.
  * @module
  */
-import { defineStep, pluginSpec, ref, z } from "../../src/api.ts";
 import {
   datasetInput,
+  defineStep,
   describeTraining,
+  pluginSpec,
+  ref,
   toTrainOptions,
   trainingOptions,
-} from "../../src/steps.ts";
-import { trainModel } from "../../src/train.ts";
+  trainModel,
+  z,
+} from "../../mod.ts";
 
 export default defineStep({
   name: "trained-network",

@@ -8,27 +8,33 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { defineStep, KtError, OptionError, pluginSpec, ref, z } from "../../src/api.ts";
-import type { LossState, LossTerm } from "../../src/api.ts";
-import { readLossState, sameLoss } from "../../src/loss_state.ts";
 import {
   checkFeatureRows,
+  crossEntropyTerm,
   datasetInput,
+  defineStep,
   describeTraining,
-  featuresInput,
-  lossStateInput,
-  modelInput,
-  toTrainOptions,
-  trainingOptions,
-} from "../../src/steps.ts";
-import { crossEntropyTerm, trainModel } from "../../src/train.ts";
-import {
   EVAL_PHASE_PREFIX,
   evaluateAfter,
   evaluateSnapshots,
+  featuresInput,
+  KtError,
+  type LossState,
+  lossStateInput,
+  type LossTerm,
+  modelInput,
+  OptionError,
+  pluginSpec,
+  readLossState,
+  ref,
+  sameLoss,
   snapshotWeights,
+  toTrainOptions,
+  trainingOptions,
+  trainModel,
   type WeightSnapshot,
-} from "../../src/eval_curve.ts";
+  z,
+} from "../../mod.ts";
 
 const count = (n: number | undefined) => n === undefined ? "?" : n.toLocaleString("en-US");
 

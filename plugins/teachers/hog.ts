@@ -3,8 +3,7 @@
  * handcrafted teacher). No training; features depend only on the options and the pixels.
  * @module
  */
-import { defineTeacher, z } from "../../src/api.ts";
-import { hogFeatures, hogLayout } from "../../src/teachers/hog.ts";
+import { defineTeacher, hogFeatures, hogLayout, z } from "../../mod.ts";
 
 /** Images described per chunk (bounds the temporary memory and paces the progress lines). */
 const CHUNK = 4096;

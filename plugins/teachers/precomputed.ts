@@ -8,10 +8,18 @@
  * Relative paths start at the working directory.
  * @module
  */
-import { defineTeacher, KtError, OptionError, resolvePath, z } from "../../src/api.ts";
-import { filePath } from "../../src/api.ts";
-import { readNpy, readNpyHeader } from "../../src/io/npy.ts";
-import { inputFileSize, readInputFile } from "../../src/io/files.ts";
+import {
+  defineTeacher,
+  filePath,
+  inputFileSize,
+  KtError,
+  OptionError,
+  readInputFile,
+  readNpy,
+  readNpyHeader,
+  resolvePath,
+  z,
+} from "../../mod.ts";
 
 /** Rows and values per row of the feature file, from its header (or size) alone. */
 async function layoutOf(

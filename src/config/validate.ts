@@ -7,15 +7,8 @@
  * @module
  */
 import { z } from "zod";
-import {
-  type Plugin,
-  PLUGIN_KINDS,
-  PLUGIN_SPEC_META,
-  type PluginKind,
-  type PluginSpec,
-  REF_META,
-  WEIGHTED_META,
-} from "../api.ts";
+import { type Plugin, PLUGIN_KINDS, type PluginKind, type PluginSpec } from "../api.ts";
+import { PLUGIN_SPEC_META, REF_META, WEIGHTED_META } from "../schema_meta.ts";
 import { closestNames, unknownNameMessage } from "../errors.ts";
 import type { Registry } from "../registry.ts";
 import { MAX_NAME_LENGTH } from "./names.ts";

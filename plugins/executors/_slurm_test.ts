@@ -12,8 +12,8 @@ import {
   sbatchFlags,
   shellQuote,
   slurmFailure,
-} from "./slurm.ts";
-import { KtError } from "../errors.ts";
+} from "./_slurm.ts";
+import { KtError } from "../../mod.ts";
 
 Deno.test("sbatchFlags() maps each resource option to its sbatch flag, extra flags last", () => {
   assert.deepEqual(

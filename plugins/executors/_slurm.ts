@@ -5,7 +5,7 @@
  * commands so that they can be tested without a cluster.
  * @module
  */
-import { KtError } from "../errors.ts";
+import { KtError } from "../../mod.ts";
 
 /** Slurm job states after which a job never runs again. */
 export const TERMINAL_STATES: ReadonlySet<string> = new Set([
@@ -78,7 +78,7 @@ export interface SbatchRequest {
  *
  * @example
  * ```ts
- * import { sbatchFlags } from "./slurm.ts";
+ * import { sbatchFlags } from "./_slurm.ts";
  * sbatchFlags({ partition: "debug", time: "0:10:00" }); // ["--partition=debug", "--time=0:10:00"]
  * ```
  */

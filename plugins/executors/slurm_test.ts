@@ -6,12 +6,17 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ExecutorEnv, JobEvents, JobResult, JobSpec } from "../src/api.ts";
-import { KtError } from "../src/errors.ts";
-import { findOnPath, runCommand, scontrolState, squeueStates } from "../src/slurm/slurm.ts";
-import slurm, { type SlurmOptions } from "../plugins/executors/slurm.ts";
+import {
+  type ExecutorEnv,
+  type JobEvents,
+  type JobResult,
+  type JobSpec,
+  KtError,
+} from "../../mod.ts";
+import { findOnPath, runCommand, scontrolState, squeueStates } from "./_slurm.ts";
+import slurm, { type SlurmOptions } from "./slurm.ts";
 
-const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+const ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 const CI = !!Deno.env.get("CI");
 
 /** Whether a Slurm controller answers here. */
