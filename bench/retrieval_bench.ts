@@ -41,7 +41,12 @@ export async function benchRetrieval(nq: number, nd: number, dim: number): Promi
   const q = clustered(nq, dim, centres, 2);
   const d = clustered(nd, dim, centres, 3);
   const t0 = performance.now();
-  await retrievalMetrics({ values: q.values, dim }, q.labels, { values: d.values, dim }, d.labels);
+  await retrievalMetrics(
+    { values: q.values, dim, size: nq },
+    q.labels,
+    { values: d.values, dim, size: nd },
+    d.labels,
+  );
   return (performance.now() - t0) / 1000;
 }
 

@@ -237,12 +237,29 @@ export function defineLoss<O>(p: Omit<LossPlugin<O>, "kind">): LossPlugin<O> {
 
 // ---------------------------------------------------------------- metrics
 
+/**
+ * kt's one feature-matrix type: `size` rows of `dim` values, row-major (row `i` is
+ * `values[i·dim .. (i+1)·dim)`), one row per sample of a dataset, in its order. Teachers and
+ * features nodes yield it, the trainer reads targets as it, metrics take it.
+ */
+export interface FeatureTable {
+  values: Float32Array;
+  dim: number;
+  size: number;
+}
+
+/** A feature matrix with the label of each of its rows. */
+export interface LabelledFeatures {
+  features: FeatureTable;
+  labels: Int32Array;
+}
+
 /** Features and labels a metric evaluates (queries vs database, the paper's protocol). */
 export interface MetricInputs {
-  queries: { features: Float32Array; dim: number; labels: Int32Array };
-  database: { features: Float32Array; dim: number; labels: Int32Array };
+  queries: LabelledFeatures;
+  database: LabelledFeatures;
   /** Student logits on the queries, when available (for accuracy). */
-  queryLogits?: { values: Float32Array; dim: number };
+  queryLogits?: FeatureTable;
 }
 
 /** A metric plugin computes named numbers. */
@@ -257,13 +274,6 @@ export function defineMetric<O>(p: Omit<MetricPlugin<O>, "kind">): MetricPlugin<
 }
 
 // ---------------------------------------------------------------- teachers
-
-/** Per-sample teacher outputs aligned with a dataset: one row per sample. */
-export interface FeatureTable {
-  values: Float32Array;
-  dim: number;
-  size: number;
-}
 
 /** A teacher yields feature vectors for every sample of a dataset. */
 export interface TeacherPlugin<O = unknown> extends PluginBase<O> {

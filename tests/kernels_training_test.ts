@@ -52,11 +52,11 @@ async function run(backend: "wasm" | "cpu", method: "ce" | "pkt"): Promise<Outco
   const out = {
     losses: history.map((h) => h.loss),
     weights: model.net.getWeights().map((w) => w.dataSync() as Float32Array),
-    accuracy: await accuracy({ values: logits.values, dim: logits.dim }, test.y),
+    accuracy: await accuracy(logits, test.y),
     map: (await retrievalMetrics(
-      { values: feats.values, dim: feats.dim },
+      feats,
       test.y,
-      { values: feats.values, dim: feats.dim },
+      feats,
       test.y,
     )).mAP,
   };

@@ -81,7 +81,7 @@ async function run(backend: "webgpu" | "cpu", which: Case): Promise<Outcome> {
   const feats = await extractFeatures(model, test!, "representation");
   const out = {
     losses: history.map((h) => h.loss),
-    accuracy: await accuracy({ values: logits.values, dim: logits.dim }, test!.y),
+    accuracy: await accuracy(logits, test!.y),
     map: (await retrievalMetrics(feats, test!.y, feats, test!.y)).mAP,
   };
   model.net.dispose();

@@ -14,10 +14,7 @@ export default defineMetric({
   }).strict(),
   compute(options, inputs) {
     const split = inputs[options.on];
-    const qmi = quadraticMutualInformation(
-      { values: split.features, dim: split.dim },
-      split.labels,
-    );
+    const qmi = quadraticMutualInformation(split.features, split.labels);
     return Promise.resolve({ qmi });
   },
 });

@@ -18,9 +18,9 @@ export default defineMetric({
   }).strict(),
   async compute(options, { queries, database }) {
     const result = await retrievalMetrics(
-      { values: queries.features, dim: queries.dim },
+      queries.features,
       queries.labels,
-      { values: database.features, dim: database.dim },
+      database.features,
       database.labels,
       options,
     );

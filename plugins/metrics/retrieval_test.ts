@@ -7,13 +7,15 @@ import retrieval from "./retrieval.ts";
 
 // Queries (1,0) label 0 and (0,1) label 1; database: (1,0.1) 0, (0.1,1) 1, (1,0) 0, (-1,0) 1.
 const inputs: MetricInputs = {
-  queries: { features: new Float32Array([1, 0, 0, 1]), dim: 2, labels: new Int32Array([0, 1]) },
+  queries: {
+    features: { values: new Float32Array([1, 0, 0, 1]), dim: 2, size: 2 },
+    labels: new Int32Array([0, 1]),
+  },
   database: {
-    features: new Float32Array([1, 0.1, 0.1, 1, 1, 0, -1, 0]),
-    dim: 2,
+    features: { values: new Float32Array([1, 0.1, 0.1, 1, 1, 0, -1, 0]), dim: 2, size: 4 },
     labels: new Int32Array([0, 1, 0, 1]),
   },
-  queryLogits: { values: new Float32Array([2, 1, 3, 0]), dim: 2 },
+  queryLogits: { values: new Float32Array([2, 1, 3, 0]), dim: 2, size: 2 },
 };
 
 Deno.test("retrieval metric names mAP and P@k", async () => {

@@ -68,9 +68,9 @@ export default defineStep({
     const q = await source.extract(queries, opts.layer, true);
     const db = await source.extract(database, opts.layer, false);
     const inputs: MetricInputs = {
-      queries: { features: q.features.values, dim: q.features.dim, labels: queries.y },
-      database: { features: db.features.values, dim: db.features.dim, labels: database.y },
-      queryLogits: q.logits ? { values: q.logits.values, dim: q.logits.dim } : undefined,
+      queries: { features: q.features, labels: queries.y },
+      database: { features: db.features, labels: database.y },
+      queryLogits: q.logits,
     };
     const out: Record<string, number> = {};
     for (const spec of opts.metrics) {

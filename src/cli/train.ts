@@ -9,6 +9,7 @@ import { choiceFlag, dirFlag, intFlag, jsonObjectFlag, numberFlag } from "../fla
 import { useBackend } from "../backend/select.ts";
 import { trainModel } from "../train.ts";
 import { predictLogits, saveModel } from "../model.ts";
+import { accuracy } from "../metrics/classification.ts";
 import type { Registry } from "../registry.ts";
 import { WASM_MEMORY_BYTES } from "../engine/preflight.ts";
 import { memoryBytes } from "../memory.ts";
@@ -136,10 +137,10 @@ async function train(registry: Registry, o: OptionValues): Promise<void> {
     progress: `${o.model}/${o.data}`,
   });
   const seconds = (performance.now() - t0) / 1000;
-  const correct = correctCount(await predictLogits(model, test), test);
+  const acc = await accuracy(await predictLogits(model, test), test.y);
   const last = history[history.length - 1];
   console.log(
-    `${o.model} on ${o.data}: test accuracy ${(100 * correct / test.size).toFixed(2)}% ` +
+    `${o.model} on ${o.data}: test accuracy ${(100 * acc).toFixed(2)}% ` +
       `(${test.size} test samples) after ${history.length} epoch(s), ${train.size} training samples, ` +
       `${seconds.toFixed(1)} s, ${Math.round(last.samplesPerSecond)} samples/s, final loss ${
         last.loss.toFixed(4)
@@ -149,23 +150,6 @@ async function train(registry: Registry, o: OptionValues): Promise<void> {
     await saveModel(model, o.save);
     console.log(`saved to ${o.save}`);
   }
-}
-
-/** How many of `data`'s samples have their largest logit at their label's column. */
-function correctCount(
-  logits: { values: ArrayLike<number>; dim: number },
-  data: { y: ArrayLike<number>; size: number },
-): number {
-  const labels = data.y;
-  let correct = 0;
-  for (let i = 0; i < data.size; i++) {
-    let best = 0;
-    for (let c = 1; c < logits.dim; c++) {
-      if (logits.values[i * logits.dim + c] > logits.values[i * logits.dim + best]) best = c;
-    }
-    if (best === labels[i]) correct++;
-  }
-  return correct;
 }
 
 /**

@@ -20,12 +20,12 @@ import {
  * @example
  * ```ts
  * import { accuracy } from "./classification.ts";
- * const logits = { values: new Float32Array([2, 1, 0, 3]), dim: 2 };
+ * const logits = { values: new Float32Array([2, 1, 0, 3]), dim: 2, size: 2 };
  * console.log(await accuracy(logits, new Int32Array([0, 0]))); // 0.5
  * ```
  */
 export async function accuracy(logits: Features, labels: Int32Array): Promise<number> {
-  const { values, rows, dim } = await readFeatures(logits, "logits");
+  const { values, size: rows, dim } = await readFeatures(logits, "logits");
   checkLabels(labels, rows, "logits");
   if (rows === 0) {
     throw new KtError("accuracy of no samples is undefined", { hint: "give samples" });
@@ -60,8 +60,8 @@ export interface KnnOptions {
  * @example
  * ```ts
  * import { knnAccuracy } from "./classification.ts";
- * const q = { values: new Float32Array([1, 0]), dim: 2 };
- * const db = { values: new Float32Array([1, 0.1, 0, 1, 1, -0.1]), dim: 2 };
+ * const q = { values: new Float32Array([1, 0]), dim: 2, size: 1 };
+ * const db = { values: new Float32Array([1, 0.1, 0, 1, 1, -0.1]), dim: 2, size: 3 };
  * const acc = await knnAccuracy(q, new Int32Array([0]), db, new Int32Array([0, 1, 0]), { k: 3 });
  * console.log(acc); // 1
  * ```
@@ -78,11 +78,11 @@ export async function knnAccuracy(
   if (!Number.isInteger(k) || k < 1) {
     throw new KtError(`k must be a positive integer, got ${k}`, { hint: "e.g. k: 1 or k: 5" });
   }
-  if (q.rows === 0) throw new KtError("k-NN accuracy of no queries is undefined");
-  if (d.rows < k) {
-    throw new KtError(`k-NN with k = ${k} needs at least ${k} database items, got ${d.rows}`);
+  if (q.size === 0) throw new KtError("k-NN accuracy of no queries is undefined");
+  if (d.size < k) {
+    throw new KtError(`k-NN with k = ${k} needs at least ${k} database items, got ${d.size}`);
   }
-  const n = d.rows;
+  const n = d.size;
   const topScore = new Float64Array(k);
   const topIndex = new Int32Array(k);
   const votes = new Map<number, number>();
@@ -105,7 +105,7 @@ export async function knnAccuracy(
       if (winner === queryLabels[q0 + i]) correct++;
     }
   }, options);
-  return correct / q.rows;
+  return correct / q.size;
 }
 
 /** The top `topScore.length` items of `s` (score desc, index asc), best first. */

@@ -5,8 +5,6 @@
  */
 export {
   DEFAULT_PRECISION_K,
-  type FeatureMatrix,
-  type FeatureRows,
   retrievalMetrics,
   type RetrievalOptions,
   type RetrievalResult,

@@ -13,6 +13,7 @@
  * zero row is 0 (its kernel value with anything is 1/2).
  * @module
  */
+import type { FeatureTable } from "../api.ts";
 import { KtError } from "../errors.ts";
 
 /** Options of {@linkcode quadraticMutualInformation}. */
@@ -22,19 +23,19 @@ export interface QmiOptions {
 }
 
 /**
- * QMI of `features` (row-major, `labels.length` rows) with `labels`; 0 when the representation
+ * QMI of `features` (one row per label) with `labels`; 0 when the representation
  * carries no label information, larger when same-class samples point the same way.
  *
  * @example
  * ```ts
  * import { quadraticMutualInformation } from "./qmi.ts";
- * const aligned = { values: new Float32Array([1, 0, 1, 0, 0, 1, 0, 1]), dim: 2 };
+ * const aligned = { values: new Float32Array([1, 0, 1, 0, 0, 1, 0, 1]), dim: 2, size: 4 };
  * const qmi = quadraticMutualInformation(aligned, new Int32Array([0, 0, 1, 1]));
  * console.log(qmi > 0); // true
  * ```
  */
 export function quadraticMutualInformation(
-  features: { values: Float32Array; dim: number },
+  features: FeatureTable,
   labels: Int32Array,
   options: QmiOptions = {},
 ): number {
@@ -42,11 +43,11 @@ export function quadraticMutualInformation(
   if (kernel !== "cosine") {
     throw new KtError(`unknown QMI kernel "${String(kernel)}"`, { hint: "use kernel: cosine" });
   }
-  const { values, dim } = features;
+  const { values, dim, size } = features;
   const n = labels.length;
-  if (!Number.isInteger(dim) || dim < 1 || values.length !== n * dim) {
+  if (!Number.isInteger(dim) || dim < 1 || size !== n || values.length !== n * dim) {
     throw new KtError(
-      `QMI: ${values.length} feature values do not make ${n} rows (one per label) of ${dim}`,
+      `QMI: ${size} rows of ${values.length} feature values do not make ${n} rows (one per label) of ${dim}`,
       { hint: "give row-major features with one row per label" },
     );
   }

@@ -38,7 +38,7 @@ Deno.test("quadraticMutualInformation() equals the O(N²) information potentials
   const labels = Int32Array.from({ length: n }, () => rng.int(3));
   const values = Float32Array.from({ length: n * dim }, () => rng.normal() + 0.3);
   values.fill(0, 7 * dim, 8 * dim); // a zero row
-  const fast = quadraticMutualInformation({ values, dim }, labels);
+  const fast = quadraticMutualInformation({ values, dim, size: n }, labels);
   const slow = naiveQmi(values, dim, labels);
   assert.ok(Math.abs(fast - slow) < 1e-9, `${fast} vs ${slow}`);
 });
@@ -53,8 +53,8 @@ Deno.test("quadraticMutualInformation() is higher for label-aligned features tha
     (_, i) => centres[labels[Math.floor(i / dim)]][i % dim] + 0.3 * rng.normal(),
   );
   const noise = Float32Array.from({ length: n * dim }, () => rng.normal());
-  const qAligned = quadraticMutualInformation({ values: aligned, dim }, labels);
-  const qNoise = quadraticMutualInformation({ values: noise, dim }, labels);
+  const qAligned = quadraticMutualInformation({ values: aligned, dim, size: n }, labels);
+  const qNoise = quadraticMutualInformation({ values: noise, dim, size: n }, labels);
   assert.ok(qAligned > 5 * qNoise, `aligned ${qAligned} vs noise ${qNoise}`);
   assert.ok(qNoise >= 0);
 });
@@ -62,13 +62,13 @@ Deno.test("quadraticMutualInformation() is higher for label-aligned features tha
 Deno.test("quadraticMutualInformation() is 0 when every sample has the same direction", () => {
   // All K_ij = 1: V_IN = Σ p_c², V_ALL = Σ p_c², V_BTW = Σ p_c² → QMI = 0.
   const values = new Float32Array([1, 2, 2, 4, 0.5, 1, 3, 6]);
-  const q = quadraticMutualInformation({ values, dim: 2 }, new Int32Array([0, 1, 1, 2]));
+  const q = quadraticMutualInformation({ values, dim: 2, size: 4 }, new Int32Array([0, 1, 1, 2]));
   assert.ok(Math.abs(q) < 1e-12);
 });
 
 Deno.test("quadraticMutualInformation() gives a number, not NaN, for all-zero features", () => {
   const q = quadraticMutualInformation(
-    { values: new Float32Array(6), dim: 2 },
+    { values: new Float32Array(6), dim: 2, size: 3 },
     new Int32Array([0, 1, 0]),
   );
   assert.ok(Number.isFinite(q));
@@ -76,8 +76,12 @@ Deno.test("quadraticMutualInformation() gives a number, not NaN, for all-zero fe
 });
 
 Deno.test("quadraticMutualInformation() rejects features that do not match the labels", () => {
-  assert.throws(
-    () => quadraticMutualInformation({ values: new Float32Array(5), dim: 2 }, new Int32Array(3)),
-    KtError,
-  );
+  const rows = (values: number, size: number) => ({
+    values: new Float32Array(values),
+    dim: 2,
+    size,
+  });
+  assert.throws(() => quadraticMutualInformation(rows(5, 3), new Int32Array(3)), KtError);
+  assert.throws(() => quadraticMutualInformation(rows(6, 3), new Int32Array(2)), KtError);
+  assert.throws(() => quadraticMutualInformation(rows(6, 2), new Int32Array(3)), KtError);
 });

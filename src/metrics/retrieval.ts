@@ -23,17 +23,12 @@
  */
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs-core";
+import type { FeatureTable } from "../api.ts";
 import { KtError } from "../errors.ts";
 import { BlockRanker, type BlockResult, type RankRequest } from "./_ranking.ts";
 
-/** Feature rows as a typed array: row `i` is `values[i*dim .. (i+1)*dim)` (row-major). */
-export interface FeatureRows {
-  values: Float32Array;
-  dim: number;
-}
-
-/** A feature matrix, one row per sample: a 2-D tensor or {@linkcode FeatureRows}. */
-export type Features = tf.Tensor2D | FeatureRows;
+/** A feature matrix, one row per sample: a 2-D tensor or a {@linkcode FeatureTable}. */
+export type Features = tf.Tensor2D | FeatureTable;
 
 /** How two feature vectors are compared. */
 export type Similarity = "cosine" | "euclidean";
@@ -73,21 +68,14 @@ export interface RetrievalResult {
   perQueryAP?: Float32Array;
 }
 
-/** Feature rows with their row count, checked. */
-export interface FeatureMatrix {
-  values: Float32Array;
-  rows: number;
-  dim: number;
-}
-
 /** Default cut-offs for P@k (the paper's). */
 export const DEFAULT_PRECISION_K: readonly number[] = [10, 20, 50, 100, 200];
 
 /**
- * Reads and checks a feature matrix: a 2-D tensor or row-major rows; every value must be finite.
- * `what` names it in errors (e.g. `queries`).
+ * Reads and checks a feature matrix: a 2-D tensor or a {@linkcode FeatureTable} (row-major, `size`
+ * rows of `dim`); every value must be finite. `what` names it in errors (e.g. `queries`).
  */
-export async function readFeatures(x: Features, what: string): Promise<FeatureMatrix> {
+export async function readFeatures(x: Features, what: string): Promise<FeatureTable> {
   let values: Float32Array;
   let dim: number;
   if (x instanceof tf.Tensor) {
@@ -106,9 +94,10 @@ export async function readFeatures(x: Features, what: string): Promise<FeatureMa
   if (!Number.isInteger(dim) || dim < 1) {
     throw new KtError(`${what}: feature dimension must be a positive integer, got ${dim}`);
   }
-  if (values.length % dim !== 0) {
-    throw new KtError(`${what}: ${values.length} values are not a whole number of rows of ${dim}`, {
-      hint: "give row-major features: values.length = rows × dim",
+  const size = x instanceof tf.Tensor ? x.shape[0] : x.size;
+  if (!Number.isInteger(size) || size < 0 || values.length !== size * dim) {
+    throw new KtError(`${what}: ${values.length} values are not ${size} rows of ${dim}`, {
+      hint: "give row-major features: values.length = size × dim",
     });
   }
   for (let i = 0; i < values.length; i++) {
@@ -121,7 +110,7 @@ export async function readFeatures(x: Features, what: string): Promise<FeatureMa
       );
     }
   }
-  return { values, rows: values.length / dim, dim };
+  return { values, size, dim };
 }
 
 /** Throws unless `labels` has one entry per row. */
@@ -139,42 +128,42 @@ export async function readQueriesAndDatabase(
   queryLabels: Int32Array,
   database: Features,
   databaseLabels: Int32Array,
-): Promise<{ q: FeatureMatrix; d: FeatureMatrix }> {
+): Promise<{ q: FeatureTable; d: FeatureTable }> {
   const q = await readFeatures(queries, "queries");
   const d = await readFeatures(database, "database");
-  checkLabels(queryLabels, q.rows, "queries");
-  checkLabels(databaseLabels, d.rows, "database");
+  checkLabels(queryLabels, q.size, "queries");
+  checkLabels(databaseLabels, d.size, "database");
   return { q, d };
 }
 
 /** Rows scaled to unit length; zero rows stay zero (so their cosine with anything is 0). */
-function unitRows(m: FeatureMatrix): FeatureMatrix {
-  const { values, rows, dim } = m;
+function unitRows(m: FeatureTable): FeatureTable {
+  const { values, size, dim } = m;
   const out = new Float32Array(values.length);
-  for (let i = 0; i < rows; i++) {
+  for (let i = 0; i < size; i++) {
     let sq = 0;
     for (let k = i * dim; k < (i + 1) * dim; k++) sq += values[k] * values[k];
     if (sq === 0) continue;
     const inv = 1 / Math.sqrt(sq);
     for (let k = i * dim; k < (i + 1) * dim; k++) out[k] = values[k] * inv;
   }
-  return { values: out, rows, dim };
+  return { values: out, size, dim };
 }
 
 /** Rows with one column appended: `[scale·x, last(i)]`. */
 function appendColumn(
-  m: FeatureMatrix,
+  m: FeatureTable,
   scale: number,
   last: (row: Float32Array) => number,
-): FeatureMatrix {
-  const { values, rows, dim } = m;
-  const out = new Float32Array(rows * (dim + 1));
-  for (let i = 0; i < rows; i++) {
+): FeatureTable {
+  const { values, size, dim } = m;
+  const out = new Float32Array(size * (dim + 1));
+  for (let i = 0; i < size; i++) {
     const row = values.subarray(i * dim, (i + 1) * dim);
     for (let k = 0; k < dim; k++) out[i * (dim + 1) + k] = scale * row[k];
     out[i * (dim + 1) + dim] = last(row);
   }
-  return { values: out, rows, dim: dim + 1 };
+  return { values: out, size, dim: dim + 1 };
 }
 
 function squaredNorm(row: Float32Array): number {
@@ -185,14 +174,14 @@ function squaredNorm(row: Float32Array): number {
 
 /** Dot products of `count` query rows from `q0` with every database row, into `out` (count × n). */
 function dotBlockJs(
-  q: FeatureMatrix,
-  d: FeatureMatrix,
+  q: FeatureTable,
+  d: FeatureTable,
   q0: number,
   count: number,
   out: Float32Array,
 ): void {
   const { dim } = q;
-  const n = d.rows;
+  const n = d.size;
   const qv = q.values;
   const dv = d.values;
   let i = 0;
@@ -262,14 +251,14 @@ function resolveEngine(engine: ScoreEngine): "tfjs" | "js" {
  * @example
  * ```ts
  * import { scoreBlocks } from "./retrieval.ts";
- * const q = { values: new Float32Array([1, 0]), rows: 1, dim: 2 };
- * const d = { values: new Float32Array([1, 0, 0, 1]), rows: 2, dim: 2 };
+ * const q = { values: new Float32Array([1, 0]), size: 1, dim: 2 };
+ * const d = { values: new Float32Array([1, 0, 0, 1]), size: 2, dim: 2 };
  * await scoreBlocks(q, d, "cosine", (_q0, _n, s) => console.log(s), { engine: "js" }); // [1, 0]
  * ```
  */
 export async function scoreBlocks(
-  queries: FeatureMatrix,
-  database: FeatureMatrix,
+  queries: FeatureTable,
+  database: FeatureTable,
   similarity: Similarity,
   visit: (firstQuery: number, count: number, scores: Float32Array) => void | Promise<void>,
   options: { engine?: ScoreEngine; blockSize?: number } = {},
@@ -287,19 +276,19 @@ export async function scoreBlocks(
   }
   // Default: up to 256 queries, and at most 2^24 scores (64 MB) per block.
   const blockSize = options.blockSize ??
-    Math.max(1, Math.min(256, Math.floor(2 ** 24 / database.rows)));
+    Math.max(1, Math.min(256, Math.floor(2 ** 24 / database.size)));
   if (!Number.isInteger(blockSize) || blockSize < 1) {
     throw new KtError(`blockSize must be a positive integer, got ${blockSize}`);
   }
   // Euclidean: [2q, -1]·[d, ‖d‖²] = 2 q·d − ‖d‖², which orders like −‖q − d‖².
   const q = similarity === "cosine" ? unitRows(queries) : appendColumn(queries, 2, () => -1);
   const d = similarity === "cosine" ? unitRows(database) : appendColumn(database, 1, squaredNorm);
-  const n = d.rows;
-  if (n === 0 || q.rows === 0) return;
+  const n = d.size;
+  if (n === 0 || q.size === 0) return;
   if (resolveEngine(options.engine ?? "auto") === "js") {
-    const out = new Float32Array(Math.min(blockSize, q.rows) * n);
-    for (let q0 = 0; q0 < q.rows; q0 += blockSize) {
-      const count = Math.min(blockSize, q.rows - q0);
+    const out = new Float32Array(Math.min(blockSize, q.size) * n);
+    for (let q0 = 0; q0 < q.size; q0 += blockSize) {
+      const count = Math.min(blockSize, q.size - q0);
       dotBlockJs(q, d, q0, count, out);
       await visit(q0, count, out.subarray(0, count * n));
     }
@@ -308,8 +297,8 @@ export async function scoreBlocks(
   // Transpose once: matMul with transpose flags is many times slower on wasm (DESIGN.md §3).
   const dT = tf.tidy(() => tf.transpose(tf.tensor2d(d.values, [n, d.dim])));
   try {
-    for (let q0 = 0; q0 < q.rows; q0 += blockSize) {
-      const count = Math.min(blockSize, q.rows - q0);
+    for (let q0 = 0; q0 < q.size; q0 += blockSize) {
+      const count = Math.min(blockSize, q.size - q0);
       const s = tf.tidy(() =>
         tf.matMul(
           tf.tensor2d(q.values.subarray(q0 * q.dim, (q0 + count) * q.dim), [count, q.dim]),
@@ -425,8 +414,8 @@ function checkK(ks: number[]): number[] {
  * @example
  * ```ts
  * import { retrievalMetrics } from "./retrieval.ts";
- * const q = { values: new Float32Array([1, 0]), dim: 2 };
- * const db = { values: new Float32Array([0.9, 0.1, 0, 1, 1, 0.2]), dim: 2 };
+ * const q = { values: new Float32Array([1, 0]), dim: 2, size: 1 };
+ * const db = { values: new Float32Array([0.9, 0.1, 0, 1, 1, 0.2]), dim: 2, size: 3 };
  * const r = await retrievalMetrics(q, new Int32Array([0]), db, new Int32Array([0, 1, 0]), {
  *   k: [1, 2],
  * });
@@ -449,14 +438,14 @@ export async function retrievalMetrics(
     });
   }
   const nk = ks.length;
-  const apOf = new Float64Array(q.rows); // −1: no relevant item
-  const precisionOf = new Float64Array(q.rows * nk);
+  const apOf = new Float64Array(q.size); // −1: no relevant item
+  const precisionOf = new Float64Array(q.size * nk);
   const store = (q0: number, r: BlockResult) => {
     apOf.set(r.ap, q0);
     precisionOf.set(r.precision, q0 * nk);
   };
   const local = new BlockRanker(databaseLabels, ks, interpolation);
-  const threads = options.threads ?? defaultThreads(q.rows * d.rows);
+  const threads = options.threads ?? defaultThreads(q.size * d.size);
   if (!Number.isInteger(threads) || threads < 1) {
     throw new KtError(`threads must be a positive integer, got ${threads}`);
   }
@@ -484,7 +473,7 @@ export async function retrievalMetrics(
   let apSum = 0;
   let evaluated = 0;
   const hitSums = new Float64Array(nk);
-  for (let i = 0; i < q.rows; i++) {
+  for (let i = 0; i < q.size; i++) {
     if (apOf[i] < 0) continue;
     evaluated++;
     apSum += apOf[i];

@@ -134,7 +134,13 @@ Deno.test("retrievalMetrics() matches a full-sort reference on data with many ti
           engine,
           blockSize: 7,
         };
-        const got = await retrievalMetrics({ values: q, dim }, ql, { values: d, dim }, dl, options);
+        const got = await retrievalMetrics(
+          { values: q, dim, size: nq },
+          ql,
+          { values: d, dim, size: nd },
+          dl,
+          options,
+        );
         const where = `${engine}/${backend} ${similarity} ${interpolation}`;
         assert.ok(Math.abs(got.mAP - want.mAP) < 1e-6, `${where}: mAP ${got.mAP} vs ${want.mAP}`);
         ks.forEach((k, t) =>
@@ -164,10 +170,16 @@ Deno.test("retrievalMetrics() on random clustered data matches the reference", a
   const q = make(nq), d = make(nd);
   for (const similarity of ["cosine", "euclidean"] as const) {
     const want = naiveRetrieval(q.x, q.y, d.x, d.y, dim, similarity, [10, 50], "exact");
-    const got = await retrievalMetrics({ values: q.x, dim }, q.y, { values: d.x, dim }, d.y, {
-      similarity,
-      k: [10, 50],
-    });
+    const got = await retrievalMetrics(
+      { values: q.x, dim, size: nq },
+      q.y,
+      { values: d.x, dim, size: nd },
+      d.y,
+      {
+        similarity,
+        k: [10, 50],
+      },
+    );
     assert.ok(Math.abs(got.mAP - want.mAP) < 1e-6, `${similarity}: ${got.mAP} vs ${want.mAP}`);
     assert.ok(Math.abs(got.precisionAt[50] - want.precision[1]) < 1e-9);
   }
@@ -176,8 +188,8 @@ Deno.test("retrievalMetrics() on random clustered data matches the reference", a
 Deno.test("retrievalMetrics() gives the hand-computed AP of one query over five items", async () => {
   // Cosines with q = (1,0): d0 1, d1 0, d2 0.707, d3 −1, d4 0.995 → order d0 d4 d2 d1 d3.
   // Relevant (label 0): d0, d2, d3 at ranks 1, 3, 5.
-  const q = { values: new Float32Array([1, 0]), dim: 2 };
-  const d = { values: new Float32Array([1, 0, 0, 1, 1, 1, -1, 0, 1, 0.1]), dim: 2 };
+  const q = { values: new Float32Array([1, 0]), dim: 2, size: 1 };
+  const d = { values: new Float32Array([1, 0, 0, 1, 1, 1, -1, 0, 1, 0.1]), dim: 2, size: 5 };
   const ql = new Int32Array([0]);
   const dl = new Int32Array([0, 1, 0, 0, 1]);
   const exact = await retrievalMetrics(q, ql, d, dl, { k: [1, 2, 5], engine: "js" });
@@ -189,8 +201,8 @@ Deno.test("retrievalMetrics() gives the hand-computed AP of one query over five 
 });
 
 Deno.test("retrievalMetrics() ranks tied items by lower database index", async () => {
-  const q = { values: new Float32Array([1, 0]), dim: 2 };
-  const d = { values: new Float32Array([1, 0, 2, 0]), dim: 2 }; // both cosine 1
+  const q = { values: new Float32Array([1, 0]), dim: 2, size: 1 };
+  const d = { values: new Float32Array([1, 0, 2, 0]), dim: 2, size: 2 }; // both cosine 1
   const first = await retrievalMetrics(q, new Int32Array([0]), d, new Int32Array([0, 1]));
   const second = await retrievalMetrics(q, new Int32Array([0]), d, new Int32Array([1, 0]));
   assert.equal(first.mAP, 1);
@@ -199,8 +211,8 @@ Deno.test("retrievalMetrics() ranks tied items by lower database index", async (
 
 Deno.test("retrievalMetrics() handles zero vectors under cosine without NaN", async () => {
   // A zero query scores 0 against everything: all tie, so the order is the index order.
-  const q = { values: new Float32Array([0, 0]), dim: 2 };
-  const d = { values: new Float32Array([0, 0, 1, 1, 0, 0]), dim: 2 };
+  const q = { values: new Float32Array([0, 0]), dim: 2, size: 1 };
+  const d = { values: new Float32Array([0, 0, 1, 1, 0, 0]), dim: 2, size: 3 };
   const r = await retrievalMetrics(q, new Int32Array([1]), d, new Int32Array([1, 0, 1]), {
     k: [1],
     perQuery: true,
@@ -211,8 +223,8 @@ Deno.test("retrievalMetrics() handles zero vectors under cosine without NaN", as
 });
 
 Deno.test("retrievalMetrics() leaves queries without relevant items out of the means", async () => {
-  const q = { values: new Float32Array([1, 0, 1, 0]), dim: 2 };
-  const d = { values: new Float32Array([1, 0, 0, 1]), dim: 2 };
+  const q = { values: new Float32Array([1, 0, 1, 0]), dim: 2, size: 2 };
+  const d = { values: new Float32Array([1, 0, 0, 1]), dim: 2, size: 2 };
   const r = await retrievalMetrics(q, new Int32Array([0, 9]), d, new Int32Array([0, 1]), {
     k: [1],
     perQuery: true,
@@ -236,8 +248,8 @@ Deno.test("retrievalMetrics() accepts tensors and frees what it creates", async 
 });
 
 Deno.test("retrievalMetrics() rejects mismatched inputs with a KtError", async () => {
-  const q = { values: new Float32Array([1, 0]), dim: 2 };
-  const d = { values: new Float32Array([1, 0, 0]), dim: 3 };
+  const q = { values: new Float32Array([1, 0]), dim: 2, size: 1 };
+  const d = { values: new Float32Array([1, 0, 0]), dim: 3, size: 1 };
   await assert.rejects(
     () => retrievalMetrics(q, new Int32Array([0]), d, new Int32Array([0])),
     KtError,
@@ -246,7 +258,12 @@ Deno.test("retrievalMetrics() rejects mismatched inputs with a KtError", async (
     () => retrievalMetrics(q, new Int32Array([0, 1]), q, new Int32Array([0])),
     KtError,
   );
-  const nan = { values: new Float32Array([NaN, 0]), dim: 2 };
+  const wrongSize = { values: new Float32Array([1, 0, 0, 1]), dim: 2, size: 1 };
+  await assert.rejects(
+    () => retrievalMetrics(wrongSize, new Int32Array([0]), q, new Int32Array([0])),
+    /queries: 4 values are not 1 rows of 2/,
+  );
+  const nan = { values: new Float32Array([NaN, 0]), dim: 2, size: 1 };
   await assert.rejects(
     () => retrievalMetrics(nan, new Int32Array([0]), q, new Int32Array([0])),
     KtError,
@@ -270,14 +287,26 @@ Deno.test("retrievalMetrics() gives identical results when a worker ranks some b
       blockSize: 8,
       k: [1, 7, 50],
     };
-    const one = await retrievalMetrics({ values: q, dim }, ql, { values: d, dim }, dl, {
-      ...options,
-      threads: 1,
-    });
-    const two = await retrievalMetrics({ values: q, dim }, ql, { values: d, dim }, dl, {
-      ...options,
-      threads: 3,
-    });
+    const one = await retrievalMetrics(
+      { values: q, dim, size: nq },
+      ql,
+      { values: d, dim, size: nd },
+      dl,
+      {
+        ...options,
+        threads: 1,
+      },
+    );
+    const two = await retrievalMetrics(
+      { values: q, dim, size: nq },
+      ql,
+      { values: d, dim, size: nd },
+      dl,
+      {
+        ...options,
+        threads: 3,
+      },
+    );
     assert.deepEqual(two, one);
   }
 });
@@ -290,9 +319,9 @@ Deno.test("retrievalMetrics() ranks a whole database of ties by index", async ()
   const d = Float32Array.from({ length: nd * dim }, () => rng.normal());
   const dl = Int32Array.from({ length: nd }, (_, j) => (j + 1) % 2);
   const r = await retrievalMetrics(
-    { values: new Float32Array(dim), dim },
+    { values: new Float32Array(dim), dim, size: 1 },
     new Int32Array([0]),
-    { values: d, dim },
+    { values: d, dim, size: nd },
     dl,
     { k: [1, 2, 5] },
   );
