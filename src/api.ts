@@ -76,7 +76,9 @@ export function resolvePath(ctx: Pick<PluginContext, "baseDir">, path: string): 
 
 /** A dataset plugin loads one split into memory. */
 export interface DatasetPlugin<O = unknown> extends PluginBase<O> {
+  /** Always `"dataset"`. */
   kind: "dataset";
+  /** Loads the split into memory. */
   load(options: O, ctx: PluginContext): Promise<Dataset>;
   /**
    * What `load` will return — sample shape, number of samples, classes — found cheaply before
@@ -96,6 +98,7 @@ export function defineDataset<O>(p: Omit<DatasetPlugin<O>, "kind">): DatasetPlug
 
 /** A built network: `net` maps NHWC input to logits; every layer is named. */
 export interface KtModel {
+  /** The network, input to logits, every layer named. */
   net: tfl.LayersModel;
   /** Name of the layer exposed for transfer (what `layer: representation` means). */
   representation: string;
@@ -103,14 +106,19 @@ export interface KtModel {
 
 /** What a model builder gets besides its options. */
 export interface ModelContext {
+  /** Sample shape `[height, width, channels]` (NHWC without the batch). */
   inputShape: [number, number, number];
+  /** Number of classes: the width of the logits. */
   numClasses: number;
+  /** Seed of the initial weights. */
   seed: number;
 }
 
 /** A model plugin builds a fresh, randomly initialised network. */
 export interface ModelPlugin<O = unknown> extends PluginBase<O> {
+  /** Always `"model"`. */
   kind: "model";
+  /** A fresh, randomly initialised network for this input. */
   build(options: O, ctx: ModelContext): KtModel;
   /**
    * The network's size for this input, computed from the options without building anything;
@@ -153,6 +161,7 @@ export interface LossInputs {
   teacherLayers: Record<string, tf.Tensor2D>;
   /** Integer labels, B. */
   labels: tf.Tensor1D;
+  /** Number of classes (the logits' width). */
   numClasses: number;
   /** 0-based epoch, for schedules (e.g. multi-layer PKT weight decay). */
   epoch: number;
@@ -222,11 +231,13 @@ export type LossReads = "logits" | "representation" | "layers" | "labels";
 
 /** A loss plugin turns validated options into a {@linkcode LossTerm}. */
 export interface LossPlugin<O = unknown> extends PluginBase<O> {
+  /** Always `"loss"`. */
   kind: "loss";
   /** The paper it implements, short: "Park et al., CVPR 2019". Listed by `kt plugins`. */
   paper?: string;
   /** What it reads (listed by `kt plugins`); the defaults are its options' defaults. */
   reads?: LossReads[];
+  /** The term for these options (called once per training node). */
   create(options: O, ctx: LossContext): LossTerm;
 }
 
@@ -243,20 +254,27 @@ export function defineLoss<O>(p: Omit<LossPlugin<O>, "kind">): LossPlugin<O> {
  * features nodes yield it, the trainer reads targets as it, metrics take it.
  */
 export interface FeatureTable {
+  /** All rows, row-major. */
   values: Float32Array;
+  /** Values per row. */
   dim: number;
+  /** Number of rows. */
   size: number;
 }
 
 /** A feature matrix with the label of each of its rows. */
 export interface LabelledFeatures {
+  /** One row per sample. */
   features: FeatureTable;
+  /** The label of each row. */
   labels: Int32Array;
 }
 
 /** Features and labels a metric evaluates (queries vs database, the paper's protocol). */
 export interface MetricInputs {
+  /** The query split: the evaluated model's features of each sample, with its label. */
   queries: LabelledFeatures;
+  /** The database split the queries are ranked against, in the same form. */
   database: LabelledFeatures;
   /** Student logits on the queries, when available (for accuracy). */
   queryLogits?: FeatureTable;
@@ -264,7 +282,9 @@ export interface MetricInputs {
 
 /** A metric plugin computes named numbers. */
 export interface MetricPlugin<O = unknown> extends PluginBase<O> {
+  /** Always `"metric"`. */
   kind: "metric";
+  /** Named numbers for these inputs (each a column of the comparison table). */
   compute(options: O, inputs: MetricInputs): Promise<Record<string, number>>;
 }
 
@@ -277,6 +297,7 @@ export function defineMetric<O>(p: Omit<MetricPlugin<O>, "kind">): MetricPlugin<
 
 /** A teacher yields feature vectors for every sample of a dataset. */
 export interface TeacherPlugin<O = unknown> extends PluginBase<O> {
+  /** Always `"teacher"`. */
   kind: "teacher";
   /** Features (and optionally logits) for every sample of `data`, in order. */
   extract(
@@ -310,7 +331,9 @@ export type StepOutput = "model" | "features" | "metrics";
 export interface CurvePoint {
   /** 0-based epoch. */
   epoch: number;
+  /** The epoch's mean training loss (or, for an evaluation point, the metric's value). */
   loss: number;
+  /** Training throughput of the epoch. */
   samplesPerSecond: number;
   /** Training phase within the node (e.g. `ce` then `transfer`); omitted when there is one. */
   phase?: string;
@@ -328,7 +351,9 @@ export interface StepContext extends PluginContext {
 
 /** A trained network plus its training history, as a step producing `model` returns it. */
 export interface TrainedModel {
+  /** The trained network. */
   model: KtModel;
+  /** One point per epoch (and phase). */
   history: CurvePoint[];
   /**
    * The loss term's state after training (CC/CRD embeddings, VID regressors, CRD memory banks),
@@ -340,7 +365,9 @@ export interface TrainedModel {
 
 /** One saved tensor: its shape and float32 values (row-major). */
 export interface SavedTensor {
+  /** Dimensions, outermost first. */
   shape: number[];
+  /** All values, row-major. */
   values: Float32Array;
 }
 
@@ -348,13 +375,17 @@ export interface SavedTensor {
 export interface LossState {
   /** The loss spec (`use` and its options) that produced the state; restored only into the same. */
   loss: unknown;
+  /** The state's tensors by name (as {@linkcode LossTerm.state} named them). */
   tensors: Record<string, SavedTensor>;
 }
 
 /** Teacher features (and optional logits) aligned with a dataset, as `features` steps return. */
 export interface Features {
+  /** The representation layer's features, one row per sample. */
   features: FeatureTable;
+  /** The logits, one row per sample, when extracted. */
   logits?: FeatureTable;
+  /** Other layers extracted (for methods on intermediate layers), by name, flattened per sample. */
   layers?: Record<string, FeatureTable>;
 }
 
@@ -370,6 +401,7 @@ export interface FeatureSource {
  * `ctx.inputs` and caches what `run` returns according to `output`.
  */
 export interface StepPlugin<O = unknown> extends PluginBase<O> {
+  /** Always `"step"`. */
   kind: "step";
   /** The kind of output (decides how it is cached). */
   output: StepOutput;
@@ -387,6 +419,7 @@ export interface StepPlugin<O = unknown> extends PluginBase<O> {
    * anything runs; `undefined` = the node measures the method.
    */
   reference?(options: O, graph: GraphView): ReferenceMark | undefined;
+  /** Computes the node's output from its options and `ctx.inputs`. */
   run(options: O, ctx: StepContext): Promise<TrainedModel | Features | Record<string, number>>;
   /**
    * What `run` will produce as far as it is known before anything runs, from the shapes of the
@@ -476,13 +509,17 @@ export interface JobSpec {
   key: string;
   /** Node name and trial label, for messages. */
   node: string;
+  /** Trial id (a hash of its parameters). */
   trialId: string;
+  /** Trial label for people, e.g. `transfer=pkt seed=0`. */
   label: string;
   /** Keys of the jobs that must finish first. */
   after: string[];
   /** The experiment file (absolute) and the directories of this run. */
   file: string;
+  /** The cache directory the job writes its output into. */
   cacheDir: string;
+  /** The run directory (results database, logs). */
   runDir: string;
   /** Hosts the job may reach (dataset downloads); empty = no network. */
   netHosts: string[];
@@ -501,7 +538,9 @@ export interface JobSpec {
 
 /** Events a running job reports back. */
 export interface JobEvents {
+  /** A point of the node's training curve. */
   curve(point: CurvePoint): void;
+  /** A line of the job's log. */
   log(line: string): void;
 }
 
@@ -517,7 +556,9 @@ export type JobResult = { ok: true } | {
 
 /** The command that computes one job in a fresh process (`deno run ... main.ts worker`). */
 export interface WorkerCommand {
+  /** The program (the deno executable). */
   command: string;
+  /** Its arguments. */
   args: string[];
   /** JSON the worker reads on stdin. */
   stdin: string;
@@ -531,17 +572,20 @@ export interface ExecutorEnv {
   workerCommand(job: JobSpec): WorkerCommand;
   /** Computes a job inside this process (no isolation; for debugging and small runs). */
   runInProcess(job: JobSpec, events: JobEvents): Promise<JobResult>;
+  /** Log a line (progress output stays consistent with the engine's). */
   log(line: string): void;
 }
 
 /** A running executor: runs jobs (concurrently up to `concurrency`). */
 export interface Executor {
+  /** Jobs run at once at most. */
   concurrency: number;
   /**
    * Whether jobs may be handed over while their inputs are still running (the executor orders
    * them itself, e.g. Slurm's `--dependency=afterok`). Default: only once inputs are done.
    */
   eager?: boolean;
+  /** Runs one job to its end; resolves how it ended (never rejects for a failed job). */
   run(job: JobSpec, events: JobEvents): Promise<JobResult>;
   /** Stop everything submitted (Ctrl-C). */
   cancel?(): Promise<void>;
@@ -549,7 +593,9 @@ export interface Executor {
 
 /** An executor plugin decides where jobs run (local worker processes, a Slurm cluster, ...). */
 export interface ExecutorPlugin<O = unknown> extends PluginBase<O> {
+  /** Always `"executor"`. */
   kind: "executor";
+  /** An executor for these options. */
   create(options: O, env: ExecutorEnv): Executor;
 }
 

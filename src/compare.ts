@@ -44,6 +44,7 @@ export interface CompareSource {
   label: string;
   /** The experiment's name (two sources of the same experiment get the change columns). */
   experiment: string;
+  /** The run's trials, as {@linkcode comparisonTable} reads them. */
   trials: readonly TrialResult[];
 }
 

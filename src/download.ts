@@ -19,7 +19,9 @@ import { exists, removeQuietly, tempPathFor } from "./io/files.ts";
 
 /** Expected digests, lowercase or uppercase hex. At least one should be given. */
 export interface Checksums {
+  /** Hex MD5 of the file. */
   md5?: string;
+  /** Hex SHA-256 of the file. */
   sha256?: string;
 }
 

@@ -10,6 +10,7 @@ export class KtError extends Error {
   readonly hint?: string;
   /** Where the problem is, e.g. `exp.yaml:3:7` or a file path. */
   readonly where?: string;
+  /** An error with `message`, and optionally how to fix it and where the problem is. */
   constructor(message: string, options: { hint?: string; where?: string; cause?: unknown } = {}) {
     super(message, { cause: options.cause });
     this.name = "KtError";
@@ -33,6 +34,7 @@ export class KtError extends Error {
 export class OptionError extends KtError {
   /** Path of the option inside the plugin's options, dot-separated. */
   readonly option: string;
+  /** An error about `option` (a dot-separated path inside the plugin's options). */
   constructor(
     option: string,
     message: string,

@@ -28,6 +28,7 @@ export const EVAL_PHASE_PREFIX = "eval:";
 export interface WeightSnapshot {
   /** 0-based epoch the weights were taken after. */
   epoch: number;
+  /** Copies of the model's weights, in `getWeights()` order (owned by the snapshot). */
   weights: tf.Tensor[];
 }
 

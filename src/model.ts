@@ -182,7 +182,9 @@ export function predictLogits(
 
 /** A model as the two files of the tfjs layers format. */
 export interface ModelFiles {
+  /** The topology and weight manifest (JSON). */
   "model.json": Uint8Array;
+  /** The weights, float32. */
   "weights.bin": Uint8Array;
 }
 

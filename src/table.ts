@@ -149,6 +149,7 @@ export interface ComparisonTable {
   metrics: string[];
   /** Those of `metrics` where lower is better. */
   lowerIsBetter: string[];
+  /** One row per method (and reference), in display order. */
   rows: MethodRow[];
   /** The significance test of each metric column with at least two method rows. */
   tests: Record<string, ColumnTest>;

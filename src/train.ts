@@ -20,10 +20,13 @@ import { crossEntropy } from "./losses/cross_entropy.ts";
 
 /** Optimiser settings. */
 export interface OptimizerOptions {
+  /** The optimiser. */
   type: "adam" | "sgd";
+  /** Learning rate (before the schedule). */
   lr: number;
   /** SGD momentum (0 = plain SGD). */
   momentum?: number;
+  /** SGD Nesterov momentum. */
   nesterov?: boolean;
   /** Adam β1 (default 0.9). */
   beta1?: number;
@@ -37,14 +40,19 @@ export interface OptimizerOptions {
 
 /** Multiply the learning rate by `gamma` every `stepSize` epochs (or at the listed epochs). */
 export interface StepSchedule {
+  /** Factor applied at each step. */
   gamma: number;
+  /** Epochs between steps. */
   stepSize?: number;
+  /** The epochs at which to step, instead of `stepSize`. */
   milestones?: number[];
 }
 
 /** Teacher outputs aligned row-by-row with the training data. */
 export interface Targets {
+  /** Teacher features, one row per training sample. */
   features?: FeatureTable;
+  /** Teacher logits, one row per training sample. */
   logits?: FeatureTable;
   /** Extra teacher layers by name (multi-layer methods). */
   layers?: Record<string, FeatureTable>;
@@ -52,13 +60,19 @@ export interface Targets {
 
 /** Options of {@linkcode trainModel}. */
 export interface TrainOptions {
+  /** Passes over the data. */
   epochs: number;
+  /** Samples per step. */
   batchSize: number;
+  /** The optimiser and its settings. */
   optimizer: OptimizerOptions;
+  /** Learning-rate schedule (default: constant). */
   schedule?: StepSchedule;
+  /** Seed of batch order and augmentation. */
   seed: number;
   /** The objective; default sparse softmax cross-entropy. */
   loss?: LossTerm;
+  /** What the loss term compares the student with (teacher outputs, row-aligned with the data). */
   targets?: Targets;
   /** Only train the layers up to (and including) this one, plus the loss term's variables. */
   trainUpTo?: string;
@@ -104,7 +118,9 @@ export function isDivergence(err: unknown): boolean {
 
 /** What one epoch did: its curve point (no phase), wall time and learning rate. */
 export interface EpochRecord extends CurvePoint {
+  /** Wall time of the epoch. */
   seconds: number;
+  /** The learning rate the epoch trained with. */
   lr: number;
 }
 

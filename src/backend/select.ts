@@ -29,8 +29,11 @@ export interface BackendChoice {
 export interface WebGpuAdapterSummary {
   /** The driver's description, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)" or a GPU's name. */
   description: string;
+  /** The vendor's name, when the adapter gives one. */
   vendor: string;
+  /** The GPU architecture, when the adapter gives one. */
   architecture: string;
+  /** The device, when the adapter gives one. */
   device: string;
   /** The adapter says it is a fallback adapter (`isFallbackAdapter`). */
   fallback: boolean;

@@ -41,11 +41,15 @@ export { jobThreads, trialState };
 
 /** Options of {@linkcode runSweep}. */
 export interface SweepOptions {
+  /** The artifact cache (e.g. `.kt/cache`). */
   cacheDir: string;
+  /** The run directory: results.sqlite and logs (e.g. `runs/<name>`). */
   runDir: string;
   /** Parallel jobs (default: number of cores). */
   jobs: number;
+  /** Where jobs run (the `local`, `inline` or `slurm` plugin, or one of your own). */
   executor: ExecutorPlugin<unknown>;
+  /** The executor's options (validated against its schema). */
   executorOptions?: unknown;
   /** Starts a worker process for a job (the entry point knows its own path). */
   workerCommand: (job: JobSpec) => { command: string; args: string[]; stdin: string };
@@ -70,17 +74,25 @@ export interface SweepOptions {
   tty?: boolean;
   /** A progress line for every job event too (default: quiet). */
   verbose?: boolean;
+  /** Where progress lines go (default: stderr). */
   log?: (line: string) => void;
 }
 
 /** How one trial ended. */
 export interface TrialOutcome {
+  /** Trial id (a hash of its parameters). */
   id: string;
+  /** Trial label for people, e.g. `transfer=pkt seed=0`. */
   label: string;
+  /** The swept parameters of the trial. */
   params: Record<string, JsonValue>;
+  /** The trial's seed. */
   seed: number;
+  /** How it ended (`cached`: every job was in the cache). */
   status: TrialEnd;
+  /** Why it failed, diverged or was interrupted. */
   reason?: string;
+  /** The method's metrics, by name. */
   metrics: Record<string, number>;
   /** The references (teacher, plain student) measured in this trial. */
   references: ReferenceRow[];
@@ -88,10 +100,13 @@ export interface TrialOutcome {
 
 /** What {@linkcode runSweep} did. */
 export interface SweepReport {
+  /** Id of the run in the results database. */
   runId: number;
+  /** The run directory. */
   runDir: string;
   /** How the run ended: `finished`, `failed` (some trial failed or diverged) or `interrupted`. */
   status: RunStatus;
+  /** Each trial's outcome. */
   trials: TrialOutcome[];
   /** Jobs whose plugin actually ran, by plugin name (cache hits excluded). */
   executed: Record<string, number>;
@@ -107,6 +122,7 @@ export interface SweepReport {
   failed: number;
   /** Trials left unfinished because the sweep was stopped. */
   interrupted: number;
+  /** Wall time of the sweep. */
   seconds: number;
 }
 

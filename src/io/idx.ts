@@ -27,6 +27,7 @@ export type IdxData =
 
 /** A decoded IDX file. */
 export interface IdxFile {
+  /** Element type. */
   type: IdxType;
   /** Sizes of each dimension, outermost first (e.g. `[60000, 28, 28]`). */
   dims: number[];
@@ -58,7 +59,9 @@ type ArrayFor = {
 
 /** What an IDX header says: enough to check a file's size and shape before reading it. */
 export interface IdxHeader {
+  /** Element type. */
   type: IdxType;
+  /** Sizes of each dimension, outermost first. */
   dims: number[];
   /** Byte offset of the values. */
   dataOffset: number;

@@ -23,6 +23,7 @@ export type NpyData = Uint8Array | Int32Array | BigInt64Array | Float32Array | F
 
 /** A decoded `.npy` array. */
 export interface NpyArray {
+  /** Element type. */
   dtype: NpyDtype;
   /** Dimensions, outermost first; `[]` for a scalar. */
   shape: number[];
@@ -51,6 +52,7 @@ const SAVE_HINT = "save it with numpy.save(path, np.ascontiguousarray(a.astype('
 
 /** What a `.npy` header says: enough to check a file's size and shape before reading it. */
 export interface NpyHeader {
+  /** Element type. */
   dtype: NpyDtype;
   /** Dimensions, outermost first. */
   shape: number[];

@@ -22,7 +22,9 @@ const NCE_EPS = 1e-7;
  * gradient flows through a gather and memory stays at B·N values instead of B·K·d.
  */
 export interface ContrastSample {
+  /** Each sample's positive: its row in the memory bank, B. */
   positive: tf.Tensor1D;
+  /** How often each bank row was drawn as a negative of each sample, B×N. */
   negative: tf.Tensor2D;
   /** Negatives per sample, K. */
   k: number;
@@ -287,7 +289,9 @@ export function contrastSampler(
 
 /** A linear embedding x·W + b followed by L2 normalisation (RepDistiller's `Embed`). */
 export interface CrdEmbedding {
+  /** Weights, d_in×d_out. */
   kernel: tf.Tensor2D;
+  /** Bias, d_out. */
   bias: tf.Tensor1D;
 }
 

@@ -350,8 +350,11 @@ export function supervisedPktLoss(
 
 /** One student/teacher layer pair of {@linkcode multiLayerPktLoss}. */
 export interface PktPair {
+  /** The student layer's output, B×ds. */
   student: tf.Tensor2D;
+  /** The teacher layer's output, B×dt. */
   teacher: tf.Tensor2D;
+  /** The pair's weight in the sum. */
   weight: number;
 }
 

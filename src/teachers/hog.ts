@@ -35,13 +35,21 @@ export interface HogOptions {
 
 /** Resolved HoG geometry for an image shape. */
 export interface HogLayout {
+  /** Pixels per cell side. */
   cellSize: number;
+  /** Cells per block side. */
   blockSize: number;
+  /** Orientation bins per cell. */
   bins: number;
+  /** Orientations over 360° (signed) rather than 180°. */
   signed: boolean;
+  /** Cells down the image. */
   cellsY: number;
+  /** Cells across the image. */
   cellsX: number;
+  /** Blocks down the image. */
   blocksY: number;
+  /** Blocks across the image. */
   blocksX: number;
   /** Feature length per image. */
   dim: number;
