@@ -157,25 +157,83 @@ export {
   trainModel,
   type TrainOptions,
 } from "./src/train.ts";
-export { createRegistry, loadPluginFile, loadUserPlugins, type Registry } from "./src/registry.ts";
+export {
+  createRegistry,
+  loadPluginFile,
+  loadUserPlugins,
+  type PluginOfKind,
+  type Registry,
+} from "./src/registry.ts";
 export {
   ConfigError,
+  type Distribution,
   type Experiment,
+  type ExperimentOptions,
+  type GridAxis,
   type LoadedExperiment,
   loadExperiment,
+  type Loc,
+  type NodeRef,
   parseExperiment,
+  type Problem,
+  type RandomAxis,
   type ResolvedGraph,
   type ResolvedNode,
+  type SourceValue,
+  type SweepAxis,
+  type SweepSpec,
   type Trial,
 } from "./src/config/mod.ts";
+export type { SourceEntry, SourceMap, SourceScalar, SourceSeq } from "./src/config/parse.ts";
 export {
   runSweep,
   type SweepOptions,
   type SweepReport,
   type TrialOutcome,
 } from "./src/engine/sweep.ts";
-export { openResults, ResultsDb } from "./src/results.ts";
-export { type ComparisonTable, comparisonTable, meanStd } from "./src/table.ts";
-export { formatTable, roundToStd, type TableFormat } from "./src/table_format.ts";
+export type { TrialEnd } from "./src/engine/schedule.ts";
+export type { JobWork, WorkNode } from "./src/engine/job.ts";
+export type { Provenance } from "./src/provenance.ts";
+export type { HashedSource } from "./src/source_hash.ts";
+export type { JsonValue } from "./src/canonical.ts";
+export type { Holder } from "./src/liveness.ts";
+export {
+  type EpochPoint,
+  type NewRun,
+  type NewTrial,
+  openResults,
+  type ReferenceRow,
+  ResultsDb,
+  type ResultsOptions,
+  type RunRow,
+  type RunStatus,
+  type TrialRow,
+  type TrialStatus,
+} from "./src/results.ts";
+export {
+  type ColumnTest,
+  type Comparison,
+  type ComparisonTable,
+  comparisonTable,
+  meanStd,
+  type MethodRow,
+  type MetricStats,
+  type ReferenceResult,
+  type TableOptions,
+  type TrialResult,
+} from "./src/table.ts";
+export {
+  type FormatOptions,
+  formatTable,
+  roundToStd,
+  type TableFormat,
+} from "./src/table_format.ts";
 export { type PairedTTest, pairedTTest, studentTTwoSided } from "./src/stats.ts";
-export { compareRuns, type CompareSource } from "./src/compare.ts";
+export { type CompareOptions, compareRuns, type CompareSource } from "./src/compare.ts";
+
+// The third-party types kt's signatures name (tfjs tensors, layers and models, zod schemas), so
+// that every signature above is documented. zod's namespace itself is `z`, exported above.
+export type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor4D, Variable } from "@tensorflow/tfjs-core";
+export type { LayersModel } from "@tensorflow/tfjs-layers";
+export type { Layer } from "@tensorflow/tfjs-layers/dist/engine/topology.js";
+export type { ZodString, ZodType } from "zod";

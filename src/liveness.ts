@@ -20,7 +20,9 @@
 
 /** Who holds something, for messages. */
 export interface Holder {
+  /** Its process id. */
   pid: number;
+  /** Its host's name ("" when unknown). */
   host: string;
 }
 

@@ -15,9 +15,10 @@ import { createRng, type Rng } from "./rng.ts";
 import { KtError, unknownNameMessage } from "./errors.ts";
 import { readInputFile } from "./io/files.ts";
 import { readValues } from "./backend/reads.ts";
+import type { Initializer } from "@tensorflow/tfjs-layers/dist/initializers.js";
 
 /** A tfjs-layers weight initialiser. */
-export type Initializer = ReturnType<typeof tfl.initializers.heNormal>;
+export type { Initializer };
 
 /**
  * Weight-initialisation schemes of the built-in models (their `init` option):

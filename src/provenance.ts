@@ -41,6 +41,7 @@ export const KT_NUMERICS_VERSION = 2;
 
 /** What decided a node's output besides its options (see the module doc). */
 export interface Provenance {
+  /** The version of kt's numerics (`KT_NUMERICS_VERSION`) the output was computed with. */
   numerics: number;
   /** User plugin code the node runs, by `kind:name`. */
   code: Record<string, HashedSource>;

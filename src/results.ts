@@ -72,11 +72,15 @@ export type RunStatus = "running" | "finished" | "failed" | "interrupted";
 
 /** What {@linkcode ResultsDb.startRun} records. */
 export interface NewRun {
+  /** The experiment's name. */
   experiment: string;
   /** The experiment YAML file. */
   file?: string;
+  /** kt's version. */
   ktVersion?: string;
+  /** kt's git commit, when known. */
   ktCommit?: string;
+  /** When the run started (default: now). */
   started?: Date;
   /** The sweep process (default: none recorded). */
   holder?: Holder;
@@ -84,12 +88,19 @@ export interface NewRun {
 
 /** One run (one invocation of a sweep). */
 export interface RunRow {
+  /** Id in the database. */
   id: number;
+  /** The experiment's name. */
   experiment: string;
+  /** The experiment YAML file. */
   file: string | null;
+  /** When it started (ISO 8601). */
   started: string;
+  /** When it ended (ISO 8601), if it did. */
   finished: string | null;
+  /** kt's version. */
   ktVersion: string | null;
+  /** kt's git commit, when known. */
   ktCommit: string | null;
   /** How it ended; `running` also for a sweep that was killed (see {@linkcode runState}). */
   status: RunStatus;
@@ -105,7 +116,9 @@ export interface NewTrial {
   label: string;
   /** The sweep parameters of this trial (axis path → value). */
   params: Record<string, JsonValue>;
+  /** The trial's seed. */
   seed: number;
+  /** Its status (default `queued`). */
   status?: TrialStatus;
   /** The fully resolved experiment config of this trial. */
   config?: JsonValue;
@@ -113,17 +126,27 @@ export interface NewTrial {
 
 /** One trial with its metrics. */
 export interface TrialRow {
+  /** Id in the database. */
   id: number;
+  /** Id of its run. */
   runId: number;
+  /** Unique within the run, e.g. `method=pkt,seed=1`. */
   label: string;
+  /** The sweep parameters of this trial (axis path → value). */
   params: Record<string, JsonValue>;
+  /** The trial's seed. */
   seed: number;
+  /** Its status. */
   status: TrialStatus;
   /** Why it failed (or other note). */
   reason: string | null;
+  /** When it started (ISO 8601), if it did. */
   started: string | null;
+  /** When it ended (ISO 8601), if it did. */
   finished: string | null;
+  /** The fully resolved experiment config of this trial. */
   config: JsonValue | null;
+  /** The method's metrics, by name. */
   metrics: Record<string, number>;
   /** The references measured in this trial, in the order they were recorded. */
   references: ReferenceRow[];
@@ -137,6 +160,7 @@ export interface ReferenceRow extends ReferenceResult {
 
 /** One epoch of one training node of a trial. */
 export interface EpochPoint extends CurvePoint {
+  /** The training node the point is from. */
   node: string;
 }
 

@@ -20,7 +20,7 @@ import {
 import type { KtModel } from "./api.ts";
 import { formatBytes, formatCount } from "./memory.ts";
 import { extractLayers } from "./model.ts";
-import { DIVERGENCE_FACTOR, type TrainOptions } from "./train.ts";
+import { DIVERGENCE_FACTOR, type StepSchedule, type TrainOptions } from "./train.ts";
 
 /** Options every training step (teacher training, transfer) accepts. */
 export const trainingOptions = {
@@ -52,8 +52,37 @@ export const trainingOptions = {
   ),
 };
 
-/** Parsed {@linkcode trainingOptions}. */
-export type TrainingOptions = z.infer<z.ZodObject<typeof trainingOptions>>;
+/** Parsed {@linkcode trainingOptions} (a step's options include them). */
+export interface TrainingOptions {
+  /** Passes over the data. */
+  epochs: number;
+  /** Samples per step. */
+  batchSize: number;
+  /** The optimiser. */
+  optimizer: "adam" | "sgd";
+  /** Learning rate (before the schedule). */
+  lr: number;
+  /** SGD momentum. */
+  momentum: number;
+  /** Adam β1. */
+  beta1: number;
+  /** Adam β2. */
+  beta2: number;
+  /** Adam ε. */
+  epsilon: number;
+  /** L2 weight decay. */
+  weightDecay: number;
+  /** Step learning-rate schedule. */
+  schedule?: StepSchedule;
+  /** Seed of batch order and initialisation (default: the trial seed). */
+  seed?: number;
+  /** When a run counts as diverged: `false` only on NaN/Inf. */
+  divergence: false | { factor: number };
+}
+
+// The interface is the schema's output, field for field (a compile error otherwise).
+const _sameFields: Equal<TrainingOptions, z.infer<z.ZodObject<typeof trainingOptions>>> = true;
+type Equal<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 
 /** Maps parsed training options to {@linkcode TrainOptions} (without loss/targets). */
 export function toTrainOptions(o: TrainingOptions, seed: number, label: string): TrainOptions {

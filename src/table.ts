@@ -50,9 +50,13 @@ import { pairedTTest } from "./stats.ts";
 
 /** What the table needs from a trial (a results-database `TrialRow` fits). */
 export interface TrialResult {
+  /** The sweep parameters of the trial. */
   params: Record<string, JsonValue>;
+  /** The trial's seed. */
   seed?: number;
+  /** Its status (`done` and `cached` count). */
   status: string;
+  /** The method's metrics, by name. */
   metrics: Record<string, number>;
   /** References measured in this trial (teacher, plain student): rows of their own. */
   references?: readonly ReferenceResult[];
@@ -64,11 +68,13 @@ export interface ReferenceResult {
   label: string;
   /** Identity of the measurement (the evaluate node's cache key): trials sharing it count once. */
   key: string;
+  /** The reference's metrics, by name. */
   metrics: Record<string, number>;
 }
 
 /** One metric of one method. */
 export interface MetricStats {
+  /** Mean over the trials. */
   mean: number;
   /** Sample std (n − 1); `null` when n < 2. */
   std: number | null;
@@ -134,7 +140,9 @@ export interface MethodRow {
   params: Record<string, JsonValue>;
   /** Finished trials (`done` or `cached`); for a reference, its distinct measurements. */
   seeds: number;
+  /** Failed or diverged trials. */
   failed: number;
+  /** Each metric's statistics, by name. */
   metrics: Record<string, MetricStats>;
 }
 

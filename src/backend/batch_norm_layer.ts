@@ -18,7 +18,8 @@ import {
 } from "./kernels/batch_norm.ts";
 
 /** The constructor arguments of tfjs-layers' batch normalisation. */
-export type BatchNormArgs = Parameters<typeof tfl.layers.batchNormalization>[0];
+import type { BatchNormalizationLayerArgs as BatchNormArgs } from "@tensorflow/tfjs-layers/dist/layers/normalization.js";
+export type { BatchNormArgs };
 
 /** The fields of tfjs-layers' BatchNormalization this subclass reads. */
 interface BatchNormFields {

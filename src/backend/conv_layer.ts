@@ -11,7 +11,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 
 /** The constructor arguments of tfjs-layers' conv2d. */
-export type Conv2DArgs = Parameters<typeof tfl.layers.conv2d>[0];
+import type { ConvLayerArgs as Conv2DArgs } from "@tensorflow/tfjs-layers/dist/layers/convolutional.js";
+export type { Conv2DArgs };
 
 /** The Conv2D fields this subclass reads. */
 interface ConvFields {

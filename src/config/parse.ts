@@ -32,29 +32,41 @@ export interface Loc {
 
 /** A scalar (string, number, boolean or null) with its position. */
 export interface SourceScalar {
+  /** Always `"scalar"`. */
   type: "scalar";
+  /** The value as YAML parsed it. */
   value: string | number | boolean | null;
+  /** Where it starts. */
   loc: Loc;
 }
 
 /** One `key: value` of a map; `keyLoc` is where the key starts. */
 export interface SourceEntry {
+  /** The key. */
   key: string;
+  /** Where the key starts. */
   keyLoc: Loc;
+  /** The value. */
   value: SourceValue;
 }
 
 /** A map with its entries in file order (duplicate keys already reported and dropped). */
 export interface SourceMap {
+  /** Always `"map"`. */
   type: "map";
+  /** The entries. */
   entries: SourceEntry[];
+  /** Where the map starts. */
   loc: Loc;
 }
 
 /** A sequence with its items in file order. */
 export interface SourceSeq {
+  /** Always `"seq"`. */
   type: "seq";
+  /** The items. */
   items: SourceValue[];
+  /** Where the sequence starts. */
   loc: Loc;
 }
 

@@ -16,18 +16,25 @@ import type { NodePlan } from "./execute.ts";
 
 /** One node of a job's sub-graph, as plain JSON. */
 export interface WorkNode {
+  /** The node's name in the graph. */
   name: string;
+  /** Its plugin's kind. */
   kind: PluginKind;
+  /** Its plugin's name. */
   use: string;
   /** The plugin version the key was computed with. */
   version: string;
   /** Validated options (references hold node names). */
   options: Record<string, unknown>;
+  /** Which option references which node. */
   refs: NodeRef[];
   /** `file:line:col` of the node in the experiment file, for messages. */
   where: string;
+  /** The node's cache key. */
   key: string;
+  /** The node's seed. */
   seed: number;
+  /** What besides plugin and options decided its output. */
   provenance: Provenance;
   /** A step input computed by an earlier job: read from the cache, never computed here. */
   fromCache?: true;
@@ -37,6 +44,7 @@ export interface WorkNode {
 
 /** Everything a worker needs to compute one job. */
 export interface JobWork {
+  /** The backend the job computes on. */
   backend: BackendName;
   /** The experiment file's directory (relative paths in options start there). */
   baseDir: string;

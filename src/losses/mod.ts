@@ -16,6 +16,7 @@ export {
   type PktOptions,
   type PktPair,
   pktProbabilities,
+  type SingleKernel,
   supervisedPktLoss,
 } from "./pkt.ts";
 export { crossEntropy } from "./cross_entropy.ts";

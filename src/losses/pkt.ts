@@ -151,7 +151,8 @@ const stopGradient = tf.customGrad((...inputs) => ({
   gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
 }));
 
-type SingleKernel = Exclude<PktKernel, "combined">;
+/** One kernel of PKT (every kernel but `combined`, which sums them). */
+export type SingleKernel = Exclude<PktKernel, "combined">;
 
 /** The unnormalised kernel matrix K (B×B) of one kernel. */
 function kernelMatrix(x: tf.Tensor2D, kernel: SingleKernel, o: Required<PktOptions>): tf.Tensor2D {

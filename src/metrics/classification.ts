@@ -6,7 +6,7 @@
 import { KtError } from "../errors.ts";
 import {
   checkLabels,
-  type Features,
+  type FeatureInput,
   readFeatures,
   readQueriesAndDatabase,
   scoreBlocks,
@@ -24,7 +24,7 @@ import {
  * console.log(await accuracy(logits, new Int32Array([0, 0]))); // 0.5
  * ```
  */
-export async function accuracy(logits: Features, labels: Int32Array): Promise<number> {
+export async function accuracy(logits: FeatureInput, labels: Int32Array): Promise<number> {
   const { values, size: rows, dim } = await readFeatures(logits, "logits");
   checkLabels(labels, rows, "logits");
   if (rows === 0) {
@@ -67,9 +67,9 @@ export interface KnnOptions {
  * ```
  */
 export async function knnAccuracy(
-  queries: Features,
+  queries: FeatureInput,
   queryLabels: Int32Array,
-  database: Features,
+  database: FeatureInput,
   databaseLabels: Int32Array,
   options: KnnOptions = {},
 ): Promise<number> {

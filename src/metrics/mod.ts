@@ -5,6 +5,7 @@
  */
 export {
   DEFAULT_PRECISION_K,
+  type FeatureInput,
   retrievalMetrics,
   type RetrievalOptions,
   type RetrievalResult,

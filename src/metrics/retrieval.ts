@@ -28,7 +28,7 @@ import { KtError } from "../errors.ts";
 import { BlockRanker, type BlockResult, type RankRequest } from "./_ranking.ts";
 
 /** A feature matrix, one row per sample: a 2-D tensor or a {@linkcode FeatureTable}. */
-export type Features = tf.Tensor2D | FeatureTable;
+export type FeatureInput = tf.Tensor2D | FeatureTable;
 
 /** How two feature vectors are compared. */
 export type Similarity = "cosine" | "euclidean";
@@ -75,7 +75,7 @@ export const DEFAULT_PRECISION_K: readonly number[] = [10, 20, 50, 100, 200];
  * Reads and checks a feature matrix: a 2-D tensor or a {@linkcode FeatureTable} (row-major, `size`
  * rows of `dim`); every value must be finite. `what` names it in errors (e.g. `queries`).
  */
-export async function readFeatures(x: Features, what: string): Promise<FeatureTable> {
+export async function readFeatures(x: FeatureInput, what: string): Promise<FeatureTable> {
   let values: Float32Array;
   let dim: number;
   if (x instanceof tf.Tensor) {
@@ -124,9 +124,9 @@ export function checkLabels(labels: Int32Array, rows: number, what: string): voi
 
 /** Reads and checks queries and database with their labels (see {@linkcode readFeatures}). */
 export async function readQueriesAndDatabase(
-  queries: Features,
+  queries: FeatureInput,
   queryLabels: Int32Array,
-  database: Features,
+  database: FeatureInput,
   databaseLabels: Int32Array,
 ): Promise<{ q: FeatureTable; d: FeatureTable }> {
   const q = await readFeatures(queries, "queries");
@@ -423,9 +423,9 @@ function checkK(ks: number[]): number[] {
  * ```
  */
 export async function retrievalMetrics(
-  queries: Features,
+  queries: FeatureInput,
   queryLabels: Int32Array,
-  database: Features,
+  database: FeatureInput,
   databaseLabels: Int32Array,
   options: RetrievalOptions = {},
 ): Promise<RetrievalResult> {
