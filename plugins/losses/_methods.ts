@@ -1,8 +1,9 @@
 /**
  * Pieces the plugins of the reference libraries' methods share (`rkd`, `sp`, `at`, `nst`, `vid`,
- * `cc`, `crd`, `dkd`, `dist`): the cross-entropy term their recipes add, named student/teacher
- * layer pairs (teacher maps arrive flattened from the features node and are reshaped like the
- * student's), and PyTorch-style seeded initialisation of the terms' own parameters.
+ * `cc`, `crd`, `dkd`, `dist`): the cross-entropy term their recipes add and the weighted compute
+ * around it, named student/teacher layer pairs (teacher maps arrive flattened from the features
+ * node and are reshaped like the student's), and PyTorch-style seeded initialisation of the
+ * terms' own parameters (CC's and CRD's embeddings).
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -16,6 +17,7 @@ import {
   studentLayer,
   teacherFeatures,
   teacherLayer,
+  weightOption,
   z,
 } from "../../mod.ts";
 
@@ -28,6 +30,24 @@ export const crossEntropyOption = {
     "weight γ of the cross-entropy term added (library recipe: 1; 0 = the transfer term alone)",
   ),
 };
+
+/** The weights every method's loss has: γ of its cross-entropy and the whole term's. */
+export interface MethodWeights {
+  crossEntropy: number;
+  weight: number;
+}
+
+/**
+ * A method's `compute`: weight·(γ·CE + transfer(inputs)), in one `tf.tidy` (so `transfer` may
+ * create tensors freely).
+ */
+export function methodCompute(
+  o: MethodWeights,
+  transfer: (inputs: LossInputs) => tf.Scalar,
+): (inputs: LossInputs) => tf.Scalar {
+  return (inputs) =>
+    tf.tidy(() => scaled(plusCrossEntropy(transfer(inputs), inputs, o.crossEntropy), o.weight));
+}
 
 /** `γ·CE(z_s, y) + transfer`, skipping the cross-entropy for γ = 0. */
 export function plusCrossEntropy(
@@ -143,11 +163,29 @@ export function layerPairs(inputs: LossInputs, o: LayerPairOptions, loss: string
   });
 }
 
+/**
+ * The options of a method on layer pairs (`at`, `nst`, `sp`): the pairs, its own `extra`
+ * options, its weight β (RepDistiller's `default` for it), γ of the cross-entropy and the weight.
+ */
+export function layerPairMethodOptions<E extends z.ZodRawShape>(
+  method: string,
+  beta: number,
+  extra: E,
+) {
+  return z.object({
+    ...layerPairOptions,
+    ...extra,
+    beta: z.number().min(0).default(beta).describe(
+      `weight β of the ${method} term (RepDistiller: ${beta})`,
+    ),
+    ...crossEntropyOption,
+    ...weightOption,
+  }).strict().superRefine((o, ctx) => checkLayerPairs(o as LayerPairOptions, ctx));
+}
+
 /** The options every layer-pair method plugin has. */
-interface PairTermOptions extends LayerPairOptions {
+interface PairTermOptions extends LayerPairOptions, MethodWeights {
   beta: number;
-  crossEntropy: number;
-  weight: number;
 }
 
 /**
@@ -161,12 +199,10 @@ export function layerPairTerm(
 ): LossTerm {
   return {
     needs: layerPairNeeds(o),
-    compute: (inputs) =>
-      tf.tidy(() => {
-        const terms = layerPairs(inputs, o, loss).map(f);
-        const transfer = tf.mul(tf.addN(terms), o.beta) as tf.Scalar;
-        return scaled(plusCrossEntropy(transfer, inputs, o.crossEntropy), o.weight);
-      }),
+    compute: methodCompute(o, (inputs) => {
+      const terms = layerPairs(inputs, o, loss).map(f);
+      return tf.mul(tf.addN(terms), o.beta) as tf.Scalar;
+    }),
   };
 }
 
@@ -199,6 +235,33 @@ export function linear(din: number, dout: number, rng: Rng): Linear {
     kernel: trainable(torchUniform([din, dout], din, rng)),
     bias: trainable(torchUniform([dout], din, rng)),
   };
+}
+
+/** `embedding`: the width of CC's and CRD's learned embeddings. */
+export const embeddingOption = {
+  embedding: z.number().int().positive().default(128).describe("embedding width (feat_dim)"),
+};
+
+/** The student's and teacher's embeddings of CC and CRD. */
+export interface Embeddings {
+  student: Linear;
+  teacher: Linear;
+}
+
+/**
+ * Linear embeddings of the batch's student and teacher representations (their widths) to
+ * `width`, PyTorch-initialised from `rng`, the student's first (RepDistiller's Embed).
+ */
+export function embeddings(inputs: LossInputs, width: number, rng: Rng, loss: string): Embeddings {
+  return {
+    student: linear(inputs.student.shape[1], width, rng),
+    teacher: linear(teacherFeatures(inputs, loss).shape[1], width, rng),
+  };
+}
+
+/** The trainable variables of {@linkcode embeddings}, in their order (none before the first batch). */
+export function embeddingVariables(e: Embeddings | undefined): tf.Variable[] {
+  return e ? [e.student, e.teacher].flatMap((l) => [l.kernel, l.bias]) : [];
 }
 
 /** The kernel and bias of a {@linkcode Linear} as plain tensors. */

@@ -5,13 +5,8 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs-core";
-import { attentionTransferLoss, checkMap, defineLoss, weightOption, z } from "../../mod.ts";
-import {
-  checkLayerPairs,
-  crossEntropyOption,
-  layerPairOptions,
-  layerPairTerm,
-} from "./_methods.ts";
+import { attentionTransferLoss, checkMap, defineLoss, z } from "../../mod.ts";
+import { layerPairMethodOptions, layerPairTerm } from "./_methods.ts";
 
 export default defineLoss({
   name: "at",
@@ -20,13 +15,9 @@ export default defineLoss({
   version: "1",
   paper: "Zagoruyko & Komodakis, ICLR 2017",
   reads: ["layers", "labels"],
-  options: z.object({
-    ...layerPairOptions,
+  options: layerPairMethodOptions("AT", 1000, {
     p: z.number().positive().default(2).describe("exponent of the attention map mean_c |f|^p"),
-    beta: z.number().min(0).default(1000).describe("weight β of the AT term (RepDistiller: 1000)"),
-    ...crossEntropyOption,
-    ...weightOption,
-  }).strict().superRefine(checkLayerPairs),
+  }),
   create: (o) =>
     layerPairTerm(o, "at", (pair, i) => {
       checkMap(pair.student, `student layer "${o.studentLayers[i]}"`, 'loss "at"');

@@ -14,18 +14,20 @@ import {
   disposeVariables,
   type LossInputs,
   type LossTerm,
-  scaled,
   teacherFeatures,
   weightOption,
   z,
 } from "../../mod.ts";
 import {
   crossEntropyOption,
+  embeddingOption,
+  type Embeddings,
+  embeddings,
+  embeddingVariables,
   initSeedOption,
   type Linear,
-  linear,
   linearWeights,
-  plusCrossEntropy,
+  methodCompute,
 } from "./_methods.ts";
 
 function apply(x: tf.Tensor2D, l: Linear): tf.Tensor2D {
@@ -40,42 +42,31 @@ export default defineLoss({
   paper: "Peng et al., ICCV 2019",
   reads: ["representation", "labels"],
   options: z.object({
-    embedding: z.number().int().positive().default(128).describe("embedding width (feat_dim)"),
+    ...embeddingOption,
     beta: z.number().min(0).default(0.02).describe("weight β of the CC term (RepDistiller: 0.02)"),
     ...crossEntropyOption,
     ...initSeedOption,
     ...weightOption,
   }).strict(),
   create: (o, ctx) => {
-    let embeds: { student: Linear; teacher: Linear } | undefined;
-    const ensure = (inputs: LossInputs) => {
-      if (!embeds) {
-        const rng = createRng(o.seed ?? ctx.seed);
-        const dt = teacherFeatures(inputs, "cc").shape[1];
-        embeds = {
-          student: linear(inputs.student.shape[1], o.embedding, rng),
-          teacher: linear(dt, o.embedding, rng),
-        };
-      }
-      return embeds;
-    };
-    const all = () =>
-      embeds ? [embeds.student, embeds.teacher].flatMap((l) => [l.kernel, l.bias]) : [];
+    let embeds: Embeddings | undefined;
+    const ensure = (inputs: LossInputs) =>
+      embeds ??= embeddings(inputs, o.embedding, createRng(o.seed ?? ctx.seed), "cc");
+    const all = () => embeddingVariables(embeds);
     const term: LossTerm = {
       needs: { teacher: true },
       get variables() {
         return all();
       },
       init: (inputs) => void ensure(inputs),
-      compute: (inputs) =>
-        tf.tidy(() => {
-          const e = ensure(inputs);
-          const cc = ccLoss(
-            apply(inputs.student, e.student),
-            apply(teacherFeatures(inputs, "cc"), e.teacher),
-          );
-          return scaled(plusCrossEntropy(tf.mul(cc, o.beta), inputs, o.crossEntropy), o.weight);
-        }),
+      compute: methodCompute(o, (inputs) => {
+        const e = ensure(inputs);
+        const cc = ccLoss(
+          apply(inputs.student, e.student),
+          apply(teacherFeatures(inputs, "cc"), e.teacher),
+        );
+        return tf.mul(cc, o.beta);
+      }),
       dispose: () => {
         disposeVariables(all());
         embeds = undefined;

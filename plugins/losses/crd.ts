@@ -27,26 +27,27 @@ import {
   KtError,
   type LossInputs,
   type LossTerm,
-  scaled,
   teacherFeatures,
   weightOption,
   z,
 } from "../../mod.ts";
 import {
   crossEntropyOption,
+  embeddingOption,
+  type Embeddings,
+  embeddings,
+  embeddingVariables,
   initSeedOption,
-  type Linear,
-  linear,
   linearWeights,
-  plusCrossEntropy,
+  methodCompute,
   torchUniform,
 } from "./_methods.ts";
 
-/** Everything a CRD term holds once the first batch has been seen. */
-interface State {
-  /** The embeddings: linear layers, followed by L2 normalisation. */
-  student: Linear;
-  teacher: Linear;
+/**
+ * Everything a CRD term holds once the first batch has been seen: the embeddings (linear layers,
+ * followed by L2 normalisation), the memory banks, the negatives' sampler and Z.
+ */
+interface State extends Embeddings {
   /** RepDistiller's memory_v1 (student embeddings) and memory_v2 (teacher embeddings). */
   memoryStudent: tf.Variable;
   memoryTeacher: tf.Variable;
@@ -87,7 +88,7 @@ export default defineLoss({
   paper: "Tian et al., ICLR 2020",
   reads: ["representation", "labels"],
   options: z.object({
-    embedding: z.number().int().positive().default(128).describe("embedding width (feat_dim)"),
+    ...embeddingOption,
     negatives: z.number().int().positive().default(16384).describe("negatives K per sample"),
     temperature: z.number().positive().default(0.07).describe("NCE temperature T"),
     momentum: z.number().min(0).max(1).default(0.5).describe("memory bank momentum"),
@@ -105,8 +106,6 @@ export default defineLoss({
       if (!state) {
         const { labels } = needDataset(inputs);
         const rng = createRng(o.seed ?? ctx.seed);
-        const ds = inputs.student.shape[1];
-        const dt = teacherFeatures(inputs, "crd").shape[1];
         const d = o.embedding;
         // RepDistiller: uniform(−stdv, stdv) with stdv = 1/√(d/3), not normalised.
         const bank = () => {
@@ -116,8 +115,7 @@ export default defineLoss({
           return m;
         };
         state = {
-          student: linear(ds, d, rng),
-          teacher: linear(dt, d, rng),
+          ...embeddings(inputs, d, rng, "crd"),
           memoryStudent: bank(),
           memoryTeacher: bank(),
           draw: contrastSampler(labels, o.negatives, o.mode, createRng(rng.seed())),
@@ -126,10 +124,7 @@ export default defineLoss({
       }
       return state;
     };
-    const trainables = () =>
-      state
-        ? [state.student.kernel, state.student.bias, state.teacher.kernel, state.teacher.bias]
-        : [];
+    const trainables = () => embeddingVariables(state);
     const term: LossTerm = {
       needs: { teacher: true },
       get variables() {
@@ -155,28 +150,27 @@ export default defineLoss({
           state.z = [a, b];
         }
       },
-      compute: (inputs) =>
-        tf.tidy(() => {
-          const st = ensure(inputs);
-          const { indices } = needDataset(inputs);
-          const vs = crdEmbed(inputs.student, linearWeights(st.student));
-          const vt = crdEmbed(teacherFeatures(inputs, "crd"), linearWeights(st.teacher));
-          const sample = contrastSample(st.draw(indices), indices.length, st.size);
-          const memS = st.memoryStudent as tf.Tensor as tf.Tensor2D;
-          const memT = st.memoryTeacher as tf.Tensor as tf.Tensor2D;
-          st.z ??= [
-            crdNormalizer(vs, memT, sample, o.temperature),
-            crdNormalizer(vt, memS, sample, o.temperature),
-          ];
-          const crd = tf.add(
-            crdContrastLoss(vs, memT, sample, { temperature: o.temperature, normalizer: st.z[0] }),
-            crdContrastLoss(vt, memS, sample, { temperature: o.temperature, normalizer: st.z[1] }),
-          ) as tf.Scalar;
-          // The banks take this batch's embeddings; the loss above used the old rows.
-          st.memoryStudent.assign(crdUpdateMemory(memS, indices, vs, o.momentum));
-          st.memoryTeacher.assign(crdUpdateMemory(memT, indices, vt, o.momentum));
-          return scaled(plusCrossEntropy(tf.mul(crd, o.beta), inputs, o.crossEntropy), o.weight);
-        }),
+      compute: methodCompute(o, (inputs) => {
+        const st = ensure(inputs);
+        const { indices } = needDataset(inputs);
+        const vs = crdEmbed(inputs.student, linearWeights(st.student));
+        const vt = crdEmbed(teacherFeatures(inputs, "crd"), linearWeights(st.teacher));
+        const sample = contrastSample(st.draw(indices), indices.length, st.size);
+        const memS = st.memoryStudent as tf.Tensor as tf.Tensor2D;
+        const memT = st.memoryTeacher as tf.Tensor as tf.Tensor2D;
+        st.z ??= [
+          crdNormalizer(vs, memT, sample, o.temperature),
+          crdNormalizer(vt, memS, sample, o.temperature),
+        ];
+        const crd = tf.add(
+          crdContrastLoss(vs, memT, sample, { temperature: o.temperature, normalizer: st.z[0] }),
+          crdContrastLoss(vt, memS, sample, { temperature: o.temperature, normalizer: st.z[1] }),
+        ) as tf.Scalar;
+        // The banks take this batch's embeddings; the loss above used the old rows.
+        st.memoryStudent.assign(crdUpdateMemory(memS, indices, vs, o.momentum));
+        st.memoryTeacher.assign(crdUpdateMemory(memT, indices, vt, o.momentum));
+        return tf.mul(crd, o.beta);
+      }),
       dispose: () => {
         if (state) {
           disposeVariables([...trainables(), state.memoryStudent, state.memoryTeacher]);

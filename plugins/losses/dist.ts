@@ -4,8 +4,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { defineLoss, distLoss, scaled, teacherLogits, weightOption, z } from "../../mod.ts";
-import { crossEntropyOption, plusCrossEntropy } from "./_methods.ts";
+import { defineLoss, distLoss, teacherLogits, weightOption, z } from "../../mod.ts";
+import { crossEntropyOption, methodCompute } from "./_methods.ts";
 
 export default defineLoss({
   name: "dist",
@@ -24,10 +24,10 @@ export default defineLoss({
   }).strict(),
   create: (o) => ({
     needs: { teacherLogits: true },
-    compute: (inputs) =>
-      tf.tidy(() => {
-        const dist = distLoss(inputs.studentLogits, teacherLogits(inputs, "dist"), o);
-        return scaled(plusCrossEntropy(tf.mul(dist, o.kdWeight), inputs, o.crossEntropy), o.weight);
-      }),
+    compute: methodCompute(
+      o,
+      (inputs) =>
+        tf.mul(distLoss(inputs.studentLogits, teacherLogits(inputs, "dist"), o), o.kdWeight),
+    ),
   }),
 });

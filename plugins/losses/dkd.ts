@@ -5,8 +5,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { defineLoss, dkdLoss, scaled, teacherLogits, weightOption, z } from "../../mod.ts";
-import { crossEntropyOption, plusCrossEntropy } from "./_methods.ts";
+import { defineLoss, dkdLoss, teacherLogits, weightOption, z } from "../../mod.ts";
+import { crossEntropyOption, methodCompute } from "./_methods.ts";
 
 export default defineLoss({
   name: "dkd",
@@ -27,11 +27,9 @@ export default defineLoss({
   }).strict(),
   create: (o) => ({
     needs: { teacherLogits: true },
-    compute: (inputs) =>
-      tf.tidy(() => {
-        const dkd = dkdLoss(inputs.studentLogits, teacherLogits(inputs, "dkd"), inputs.labels, o);
-        const ramp = Math.min((inputs.epoch + 1) / o.warmup, 1);
-        return scaled(plusCrossEntropy(tf.mul(dkd, ramp), inputs, o.crossEntropy), o.weight);
-      }),
+    compute: methodCompute(o, (inputs) => {
+      const dkd = dkdLoss(inputs.studentLogits, teacherLogits(inputs, "dkd"), inputs.labels, o);
+      return tf.mul(dkd, Math.min((inputs.epoch + 1) / o.warmup, 1));
+    }),
   }),
 });

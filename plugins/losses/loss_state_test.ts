@@ -8,15 +8,15 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-layers";
 import "@tensorflow/tfjs-backend-cpu";
 import assert from "node:assert/strict";
-import type { LossInputs, LossPlugin, LossState, LossTerm, TrainedModel } from "../../src/api.ts";
+import type { LossPlugin, LossState, LossTerm, TrainedModel } from "../../src/api.ts";
 import type { Artifact } from "../../src/cache.ts";
 import { outputFromArtifact, outputToFiles } from "../../src/engine/outputs.ts";
 import { KtError } from "../../src/errors.ts";
 import { readLossState, restoreLossState, sameLoss } from "../../src/loss_state.ts";
-import { createRng } from "../../src/rng.ts";
+import { randomArray } from "../../src/losses/testing.ts";
 import { trainModel } from "../../src/train.ts";
 import mlp from "../models/mlp.ts";
-import { builtinPlugins } from "../mod.ts";
+import { disposeBatch, lossBatch, lossSpec, makeSum, makeTerm } from "./_testing.ts";
 import cc from "./cc.ts";
 import crd from "./crd.ts";
 import sum from "./sum.ts";
@@ -25,39 +25,12 @@ import vid from "./vid.ts";
 await tf.setBackend("cpu");
 
 function make(plugin: LossPlugin<unknown>, options: Record<string, unknown>, seed: number) {
-  const byName = new Map(builtinPlugins.map((p) => [p.name, p as LossPlugin<unknown>]));
-  if (plugin === sum) {
-    // sum's terms as the validator leaves them: each child's options parsed by its plugin
-    const terms = (options.terms as Record<string, unknown>[]).map(({ use, ...o }) => ({
-      use: use as string,
-      kind: "loss" as const,
-      version: "1",
-      options: byName.get(use as string)!.options.parse(o) as Record<string, unknown>,
-    }));
-    return sum.create({ terms, weight: 1 }, { seed, plugin: (s) => byName.get(s.use)! });
-  }
-  return plugin.create(plugin.options.parse(options), { seed });
-}
-
-function normals(n: number, seed: number): Float32Array {
-  const rng = createRng(seed);
-  return Float32Array.from({ length: n }, () => rng.normal());
-}
-
-/** N = 10 samples: a batch of 6 rows with representation, teacher features and 2×2×3 maps. */
-function batch(): LossInputs {
-  return {
-    student: tf.tensor2d(normals(24, 1), [6, 4]),
-    studentLogits: tf.tensor2d(normals(18, 2), [6, 3]),
-    teacher: tf.tensor2d(normals(30, 3), [6, 5]),
-    studentLayers: { conv: tf.tensor4d(normals(72, 4), [6, 2, 2, 3]) },
-    teacherLayers: { conv: tf.tensor2d(normals(6 * 20, 5), [6, 20]) },
-    labels: tf.tensor1d([0, 1, 2, 0, 1, 0], "int32"),
-    numClasses: 3,
-    epoch: 0,
-    indices: Int32Array.from([7, 2, 5, 0, 9, 3]),
-    datasetLabels: Int32Array.from([0, 2, 1, 0, 1, 2, 0, 0, 1, 1]),
-  };
+  if (plugin !== sum) return makeTerm(plugin.name, options, seed);
+  // sum's terms as the validator leaves them: each child's options parsed by its plugin
+  const terms = (options.terms as Record<string, unknown>[]).map(({ use, ...o }) =>
+    lossSpec(use as string, o)
+  );
+  return makeSum(terms, 1, seed);
 }
 
 const CASES: [string, LossPlugin<unknown>, Record<string, unknown>][] = [
@@ -79,7 +52,7 @@ function sameState(a: LossState, b: LossState, what: string) {
 
 for (const [name, plugin, options] of CASES) {
   Deno.test(`${name}: its state is read after a step and restored exactly into another seed's term`, async () => {
-    const b = batch();
+    const b = lossBatch();
     const a = make(plugin, options, 1);
     a.init!(b);
     // one optimiser step, so the state is not the initial one (and CRD's banks and Z move)
@@ -107,12 +80,12 @@ for (const [name, plugin, options] of CASES) {
     opt.dispose();
     a.dispose!();
     fresh.dispose!();
-    tf.dispose(Object.values(b.studentLayers));
+    disposeBatch(b);
   });
 }
 
 Deno.test("crd's state holds both memory banks (N × embedding), the embeddings and Z", async () => {
-  const b = batch();
+  const b = lossBatch();
   const t = make(crd, { embedding: 4, negatives: 5 }, 1);
   t.init!(b);
   const noZ = (await readLossState(t, null))!;
@@ -134,7 +107,7 @@ Deno.test("crd's state holds both memory banks (N × embedding), the embeddings 
 });
 
 Deno.test("a saved state that does not fit the term is refused with a clear error", async () => {
-  const b = batch();
+  const b = lossBatch();
   const a = make(cc, { embedding: 4 }, 1);
   a.init!(b);
   const saved = (await readLossState(a, null))!;
@@ -172,13 +145,15 @@ Deno.test("the trainer restores a saved state after init, and it survives the ca
   const n = 20;
   const data = {
     name: "toy",
-    x: normals(n * 4, 7),
+    x: Float32Array.from(randomArray(n * 4, 7)),
     y: Int32Array.from({ length: n }, (_, i) => i % 3),
     shape: [2, 2, 1] as [number, number, number],
     size: n,
     numClasses: 3,
   };
-  const targets = { features: { values: normals(n * 5, 8), dim: 5, size: n } };
+  const targets = {
+    features: { values: Float32Array.from(randomArray(n * 5, 8)), dim: 5, size: n },
+  };
   const build = () =>
     mlp.build(mlp.options.parse({ hidden: [6] }), {
       inputShape: [2, 2, 1],

@@ -2,23 +2,25 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-layers"; // registers tfjs-core's gradient functions
 import "@tensorflow/tfjs-backend-cpu";
 import assert from "node:assert/strict";
-import {
-  defineLoss,
-  type LossInputs,
-  type LossPlugin,
-  type LossTerm,
-  type PluginSpec,
-  z,
-} from "../../src/api.ts";
+import { defineLoss, type LossPlugin, type PluginSpec, z } from "../../src/api.ts";
 import { KtError } from "../../src/errors.ts";
 import { createRegistry } from "../../src/registry.ts";
 import { parseYaml, Problems, type SourceMap } from "../../src/config/parse.ts";
 import { validateGraph } from "../../src/config/validate.ts";
-import { crossEntropy } from "../../src/losses/cross_entropy.ts";
 import { hintonLoss } from "../../src/losses/hinton.ts";
 import { hintLoss, randomProjection } from "../../src/losses/hint.ts";
 import { pktLoss, supervisedPktLoss } from "../../src/losses/pkt.ts";
-import { createRng } from "../../src/rng.ts";
+import { assertClose, valueOf } from "../../src/losses/testing.ts";
+import {
+  ceValue,
+  disposeBatch,
+  lossBatch,
+  lossPlugin,
+  lossSpec,
+  makeSum,
+  makeTerm,
+  termValue,
+} from "./_testing.ts";
 import crossEntropyPlugin from "./cross_entropy.ts";
 import fitnets from "./fitnets.ts";
 import hinton from "./hinton.ts";
@@ -44,83 +46,6 @@ const ALL = [
   none,
   sum,
 ] as LossPlugin<unknown>[];
-const byName = new Map(ALL.map((p) => [p.name, p]));
-
-/** Validates options like the engine does and creates the term. */
-function make(name: string, options: Record<string, unknown> = {}, seed = 1): LossTerm {
-  const plugin = byName.get(name)!;
-  return plugin.create(plugin.options.parse(options), { seed, plugin: (s) => byName.get(s.use)! });
-}
-
-/** A `sum` over already validated child specs (as the validator leaves them in its options). */
-function makeSum(terms: PluginSpec<"loss">[], weight = 1): LossTerm {
-  return sum.create({ terms, weight }, { seed: 1, plugin: (s) => byName.get(s.use)! });
-}
-
-/**
- * An inline loss as the config validator hands it over: options validated, defaults applied;
- * `weight` as a term of `sum` carries it.
- */
-function spec(
-  use: string,
-  options: Record<string, unknown> = {},
-  weight?: number,
-): PluginSpec<"loss"> {
-  const plugin = byName.get(use)!;
-  return {
-    use,
-    kind: "loss",
-    version: plugin.version ?? "",
-    options: plugin.options.parse(options) as Record<string, unknown>,
-    ...(weight === undefined ? {} : { weight }),
-  };
-}
-
-function matrix(rows: number, cols: number, seed: number): number[][] {
-  const rng = createRng(seed);
-  return Array.from({ length: rows }, () => Array.from({ length: cols }, () => rng.normal()));
-}
-
-/** A batch of B = 6 with every input a loss may ask for. */
-function batch(epoch = 0): LossInputs {
-  return {
-    student: tf.tensor2d(matrix(6, 4, 1)),
-    studentLogits: tf.tensor2d(matrix(6, 3, 2)),
-    teacher: tf.tensor2d(matrix(6, 5, 3)),
-    teacherLogits: tf.tensor2d(matrix(6, 3, 4)),
-    studentLayers: {
-      conv: tf.tensor4d(matrix(6, 2 * 2 * 3, 5).flat(), [6, 2, 2, 3]),
-      fc: tf.tensor2d(matrix(6, 4, 6)),
-    },
-    teacherLayers: { conv: tf.tensor2d(matrix(6, 2 * 2 * 5, 7)), fc: tf.tensor2d(matrix(6, 7, 8)) },
-    labels: tf.tensor1d([0, 1, 2, 0, 1, 0], "int32"),
-    numClasses: 3,
-    epoch,
-  };
-}
-
-function disposeBatch(b: LossInputs) {
-  tf.dispose([
-    b.student,
-    b.studentLogits,
-    b.teacher!,
-    b.teacherLogits!,
-    b.labels,
-    ...Object.values(b.studentLayers),
-    ...Object.values(b.teacherLayers),
-  ]);
-}
-
-function value(term: LossTerm, b: LossInputs): number {
-  return tf.tidy(() => term.compute(b).dataSync()[0]);
-}
-
-function close(actual: number, expected: number, tol = 1e-5, what = "") {
-  assert.ok(
-    Math.abs(actual - expected) <= tol * Math.max(1, Math.abs(expected)),
-    `${what}: ${actual} vs ${expected}`,
-  );
-}
 
 // ------------------------------------------------------------------------------ option schemas
 
@@ -163,7 +88,7 @@ Deno.test("loss plugin options reject wrong enum values and wrong types", () => 
     ["sum", { terms: [] }],
   ];
   for (const [name, options] of bad) {
-    const r = byName.get(name)!.options.safeParse(options);
+    const r = lossPlugin(name).options.safeParse(options);
     assert.equal(r.success, false, `${name} accepted ${JSON.stringify(options)}`);
   }
   // and the defaults are what the docs say
@@ -234,51 +159,59 @@ Deno.test("a loss without a weight option is a weighted term of sum: sum applies
     ["mean-student", 1, {}],
   ]);
   const term = sum.create(options, { seed: 1, plugin: () => plain });
-  const b = batch();
+  const b = lossBatch();
   const mean = tf.tidy(() => tf.mean(b.student).dataSync()[0]);
-  close(value(term, b), (3 + 1) * mean, 1e-6, "3·mean + mean");
+  assertClose(termValue(term, b), (3 + 1) * mean, 1e-6, "3·mean + mean");
   disposeBatch(b);
 });
 
 // ------------------------------------------------------------------------------ values
 
 Deno.test("pkt, cross-entropy and none plugins compute their functions times weight", () => {
-  const b = batch();
+  const b = lossBatch();
   const ref = tf.tidy(() => pktLoss(b.student, b.teacher!).dataSync()[0]);
-  close(value(make("pkt"), b), ref, 1e-6, "pkt");
-  close(value(make("pkt", { weight: 30000 }), b), 30000 * ref, 1e-5, "pkt ×30000");
+  assertClose(termValue(makeTerm("pkt"), b), ref, 1e-6, "pkt");
+  assertClose(termValue(makeTerm("pkt", { weight: 30000 }), b), 30000 * ref, 1e-5, "pkt ×30000");
   const rbf = tf.tidy(() =>
     pktLoss(b.student, b.teacher!, { kernel: "rbf", sigma: 2 }).dataSync()[0]
   );
-  close(value(make("pkt", { kernel: "rbf", sigma: 2 }), b), rbf, 1e-6, "pkt rbf");
-  const ce = tf.tidy(() => crossEntropy(b.studentLogits, b.labels).dataSync()[0]);
-  close(value(make("cross-entropy", { weight: 0.5 }), b), 0.5 * ce, 1e-6, "cross-entropy");
-  close(value(make("none"), b), ce, 1e-6, "none");
-  assert.deepEqual(make("pkt").needs, { teacher: true });
+  assertClose(termValue(makeTerm("pkt", { kernel: "rbf", sigma: 2 }), b), rbf, 1e-6, "pkt rbf");
+  const ce = ceValue(b);
+  assertClose(
+    termValue(makeTerm("cross-entropy", { weight: 0.5 }), b),
+    0.5 * ce,
+    1e-6,
+    "cross-entropy",
+  );
+  assertClose(termValue(makeTerm("none"), b), ce, 1e-6, "none");
+  assert.deepEqual(makeTerm("pkt").needs, { teacher: true });
   disposeBatch(b);
 });
 
 Deno.test("pkt plugin explains a missing teacher", () => {
-  const b = batch();
-  assert.throws(() => make("pkt").compute({ ...b, teacher: undefined }), /needs teacher features/);
+  const b = lossBatch();
+  assert.throws(
+    () => makeTerm("pkt").compute({ ...b, teacher: undefined }),
+    /needs teacher features/,
+  );
   disposeBatch(b);
 });
 
 Deno.test("spkt plugin is PKT plus supervisedWeight times S-PKT", () => {
-  const b = batch();
+  const b = lossBatch();
   const [p, s] = tf.tidy(() => [
     pktLoss(b.student, b.teacher!).dataSync()[0],
     supervisedPktLoss(b.student, b.labels).dataSync()[0],
   ]);
-  close(value(make("spkt", { supervisedWeight: 3 }), b), p + 3 * s, 1e-6, "spkt");
-  close(value(make("spkt", { teacher: false }), b), s, 1e-6, "spkt supervised only");
-  assert.equal(make("spkt", { teacher: false }).needs?.teacher, false);
+  assertClose(termValue(makeTerm("spkt", { supervisedWeight: 3 }), b), p + 3 * s, 1e-6, "spkt");
+  assertClose(termValue(makeTerm("spkt", { teacher: false }), b), s, 1e-6, "spkt supervised only");
+  assert.equal(makeTerm("spkt", { teacher: false }).needs?.teacher, false);
   disposeBatch(b);
 });
 
 Deno.test("multi-pkt plugin flattens layers and decays its weights per epoch", () => {
-  const b = batch(2);
-  const term = make("multi-pkt", {
+  const b = lossBatch(2);
+  const term = makeTerm("multi-pkt", {
     pairs: [{ student: "conv", teacher: "conv", weight: 2 }, { student: "fc", teacher: "fc" }],
     decay: 0.5,
   });
@@ -291,48 +224,48 @@ Deno.test("multi-pkt plugin flattens layers and decays its weights per epoch", (
     const fc = pktLoss(b.studentLayers.fc as tf.Tensor2D, b.teacherLayers.fc);
     return (2 * conv.dataSync()[0] + fc.dataSync()[0]) * 0.25; // decay^epoch = 0.5²
   });
-  close(value(term, b), expected, 1e-6, "multi-pkt");
+  assertClose(termValue(term, b), expected, 1e-6, "multi-pkt");
   assert.throws(
-    () => make("multi-pkt", { pairs: [{ student: "nope", teacher: "fc" }] }).compute(b),
+    () => makeTerm("multi-pkt", { pairs: [{ student: "nope", teacher: "fc" }] }).compute(b),
     /no layer output "nope".*|available/,
   );
   disposeBatch(b);
 });
 
 Deno.test("hinton plugin uses labels in the library form and not in the official form", () => {
-  const b = batch();
+  const b = lossBatch();
   const [lib, off] = tf.tidy(() => [
     hintonLoss(b.studentLogits, b.teacherLogits!, { labels: b.labels }).dataSync()[0],
     hintonLoss(b.studentLogits, b.teacherLogits!, { form: "official" }).dataSync()[0],
   ]);
-  close(value(make("hinton"), b), lib, 1e-6, "library");
-  close(value(make("hinton", { form: "official" }), b), off, 1e-6, "official");
-  assert.deepEqual(make("hinton").needs, { teacherLogits: true });
-  assert.throws(() => make("hinton").compute({ ...b, teacherLogits: undefined }), KtError);
+  assertClose(termValue(makeTerm("hinton"), b), lib, 1e-6, "library");
+  assertClose(termValue(makeTerm("hinton", { form: "official" }), b), off, 1e-6, "official");
+  assert.deepEqual(makeTerm("hinton").needs, { teacherLogits: true });
+  assert.throws(() => makeTerm("hinton").compute({ ...b, teacherLogits: undefined }), KtError);
   disposeBatch(b);
 });
 
 Deno.test("hint-random plugin uses a fixed projection seeded by its seed option", () => {
-  const b = batch();
-  const term = make("hint-random", { seed: 9 });
+  const b = lossBatch();
+  const term = makeTerm("hint-random", { seed: 9 });
   term.init!(b);
   assert.deepEqual(term.variables ?? [], []); // nothing to train
   const expected = tf.tidy(() => {
     const r = randomProjection(5, 4, 9); // dt×ds
     return hintLoss(b.student, b.teacher!, r, { mode: "random" }).dataSync()[0];
   });
-  close(value(term, b), expected, 1e-6, "hint-random");
-  close(value(term, b), expected, 1e-6, "same projection on the next batch");
-  const other = make("hint-random", {}, 10);
-  assert.notEqual(value(other, b), expected);
+  assertClose(termValue(term, b), expected, 1e-6, "hint-random");
+  assertClose(termValue(term, b), expected, 1e-6, "same projection on the next batch");
+  const other = makeTerm("hint-random", {}, 10);
+  assert.notEqual(termValue(other, b), expected);
   term.dispose!();
   other.dispose!();
   disposeBatch(b);
 });
 
 Deno.test("hint-optimized plugin exposes its learned map and training lowers the loss", () => {
-  const b = batch();
-  const term = make("hint-optimized", { seed: 3 });
+  const b = lossBatch();
+  const term = makeTerm("hint-optimized", { seed: 3 });
   assert.equal(term.variables!.length, 0);
   term.init!(b);
   const [w] = term.variables!;
@@ -340,13 +273,13 @@ Deno.test("hint-optimized plugin exposes its learned map and training lowers the
   const expected = tf.tidy(() =>
     hintLoss(b.student, b.teacher!, randomProjection(4, 5, 3), { mode: "optimized" }).dataSync()[0]
   );
-  const before = value(term, b);
-  close(before, expected, 1e-6, "initial map = seeded projection");
+  const before = termValue(term, b);
+  assertClose(before, expected, 1e-6, "initial map = seeded projection");
   const opt = tf.train.sgd(0.05);
   for (let i = 0; i < 20; i++) {
     tf.dispose(opt.minimize(() => term.compute(b), true, term.variables)!);
   }
-  const after = value(term, b);
+  const after = termValue(term, b);
   assert.ok(after < before * 0.8, `loss ${before} → ${after}`);
   term.dispose!();
   assert.ok(w.isDisposed);
@@ -355,9 +288,9 @@ Deno.test("hint-optimized plugin exposes its learned map and training lowers the
 });
 
 Deno.test("hint-optimized plugin creates its map lazily when init is skipped", () => {
-  const b = batch();
-  const term = make("hint-optimized");
-  const v = value(term, b);
+  const b = lossBatch();
+  const term = makeTerm("hint-optimized");
+  const v = termValue(term, b);
   assert.ok(Number.isFinite(v));
   assert.equal(term.variables!.length, 1);
   term.dispose!();
@@ -365,8 +298,8 @@ Deno.test("hint-optimized plugin creates its map lazily when init is skipped", (
 });
 
 Deno.test("fitnets plugin: one-stage is CE + 100·MSE through a 1×1 conv regressor", () => {
-  const b = batch();
-  const term = make("fitnets", { studentLayer: "conv", teacherLayer: "conv" });
+  const b = lossBatch();
+  const term = makeTerm("fitnets", { studentLayer: "conv", teacherLayer: "conv" });
   assert.deepEqual(term.needs, { studentLayers: ["conv"], teacherLayers: ["conv"] });
   term.init!(b);
   const [kernel, bias] = term.variables!;
@@ -390,34 +323,38 @@ Deno.test("fitnets plugin: one-stage is CE + 100·MSE through a 1×1 conv regres
     }
   }
   const mse = sq / (6 * 20);
-  const ce = tf.tidy(() => crossEntropy(b.studentLogits, b.labels).dataSync()[0]);
-  close(value(term, b), ce + 100 * mse, 1e-5, "one-stage");
-  const hintOnly = make("fitnets", { studentLayer: "conv", teacherLayer: "conv", stage: "hint" });
-  close(value(hintOnly, b), mse, 1e-5, "hint stage"); // same seed → same regressor
-  const kd = make("fitnets", { stage: "kd", temperature: 3, alpha: 0.2 });
+  const ce = ceValue(b);
+  assertClose(termValue(term, b), ce + 100 * mse, 1e-5, "one-stage");
+  const hintOnly = makeTerm("fitnets", {
+    studentLayer: "conv",
+    teacherLayer: "conv",
+    stage: "hint",
+  });
+  assertClose(termValue(hintOnly, b), mse, 1e-5, "hint stage"); // same seed → same regressor
+  const kd = makeTerm("fitnets", { stage: "kd", temperature: 3, alpha: 0.2 });
   const kdRef = tf.tidy(() =>
     hintonLoss(b.studentLogits, b.teacherLogits!, { temperature: 3, alpha: 0.2, labels: b.labels })
       .dataSync()[0]
   );
-  close(value(kd, b), kdRef, 1e-6, "kd stage");
+  assertClose(termValue(kd, b), kdRef, 1e-6, "kd stage");
   assert.deepEqual(kd.variables, []);
   for (const t of [term, hintOnly, kd]) t.dispose!();
   disposeBatch(b);
 });
 
 Deno.test("fitnets plugin rejects hint layers whose sizes cannot match", () => {
-  const b = batch();
-  const term = make("fitnets", { studentLayer: "conv", teacherLayer: "fc" }); // 7 values vs 4 pixels
+  const b = lossBatch();
+  const term = makeTerm("fitnets", { studentLayer: "conv", teacherLayer: "fc" }); // 7 values vs 4 pixels
   assert.throws(() => term.init!(b), /not a multiple/);
   disposeBatch(b);
 });
 
 Deno.test("sum plugin adds weighted child terms and merges their needs and variables", () => {
-  const b = batch();
+  const b = lossBatch();
   const term = makeSum([
-    spec("cross-entropy", {}, 0.1),
-    spec("pkt", {}, 300),
-    spec("hint-optimized"),
+    lossSpec("cross-entropy", {}, 0.1),
+    lossSpec("pkt", {}, 300),
+    lossSpec("hint-optimized"),
   ], 2);
   assert.deepEqual(term.needs, {
     teacher: true,
@@ -427,16 +364,14 @@ Deno.test("sum plugin adds weighted child terms and merges their needs and varia
   });
   term.init!(b);
   assert.equal(term.variables!.length, 1);
-  const [ce, p] = tf.tidy(() => [
-    crossEntropy(b.studentLogits, b.labels).dataSync()[0],
-    pktLoss(b.student, b.teacher!).dataSync()[0],
-  ]);
+  const ce = ceValue(b);
+  const p = valueOf(() => pktLoss(b.student, b.teacher!));
   const w = term.variables![0];
   const hint = tf.tidy(() =>
     hintLoss(b.student, b.teacher!, w as tf.Tensor as tf.Tensor2D, { mode: "optimized" })
       .dataSync()[0]
   );
-  close(value(term, b), 2 * (0.1 * ce + 300 * p + hint), 1e-5, "sum");
+  assertClose(termValue(term, b), 2 * (0.1 * ce + 300 * p + hint), 1e-5, "sum");
   term.dispose!();
   assert.ok(w.isDisposed);
   disposeBatch(b);
@@ -448,13 +383,13 @@ Deno.test("sum plugin without a plugin resolver says how to create it", () => {
 });
 
 Deno.test("loss plugins leak no tensors across training steps", () => {
-  const b = batch();
+  const b = lossBatch();
   const term = makeSum([
-    spec("fitnets", { studentLayer: "conv", teacherLayer: "conv" }),
-    spec("hint-random"),
-    spec("spkt", { kernel: "combined" }),
-    spec("hinton"),
-    spec("multi-pkt", { pairs: [{ student: "fc", teacher: "fc" }], kernel: "adaptive-rbf" }),
+    lossSpec("fitnets", { studentLayer: "conv", teacherLayer: "conv" }),
+    lossSpec("hint-random"),
+    lossSpec("spkt", { kernel: "combined" }),
+    lossSpec("hinton"),
+    lossSpec("multi-pkt", { pairs: [{ student: "fc", teacher: "fc" }], kernel: "adaptive-rbf" }),
   ]);
   term.init!(b);
   const student = tf.variable(b.student);

@@ -8,21 +8,31 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-layers"; // registers tfjs-core's gradient functions
 import "@tensorflow/tfjs-backend-cpu";
 import assert from "node:assert/strict";
-import type { LossInputs, LossPlugin, LossTerm, PluginSpec } from "../../src/api.ts";
+import type { LossPlugin, LossTerm, PluginSpec } from "../../src/api.ts";
 import { KtError } from "../../src/errors.ts";
 import { attentionTransferLoss } from "../../src/losses/at.ts";
 import { ccLoss } from "../../src/losses/cc.ts";
 import { distLoss } from "../../src/losses/dist.ts";
 import { dkdLoss } from "../../src/losses/dkd.ts";
-import { crossEntropy } from "../../src/losses/cross_entropy.ts";
 import { nstLoss } from "../../src/losses/nst.ts";
 import { rkdLoss } from "../../src/losses/rkd.ts";
 import { similarityPreservingLoss } from "../../src/losses/sp.ts";
+import { assertClose } from "../../src/losses/testing.ts";
 import { vidInitialLogScale, vidLoss } from "../../src/losses/vid.ts";
 import { createRng } from "../../src/rng.ts";
 import { trainModel } from "../../src/train.ts";
 import mlp from "../models/mlp.ts";
 import { builtinPlugins } from "../mod.ts";
+import {
+  ceValue,
+  disposeBatch,
+  lossBatch,
+  lossPlugin,
+  lossSpec,
+  makeSum,
+  makeTerm,
+  termValue,
+} from "./_testing.ts";
 import at from "./at.ts";
 import cc from "./cc.ts";
 import crd from "./crd.ts";
@@ -31,70 +41,12 @@ import dkd from "./dkd.ts";
 import nst from "./nst.ts";
 import rkd from "./rkd.ts";
 import sp from "./sp.ts";
-import sum from "./sum.ts";
 import vid from "./vid.ts";
 
 await tf.setBackend("cpu");
 
 const METHODS = [rkd, sp, at, nst, cc, vid, crd, dkd, dist] as LossPlugin<unknown>[];
-const byName = new Map(METHODS.map((p) => [p.name, p]));
 const LAYERS = { studentLayers: ["conv"], teacherLayers: ["conv"] };
-
-function make(name: string, options: Record<string, unknown> = {}, seed = 1): LossTerm {
-  const plugin = byName.get(name)!;
-  return plugin.create(plugin.options.parse(options), { seed });
-}
-
-function matrix(rows: number, cols: number, seed: number): number[][] {
-  const rng = createRng(seed);
-  return Array.from({ length: rows }, () => Array.from({ length: cols }, () => rng.normal()));
-}
-
-/** A batch of B = 6 from a dataset of N = 10 samples, with every input a method may ask for. */
-function batch(epoch = 0): LossInputs {
-  return {
-    student: tf.tensor2d(matrix(6, 4, 1)),
-    studentLogits: tf.tensor2d(matrix(6, 3, 2)),
-    teacher: tf.tensor2d(matrix(6, 5, 3)),
-    teacherLogits: tf.tensor2d(matrix(6, 3, 4)),
-    studentLayers: {
-      conv: tf.tensor4d(matrix(6, 2 * 2 * 3, 5).flat(), [6, 2, 2, 3]),
-      big: tf.tensor4d(matrix(6, 4 * 4 * 2, 6).flat(), [6, 4, 4, 2]),
-    },
-    // Teacher layers arrive flattened, as the features node stores them.
-    teacherLayers: { conv: tf.tensor2d(matrix(6, 2 * 2 * 5, 7)), fc: tf.tensor2d(matrix(6, 7, 8)) },
-    labels: tf.tensor1d([0, 1, 2, 0, 1, 0], "int32"),
-    numClasses: 3,
-    epoch,
-    indices: Int32Array.from([7, 2, 5, 0, 9, 3]),
-    datasetLabels: Int32Array.from([0, 2, 1, 0, 1, 2, 0, 0, 1, 1]),
-  };
-}
-
-function disposeBatch(b: LossInputs) {
-  tf.dispose([
-    b.student,
-    b.studentLogits,
-    b.teacher!,
-    b.teacherLogits!,
-    b.labels,
-    ...Object.values(b.studentLayers),
-    ...Object.values(b.teacherLayers),
-  ]);
-}
-
-function value(term: LossTerm, b: LossInputs): number {
-  return tf.tidy(() => term.compute(b).dataSync()[0]);
-}
-
-function close(actual: number, expected: number, tol = 1e-5, what = "") {
-  assert.ok(
-    Math.abs(actual - expected) <= tol * Math.max(1, Math.abs(expected)),
-    `${what}: ${actual} vs ${expected}`,
-  );
-}
-
-const ce = (b: LossInputs) => tf.tidy(() => crossEntropy(b.studentLogits, b.labels).dataSync()[0]);
 
 // ------------------------------------------------------------------------------ options
 
@@ -102,7 +54,7 @@ Deno.test("every method plugin is registered and its defaults are the reference 
   const names = new Set(builtinPlugins.filter((p) => p.kind === "loss").map((p) => p.name));
   for (const p of METHODS) assert.ok(names.has(p.name), `${p.name} is not in plugins/mod.ts`);
   const defaults = (name: string, extra: Record<string, unknown> = {}) =>
-    byName.get(name)!.options.parse(extra) as Record<string, unknown>;
+    lossPlugin(name).options.parse(extra) as Record<string, unknown>;
   assert.deepEqual(defaults("rkd"), {
     beta: 1,
     distanceWeight: 25,
@@ -174,7 +126,7 @@ Deno.test("method plugins reject misspelled options, bad values and unpaired lay
     ["dist", { tau: 4 }],
   ];
   for (const [name, options] of bad) {
-    const r = byName.get(name)!.options.safeParse(options);
+    const r = lossPlugin(name).options.safeParse(options);
     assert.equal(r.success, false, `${name} accepted ${JSON.stringify(options)}`);
   }
   const unpaired = sp.options.safeParse({ studentLayers: ["a", "b"], teacherLayers: ["a"] });
@@ -184,40 +136,55 @@ Deno.test("method plugins reject misspelled options, bad values and unpaired lay
 // ------------------------------------------------------------------------------ values
 
 Deno.test("rkd, dkd and dist plugins compute weight·(γ·CE + β·method) from their functions", () => {
-  const b = batch();
+  const b = lossBatch();
   const [r, k, d] = tf.tidy(() => [
     rkdLoss(b.student, b.teacher!, { distanceWeight: 5, angleWeight: 7 }).dataSync()[0],
     dkdLoss(b.studentLogits, b.teacherLogits!, b.labels, { alpha: 2 }).dataSync()[0],
     distLoss(b.studentLogits, b.teacherLogits!, { gamma: 3 }).dataSync()[0],
   ]);
-  const c = ce(b);
-  close(
-    value(make("rkd", { distanceWeight: 5, angleWeight: 7, beta: 2, weight: 3 }), b),
+  const c = ceValue(b);
+  assertClose(
+    termValue(makeTerm("rkd", { distanceWeight: 5, angleWeight: 7, beta: 2, weight: 3 }), b),
     3 * (c + 2 * r),
     1e-5,
     "rkd",
   );
-  close(value(make("rkd", { distanceWeight: 5, angleWeight: 7, crossEntropy: 0 }), b), r, 1e-5);
-  close(value(make("dkd", { alpha: 2 }), b), c + k / 20, 1e-5, "dkd, first epoch: 1/20");
-  close(value(make("dist", { gamma: 3 }), b), c + 2 * d, 1e-5, "dist");
-  assert.deepEqual(make("rkd").needs, { teacher: true });
-  assert.deepEqual(make("dkd").needs, { teacherLogits: true });
-  assert.throws(() => make("dist").compute({ ...b, teacherLogits: undefined }), KtError);
+  assertClose(
+    termValue(makeTerm("rkd", { distanceWeight: 5, angleWeight: 7, crossEntropy: 0 }), b),
+    r,
+    1e-5,
+    "rkd without cross-entropy",
+  );
+  assertClose(
+    termValue(makeTerm("dkd", { alpha: 2 }), b),
+    c + k / 20,
+    1e-5,
+    "dkd, first epoch: 1/20",
+  );
+  assertClose(termValue(makeTerm("dist", { gamma: 3 }), b), c + 2 * d, 1e-5, "dist");
+  assert.deepEqual(makeTerm("rkd").needs, { teacher: true });
+  assert.deepEqual(makeTerm("dkd").needs, { teacherLogits: true });
+  assert.throws(() => makeTerm("dist").compute({ ...b, teacherLogits: undefined }), KtError);
   disposeBatch(b);
 });
 
 Deno.test("dkd plugin ramps its term by min(epoch/warmup, 1), counting epochs from 1", () => {
   for (const [epoch, factor] of [[0, 1 / 20], [9, 0.5], [19, 1], [40, 1]]) {
-    const b = batch(epoch);
+    const b = lossBatch(epoch);
     const k = tf.tidy(() => dkdLoss(b.studentLogits, b.teacherLogits!, b.labels).dataSync()[0]);
-    close(value(make("dkd"), b), ce(b) + factor * k, 1e-5, `epoch ${epoch + 1}`);
-    close(value(make("dkd", { warmup: 1, crossEntropy: 0 }), b), k, 1e-5, "warm-up 1");
+    assertClose(termValue(makeTerm("dkd"), b), ceValue(b) + factor * k, 1e-5, `epoch ${epoch + 1}`);
+    assertClose(
+      termValue(makeTerm("dkd", { warmup: 1, crossEntropy: 0 }), b),
+      k,
+      1e-5,
+      "warm-up 1",
+    );
     disposeBatch(b);
   }
 });
 
 Deno.test("sp, at and nst plugins reshape flat teacher layers like the student's maps", () => {
-  const b = batch();
+  const b = lossBatch();
   const teacherMap = tf.reshape(b.teacherLayers.conv, [6, 2, 2, 5]) as tf.Tensor4D;
   const student = b.studentLayers.conv as tf.Tensor4D;
   const [s, a, n, aBig] = tf.tidy(() => [
@@ -227,47 +194,53 @@ Deno.test("sp, at and nst plugins reshape flat teacher layers like the student's
     // a 4×4 student map against the teacher's 2×2 one, given its shape: pooled to 2×2
     attentionTransferLoss(b.studentLayers.big as tf.Tensor4D, teacherMap).dataSync()[0],
   ]);
-  const c = ce(b);
-  close(value(make("sp", LAYERS), b), c + 3000 * s, 1e-5, "sp");
-  close(value(make("at", LAYERS), b), c + 1000 * a, 1e-5, "at");
-  close(value(make("nst", LAYERS), b), c + 50 * n, 1e-5, "nst");
+  const c = ceValue(b);
+  assertClose(termValue(makeTerm("sp", LAYERS), b), c + 3000 * s, 1e-5, "sp");
+  assertClose(termValue(makeTerm("at", LAYERS), b), c + 1000 * a, 1e-5, "at");
+  assertClose(termValue(makeTerm("nst", LAYERS), b), c + 50 * n, 1e-5, "nst");
   const twoPairs = { studentLayers: ["conv", "big"], teacherLayers: ["conv", "conv"] };
   const shapes = { ...twoPairs, teacherShapes: [[2, 2, 5], [2, 2, 5]], crossEntropy: 0 };
-  close(value(make("at", shapes), b), 1000 * (a + aBig), 1e-5, "at, two pairs");
+  assertClose(termValue(makeTerm("at", shapes), b), 1000 * (a + aBig), 1e-5, "at, two pairs");
   // Without teacherShapes the 4×4 student map cannot hold the teacher's 20 values per sample.
   assert.throws(
-    () => make("at", twoPairs).compute(b),
+    () => makeTerm("at", twoPairs).compute(b),
     (e) => e instanceof KtError && /not 4×4×C/.test(e.message) && /teacherShapes/.test(e.hint!),
   );
-  assert.throws(() => make("at", { ...LAYERS, teacherShapes: [[3, 3, 3]] }).compute(b), /holds 27/);
-  assert.deepEqual(make("nst", LAYERS).needs, {
+  assert.throws(
+    () => makeTerm("at", { ...LAYERS, teacherShapes: [[3, 3, 3]] }).compute(b),
+    /holds 27/,
+  );
+  assert.deepEqual(makeTerm("nst", LAYERS).needs, {
     teacher: false,
     studentLayers: ["conv"],
     teacherLayers: ["conv"],
   });
-  const rep = make("sp", { studentLayers: ["representation"], teacherLayers: ["representation"] });
+  const rep = makeTerm("sp", {
+    studentLayers: ["representation"],
+    teacherLayers: ["representation"],
+  });
   assert.deepEqual(rep.needs, { teacher: true, studentLayers: [], teacherLayers: [] });
   const r = tf.tidy(() => similarityPreservingLoss(b.student, b.teacher!).dataSync()[0]);
-  close(value(rep, b), c + 3000 * r, 1e-5, "sp on the representation");
+  assertClose(termValue(rep, b), c + 3000 * r, 1e-5, "sp on the representation");
   // AT and NST need conv maps.
   const flat = { studentLayers: ["representation"], teacherLayers: ["fc"] };
-  assert.throws(() => make("at", flat).compute(b), /NHWC/);
+  assert.throws(() => makeTerm("at", flat).compute(b), /NHWC/);
   assert.throws(
-    () => make("nst", { ...LAYERS, studentLayers: ["nope"] }).compute(b),
+    () => makeTerm("nst", { ...LAYERS, studentLayers: ["nope"] }).compute(b),
     /no layer output "nope"/,
   );
   disposeBatch(b);
 });
 
 Deno.test("vid plugin creates seeded regressors and variances (init 5) and trains them", () => {
-  const b = batch();
-  const term = make("vid", { ...LAYERS, seed: 4 });
+  const b = lossBatch();
+  const term = makeTerm("vid", { ...LAYERS, seed: 4 });
   assert.equal(term.variables!.length, 0);
   term.init!(b);
   const vars = term.variables!;
   assert.deepEqual(vars.map((v) => v.shape), [[3, 5], [5, 5], [5, 5], [5]]);
   const s0 = vars[3].dataSync();
-  s0.forEach((s) => close(Math.log1p(Math.exp(s)) + 1e-5, 5, 1e-6, "initial variance"));
+  s0.forEach((s) => assertClose(Math.log1p(Math.exp(s)) + 1e-5, 5, 1e-6, "initial variance"));
   // PyTorch's default init: |w| ≤ 1/√fan_in.
   assert.ok(vars[0].dataSync().every((w) => Math.abs(w) <= 1 / Math.sqrt(3)));
   const expected = tf.tidy(() =>
@@ -276,14 +249,14 @@ Deno.test("vid plugin creates seeded regressors and variances (init 5) and train
       logScale: vars[3] as tf.Tensor as tf.Tensor1D,
     }).dataSync()[0]
   );
-  close(value(term, b), ce(b) + expected, 1e-5, "vid");
-  const same = make("vid", { ...LAYERS, seed: 4 });
+  assertClose(termValue(term, b), ceValue(b) + expected, 1e-5, "vid");
+  const same = makeTerm("vid", { ...LAYERS, seed: 4 });
   same.init!(b);
   assert.deepEqual(same.variables![0].dataSync(), vars[0].dataSync(), "same seed, same init");
-  const before = value(term, b);
+  const before = termValue(term, b);
   const opt = tf.train.adam(0.05);
   for (let i = 0; i < 20; i++) tf.dispose(opt.minimize(() => term.compute(b), true, vars)!);
-  assert.ok(value(term, b) < before, "training the regressor lowers the loss");
+  assert.ok(termValue(term, b) < before, "training the regressor lowers the loss");
   assert.ok(vidInitialLogScale() > 0);
   term.dispose!();
   same.dispose!();
@@ -293,8 +266,8 @@ Deno.test("vid plugin creates seeded regressors and variances (init 5) and train
 });
 
 Deno.test("cc plugin embeds student and teacher linearly (128-d) and trains the embeddings", () => {
-  const b = batch();
-  const term = make("cc", { embedding: 8, seed: 2 });
+  const b = lossBatch();
+  const term = makeTerm("cc", { embedding: 8, seed: 2 });
   term.init!(b);
   const [sk, sb, tk, tb] = term.variables!;
   assert.deepEqual([sk.shape, sb.shape, tk.shape, tb.shape], [[4, 8], [8], [5, 8], [8]]);
@@ -304,14 +277,14 @@ Deno.test("cc plugin embeds student and teacher linearly (128-d) and trains the 
       tf.add(tf.matMul(b.teacher!, tk), tb) as tf.Tensor2D,
     ).dataSync()[0]
   );
-  close(value(term, b), ce(b) + 0.02 * expected, 1e-5, "cc");
-  const pure = make("cc", { embedding: 8, seed: 2, crossEntropy: 0, beta: 1 });
-  const before = value(pure, b);
+  assertClose(termValue(term, b), ceValue(b) + 0.02 * expected, 1e-5, "cc");
+  const pure = makeTerm("cc", { embedding: 8, seed: 2, crossEntropy: 0, beta: 1 });
+  const before = termValue(pure, b);
   const opt = tf.train.sgd(0.05);
   for (let i = 0; i < 10; i++) {
     tf.dispose(opt.minimize(() => pure.compute(b), true, pure.variables)!);
   }
-  assert.ok(value(pure, b) < before, "training the embeddings lowers CC");
+  assert.ok(termValue(pure, b) < before, "training the embeddings lowers CC");
   for (const t of [term, pure]) t.dispose!();
   assert.ok(sk.isDisposed);
   opt.dispose();
@@ -319,17 +292,17 @@ Deno.test("cc plugin embeds student and teacher linearly (128-d) and trains the 
 });
 
 Deno.test("crd plugin: banks sized to the dataset, Z from the first batch, momentum updates", () => {
-  const b = batch();
-  const term = make("crd", { embedding: 4, negatives: 3, seed: 5 });
+  const b = lossBatch();
+  const term = makeTerm("crd", { embedding: 4, negatives: 3, seed: 5 });
   term.init!(b);
   assert.equal(term.variables!.length, 4, "only the embeddings train");
-  const first = value(term, b);
-  assert.ok(Number.isFinite(first) && first > ce(b), `loss ${first}`);
+  const first = termValue(term, b);
+  assert.ok(Number.isFinite(first) && first > ceValue(b), `loss ${first}`);
   // A second compute sees updated banks (the batch's rows moved) and the same Z.
-  const second = value(term, b);
+  const second = termValue(term, b);
   assert.ok(Number.isFinite(second) && second !== first, `${first} → ${second}`);
   // Training the embeddings lowers the contrastive term.
-  const pure = make("crd", { embedding: 4, negatives: 3, seed: 5, crossEntropy: 0 });
+  const pure = makeTerm("crd", { embedding: 4, negatives: 3, seed: 5, crossEntropy: 0 });
   pure.init!(b);
   const opt = tf.train.adam(0.05);
   const losses: number[] = [];
@@ -339,7 +312,7 @@ Deno.test("crd plugin: banks sized to the dataset, Z from the first batch, momen
     cost.dispose();
   }
   assert.ok(losses.at(-1)! < losses[0], `CRD ${losses[0]} → ${losses.at(-1)}`);
-  assert.throws(() => make("crd").compute({ ...b, indices: undefined }), /dataset indices/);
+  assert.throws(() => makeTerm("crd").compute({ ...b, indices: undefined }), /dataset indices/);
   for (const t of [term, pure]) t.dispose!();
   opt.dispose();
   disposeBatch(b);
@@ -347,14 +320,14 @@ Deno.test("crd plugin: banks sized to the dataset, Z from the first batch, momen
 
 Deno.test("crd plugin draws its negatives from other classes of the whole dataset", () => {
   // With a single-class dataset there are no negatives: an actionable error, not NaN.
-  const b = batch();
+  const b = lossBatch();
   const oneClass = { ...b, datasetLabels: new Int32Array(10) };
-  assert.throws(() => make("crd", { negatives: 2 }).init!(oneClass), /at least two classes/);
+  assert.throws(() => makeTerm("crd", { negatives: 2 }).init!(oneClass), /at least two classes/);
   disposeBatch(b);
 });
 
 Deno.test("method plugins leak no tensors across training steps", () => {
-  const b = batch();
+  const b = lossBatch();
   const specs: PluginSpec<"loss">[] = [
     ["rkd", {}],
     ["sp", LAYERS],
@@ -365,16 +338,8 @@ Deno.test("method plugins leak no tensors across training steps", () => {
     ["crd", { embedding: 8, negatives: 4 }],
     ["dkd", {}],
     ["dist", {}],
-  ].map(([use, o]) => ({
-    use: use as string,
-    kind: "loss" as const,
-    version: "1",
-    options: byName.get(use as string)!.options.parse(o) as Record<string, unknown>,
-  }));
-  const term = sum.create({ terms: specs, weight: 1 }, {
-    seed: 1,
-    plugin: (s) => byName.get(s.use)!,
-  });
+  ].map(([use, o]) => lossSpec(use as string, o as Record<string, unknown>));
+  const term = makeSum(specs);
   term.init!(b);
   const student = tf.variable(b.student);
   const conv = tf.variable(b.studentLayers.conv);
@@ -419,7 +384,7 @@ Deno.test("kt's trainer hands CRD each batch's dataset rows and the dataset labe
     dim: 5,
     size: n,
   };
-  const inner = make("crd", { embedding: 4, negatives: 5 });
+  const inner = makeTerm("crd", { embedding: 4, negatives: 5 });
   const seen: number[][] = [];
   const spy: LossTerm = {
     ...inner,
@@ -473,6 +438,6 @@ Deno.test("every loss plugin says what it reads, matching what its term asks for
     if (needs.studentLayers?.length) assert.ok(plugin.reads.includes("layers"), plugin.name);
   }
   for (const name of ["rkd", "sp", "at", "nst", "cc", "vid", "crd", "dkd", "dist"]) {
-    assert.match(byName.get(name)!.paper ?? "", /, [A-Za-z]+ 20\d\d$/, `${name} names its paper`);
+    assert.match(lossPlugin(name).paper ?? "", /, [A-Za-z]+ 20\d\d$/, `${name} names its paper`);
   }
 });

@@ -4,13 +4,8 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs-core";
-import { checkMap, defineLoss, nstLoss, weightOption, z } from "../../mod.ts";
-import {
-  checkLayerPairs,
-  crossEntropyOption,
-  layerPairOptions,
-  layerPairTerm,
-} from "./_methods.ts";
+import { checkMap, defineLoss, nstLoss } from "../../mod.ts";
+import { layerPairMethodOptions, layerPairTerm } from "./_methods.ts";
 
 export default defineLoss({
   name: "nst",
@@ -19,12 +14,7 @@ export default defineLoss({
   version: "1",
   paper: "Huang & Wang, arXiv 2017",
   reads: ["layers", "labels"],
-  options: z.object({
-    ...layerPairOptions,
-    beta: z.number().min(0).default(50).describe("weight β of the NST term (RepDistiller: 50)"),
-    ...crossEntropyOption,
-    ...weightOption,
-  }).strict().superRefine(checkLayerPairs),
+  options: layerPairMethodOptions("NST", 50, {}),
   create: (o) =>
     layerPairTerm(o, "nst", (pair, i) => {
       checkMap(pair.student, `student layer "${o.studentLayers[i]}"`, 'loss "nst"');

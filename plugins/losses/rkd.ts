@@ -4,8 +4,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { defineLoss, rkdLoss, scaled, teacherFeatures, weightOption, z } from "../../mod.ts";
-import { crossEntropyOption, plusCrossEntropy } from "./_methods.ts";
+import { defineLoss, rkdLoss, teacherFeatures, weightOption, z } from "../../mod.ts";
+import { crossEntropyOption, methodCompute } from "./_methods.ts";
 
 export default defineLoss({
   name: "rkd",
@@ -23,10 +23,9 @@ export default defineLoss({
   }).strict(),
   create: (o) => ({
     needs: { teacher: true },
-    compute: (inputs) =>
-      tf.tidy(() => {
-        const rkd = rkdLoss(inputs.student, teacherFeatures(inputs, "rkd"), o);
-        return scaled(plusCrossEntropy(tf.mul(rkd, o.beta), inputs, o.crossEntropy), o.weight);
-      }),
+    compute: methodCompute(
+      o,
+      (inputs) => tf.mul(rkdLoss(inputs.student, teacherFeatures(inputs, "rkd"), o), o.beta),
+    ),
   }),
 });

@@ -14,7 +14,6 @@ import {
   disposeVariables,
   type LossInputs,
   type LossTerm,
-  scaled,
   vidInitialLogScale,
   vidLoss,
   weightOption,
@@ -27,7 +26,7 @@ import {
   layerPairNeeds,
   layerPairOptions,
   layerPairs,
-  plusCrossEntropy,
+  methodCompute,
   torchUniform,
   trainable,
 } from "./_methods.ts";
@@ -86,18 +85,16 @@ export default defineLoss({
         return all();
       },
       init: (inputs) => void ensure(inputs),
-      compute: (inputs) =>
-        tf.tidy(() => {
-          const p = ensure(inputs);
-          const terms = layerPairs(inputs, o, "vid").map((pair, i) =>
-            vidLoss(pair.student, pair.teacher, {
-              weights: p[i].weights as tf.Tensor[] as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D],
-              logScale: p[i].logScale as tf.Tensor as tf.Tensor1D,
-            }, { eps: o.eps })
-          );
-          const vid = tf.mul(tf.addN(terms), o.beta) as tf.Scalar;
-          return scaled(plusCrossEntropy(vid, inputs, o.crossEntropy), o.weight);
-        }),
+      compute: methodCompute(o, (inputs) => {
+        const p = ensure(inputs);
+        const terms = layerPairs(inputs, o, "vid").map((pair, i) =>
+          vidLoss(pair.student, pair.teacher, {
+            weights: p[i].weights as tf.Tensor[] as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D],
+            logScale: p[i].logScale as tf.Tensor as tf.Tensor1D,
+          }, { eps: o.eps })
+        );
+        return tf.mul(tf.addN(terms), o.beta) as tf.Scalar;
+      }),
       dispose: () => {
         disposeVariables(all());
         params = undefined;

@@ -8,19 +8,18 @@ import { adaptiveAvgPool } from "./tensor.ts";
 import {
   assertAllClose,
   assertClose,
-  assertFinite,
-  assertGradientsLeakNothing,
-  finiteDifference,
+  assertFiniteOnCases,
+  assertPairLeaksNothing,
   type Map4,
+  mapFiniteDifference,
   mean,
   normalize,
   randomMap,
   refAdaptivePool,
   refMatch,
   shapeOf,
-  unflatten,
   valueOf,
-} from "./_testing.ts";
+} from "./testing.ts";
 
 await tf.setBackend("cpu");
 
@@ -106,7 +105,7 @@ Deno.test("attentionTransferLoss() gradient matches central finite differences",
     ]
   ) {
     const shape = shapeOf(s);
-    const expected = finiteDifference((x) => refAt(unflatten(x, shape), t), s.flat(3));
+    const expected = mapFiniteDifference((x) => refAt(x, t), s);
     assertAllClose(grad(s, t), expected, 2e-3, `d at / d student ${shape}`);
   }
 });
@@ -120,12 +119,8 @@ Deno.test("attentionTransferLoss() stays finite with finite gradients on degener
     "zero teacher": [base, zero],
     "B = 1": [[base[0]], [base[1]]],
   };
-  for (const [name, [s, t]] of Object.entries(cases)) {
-    const v = value(s, t);
-    assert.ok(Number.isFinite(v) && v >= 0, `${name}: loss ${v}`);
-    assertFinite(grad(s, t), `${name}: gradient`);
-    assertFinite(grad(s, t, 1), `${name}: gradient p = 1`);
-  }
+  assertFiniteOnCases(cases, value, grad);
+  assertFiniteOnCases(cases, value, (s, t) => grad(s, t, 1));
 });
 
 Deno.test("attentionTransferLoss() rejects flat inputs and a bad p with a KtError", () => {
@@ -139,8 +134,9 @@ Deno.test("attentionTransferLoss() rejects flat inputs and a bad p with a KtErro
 });
 
 Deno.test("attentionTransferLoss() leaks no tensors across gradient steps", () => {
-  const s = tf.variable(tensor(randomMap(4, 6, 6, 3, 14)));
-  const t = tensor(randomMap(4, 3, 3, 5, 15));
-  assertGradientsLeakNothing(() => attentionTransferLoss(s as tf.Tensor4D, t));
-  tf.dispose([s, t]);
+  assertPairLeaksNothing(
+    attentionTransferLoss,
+    tensor(randomMap(4, 6, 6, 3, 14)),
+    tensor(randomMap(4, 3, 3, 5, 15)),
+  );
 });

@@ -12,7 +12,7 @@ import {
   randomArray,
   rows,
   valueOf,
-} from "./_testing.ts";
+} from "./testing.ts";
 import { crossEntropy } from "./cross_entropy.ts";
 
 await tf.setBackend("cpu");

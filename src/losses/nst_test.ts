@@ -7,18 +7,17 @@ import { nstLoss } from "./nst.ts";
 import {
   assertAllClose,
   assertClose,
-  assertFinite,
-  assertGradientsLeakNothing,
+  assertFiniteOnCases,
+  assertPairLeaksNothing,
   dot,
-  finiteDifference,
   type Map4,
+  mapFiniteDifference,
   normalize,
   randomMap,
   refMatch,
   shapeOf,
-  unflatten,
   valueOf,
-} from "./_testing.ts";
+} from "./testing.ts";
 
 await tf.setBackend("cpu");
 
@@ -100,7 +99,7 @@ Deno.test("nstLoss() gradient matches central finite differences", () => {
     ]
   ) {
     const shape = shapeOf(s);
-    const expected = finiteDifference((x) => refNst(unflatten(x, shape), t), s.flat(3));
+    const expected = mapFiniteDifference((x) => refNst(x, t), s);
     assertAllClose(grad(s, t), expected, 2e-3, `d nst / d student ${shape}`);
   }
 });
@@ -116,11 +115,7 @@ Deno.test("nstLoss() stays finite with finite gradients on degenerate batches", 
     "zero teacher": [base, zero],
     "B = 1, 1×1 maps": [[[[[1, 2]]]], [[[[3]]]]],
   };
-  for (const [name, [s, t]] of Object.entries(cases)) {
-    const v = value(s, t);
-    assert.ok(Number.isFinite(v) && v >= -1e-6, `${name}: loss ${v}`);
-    assertFinite(grad(s, t), `${name}: gradient`);
-  }
+  assertFiniteOnCases(cases, value, grad, -1e-6);
 });
 
 Deno.test("nstLoss() rejects flat inputs and mismatched batches with a KtError", () => {
@@ -131,8 +126,9 @@ Deno.test("nstLoss() rejects flat inputs and mismatched batches with a KtError",
 });
 
 Deno.test("nstLoss() leaks no tensors across gradient steps", () => {
-  const s = tf.variable(tensor(randomMap(4, 6, 6, 3, 13)));
-  const t = tensor(randomMap(4, 3, 3, 5, 14));
-  assertGradientsLeakNothing(() => nstLoss(s as tf.Tensor4D, t));
-  tf.dispose([s, t]);
+  assertPairLeaksNothing(
+    nstLoss,
+    tensor(randomMap(4, 6, 6, 3, 13)),
+    tensor(randomMap(4, 3, 3, 5, 14)),
+  );
 });

@@ -3,7 +3,6 @@ import "@tensorflow/tfjs-layers"; // registers tfjs-core's gradient functions
 import "@tensorflow/tfjs-backend-cpu";
 import assert from "node:assert/strict";
 import { KtError } from "../errors.ts";
-import { createRng } from "../rng.ts";
 import {
   labelProbabilities,
   multiLayerPktLoss,
@@ -14,12 +13,17 @@ import {
   pktProbabilities,
   supervisedPktLoss,
 } from "./pkt.ts";
+import {
+  assertAllClose,
+  assertClose,
+  type M,
+  matrixFiniteDifference,
+  randomMatrix,
+} from "./testing.ts";
 
 await tf.setBackend("cpu");
 
 // ------------------------------------------------------------ plain-JS fp64 reference (DESIGN §1)
-
-type M = number[][];
 
 function refCosineKernel(x: M, eps: number): M {
   const u = x.map((r) => {
@@ -105,14 +109,6 @@ function refPkt(s: M, t: M, options: PktOptions = {}, fixedSigma?: number): numb
   }, 0);
 }
 
-function randomMatrix(rows: number, cols: number, seed: number, scale = 1): M {
-  const rng = createRng(seed);
-  return Array.from(
-    { length: rows },
-    () => Array.from({ length: cols }, () => rng.normal() * scale),
-  );
-}
-
 function lossValue(s: M, t: M, o: PktOptions = {}): number {
   return tf.tidy(() => pktLoss(tf.tensor2d(s), tf.tensor2d(t), o).dataSync()[0]);
 }
@@ -123,41 +119,6 @@ function lossGrad(s: M, t: M, o: PktOptions = {}): Float32Array {
     const g = tf.grad((x: tf.Tensor) => pktLoss(x as tf.Tensor2D, tt, o))(tf.tensor2d(s));
     return g.dataSync() as Float32Array;
   });
-}
-
-function finiteDifference(f: (s: M) => number, s: M, h = 1e-5): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < s.length; i++) {
-    for (let j = 0; j < s[0].length; j++) {
-      const plus = s.map((r) => [...r]);
-      const minus = s.map((r) => [...r]);
-      plus[i][j] += h;
-      minus[i][j] -= h;
-      out.push((f(plus) - f(minus)) / (2 * h));
-    }
-  }
-  return out;
-}
-
-function assertClose(actual: number, expected: number, tol: number, what: string): void {
-  const ok = Math.abs(actual - expected) <= tol * Math.max(1, Math.abs(expected));
-  assert.ok(ok, `${what}: got ${actual}, expected ${expected} (tol ${tol})`);
-}
-
-function assertAllClose(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  tol: number,
-  what: string,
-) {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  const scale = Math.max(1e-12, ...Array.from(expected, Math.abs));
-  for (let i = 0; i < expected.length; i++) {
-    assert.ok(
-      Math.abs(actual[i] - expected[i]) <= tol * scale,
-      `${what}[${i}]: got ${actual[i]}, expected ${expected[i]} (scale ${scale})`,
-    );
-  }
 }
 
 // ------------------------------------------------------------------------------------- tests
@@ -210,7 +171,7 @@ Deno.test("pktLoss() (cosine) is invariant to positive rescaling of rows", () =>
 Deno.test("pktLoss() gradient matches central finite differences of an fp64 reference", () => {
   const s = randomMatrix(4, 3, 6);
   const t = randomMatrix(4, 5, 7);
-  const expected = finiteDifference((x) => refPkt(x, t), s);
+  const expected = matrixFiniteDifference((x) => refPkt(x, t), s);
   assertAllClose(lossGrad(s, t), expected, 2e-3, "d pkt / d student");
 });
 
@@ -235,7 +196,7 @@ Deno.test("pktLoss() variant gradients match finite differences", () => {
   for (const kernel of ["rbf", "student-t", "cauchy", "combined"] as const) {
     for (const divergence of ["kl", "jeffreys", "squared", "kagan", "exponential"] as const) {
       const o: PktOptions = { kernel, divergence, sigma: 1.5, delta: 2 };
-      const expected = finiteDifference((x) => refPkt(x, t, o), s);
+      const expected = matrixFiniteDifference((x) => refPkt(x, t, o), s);
       assertAllClose(lossGrad(s, t, o), expected, 3e-3, `grad ${kernel}/${divergence}`);
     }
   }
@@ -254,7 +215,7 @@ Deno.test("pktLoss() adaptive-rbf passes no gradient through its bandwidth", () 
     const q = refRowNormalise(refKernel(x, "adaptive-rbf", o, sigma0));
     return refDivergence(p, q, "kl", o.eps);
   };
-  const expected = finiteDifference(f, s);
+  const expected = matrixFiniteDifference(f, s);
   assertAllClose(lossGrad(s, t, { kernel: "adaptive-rbf" }), expected, 2e-3, "adaptive-rbf grad");
 });
 

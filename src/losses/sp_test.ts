@@ -7,16 +7,15 @@ import { similarityPreservingLoss } from "./sp.ts";
 import {
   assertAllClose,
   assertClose,
-  assertFinite,
-  assertGradientsLeakNothing,
+  assertFiniteOnCases,
+  assertPairLeaksNothing,
   dot,
-  finiteDifference,
   type M,
+  matrixFiniteDifference,
   normalize,
   randomMatrix,
-  rows,
   valueOf,
-} from "./_testing.ts";
+} from "./testing.ts";
 
 await tf.setBackend("cpu");
 
@@ -67,7 +66,7 @@ Deno.test("similarityPreservingLoss() flattens maps per sample and matches the f
 Deno.test("similarityPreservingLoss() gradient matches central finite differences", () => {
   const s = randomMatrix(5, 4, 3);
   const t = randomMatrix(5, 6, 4);
-  const expected = finiteDifference((x) => refSp(rows(x, 4), t), s.flat());
+  const expected = matrixFiniteDifference((x) => refSp(x, t), s);
   assertAllClose(grad(s, t), expected, 2e-3, "d sp / d student");
 });
 
@@ -80,11 +79,7 @@ Deno.test("similarityPreservingLoss() stays finite with finite gradients on dege
     "zero teacher": [base, base.map((r) => r.map(() => 0))],
     "B = 1": [[base[0]], [base[1]]],
   };
-  for (const [name, [s, t]] of Object.entries(cases)) {
-    const v = value(s, t);
-    assert.ok(Number.isFinite(v) && v >= 0, `${name}: loss ${v}`);
-    assertFinite(grad(s, t), `${name}: gradient`);
-  }
+  assertFiniteOnCases(cases, value, grad);
   assertClose(value([[1, 2]], [[3]]), 0, 1e-7, "B = 1 is zero");
 });
 
@@ -96,8 +91,9 @@ Deno.test("similarityPreservingLoss() rejects mismatched batches with a KtError"
 });
 
 Deno.test("similarityPreservingLoss() leaks no tensors across gradient steps", () => {
-  const s = tf.variable(tf.tensor2d(randomMatrix(8, 4, 6)));
-  const t = tf.tensor2d(randomMatrix(8, 6, 7));
-  assertGradientsLeakNothing(() => similarityPreservingLoss(s, t));
-  tf.dispose([s, t]);
+  assertPairLeaksNothing(
+    similarityPreservingLoss,
+    tf.tensor2d(randomMatrix(8, 4, 6)),
+    tf.tensor2d(randomMatrix(8, 6, 7)),
+  );
 });

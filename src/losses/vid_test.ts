@@ -12,16 +12,16 @@ import {
   finiteDifference,
   type M,
   type Map4,
+  mapFiniteDifference,
+  matrixFiniteDifference,
   mean,
   randomArray,
   randomMap,
   randomMatrix,
   refMatch,
-  rows,
   shapeOf,
-  unflatten,
   valueOf,
-} from "./_testing.ts";
+} from "./testing.ts";
 
 await tf.setBackend("cpu");
 
@@ -117,7 +117,6 @@ Deno.test("vidLoss() gradients (student, regressor, variance) match finite diffe
   const s = randomMap(2, 4, 4, 2, 11);
   const t = randomMap(2, 2, 2, 3, 12);
   const p = params(2, 3, 13);
-  const shape = shapeOf(s);
   const [gS, gW1, gScale] = tf.tidy(() => {
     const tp = tensors(p);
     const tt = tensor(t);
@@ -128,11 +127,11 @@ Deno.test("vidLoss() gradients (student, regressor, variance) match finite diffe
       });
     return tf.grads(f)([tensor(s), tp.weights[0], tp.logScale]).map((g) => g.dataSync());
   });
-  const fdS = finiteDifference((x) => refVidMaps(unflatten(x, shape), t, p), s.flat(3));
+  const fdS = mapFiniteDifference((x) => refVidMaps(x, t, p), s);
   assertAllClose(gS, fdS, 2e-3, "d vid / d student");
-  const fdW = finiteDifference(
-    (x) => refVidMaps(s, t, { ...p, w: [rows(x, 3), p.w[1], p.w[2]] }),
-    p.w[0].flat(),
+  const fdW = matrixFiniteDifference(
+    (x) => refVidMaps(s, t, { ...p, w: [x, p.w[1], p.w[2]] }),
+    p.w[0],
   );
   assertAllClose(gW1, fdW, 2e-3, "d vid / d W1");
   const fdScale = finiteDifference((x) => refVidMaps(s, t, { ...p, s: x }), p.s);

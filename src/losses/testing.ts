@@ -1,7 +1,8 @@
 /**
- * Test helpers of the loss tests: seeded inputs as plain arrays (matrices and NHWC maps), central
- * finite differences of a float64 reference, PyTorch's adaptive average pooling in float64,
- * tolerance checks, tfjs value/gradient reads and a tensor-leak check.
+ * Test helpers of the loss tests (the pure functions' here, the loss plugins' in
+ * `plugins/losses/`): seeded inputs as plain arrays (matrices and NHWC maps), central finite
+ * differences of a float64 reference, PyTorch's adaptive average pooling in float64, tolerance
+ * checks, tfjs value/gradient reads and a tensor-leak check. Not part of kt's API (`mod.ts`).
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -50,6 +51,11 @@ export function finiteDifference(f: (x: number[]) => number, x: number[], h = 1e
     minus[i] -= h;
     return (f(plus) - f(minus)) / (2 * h);
   });
+}
+
+/** Central differences of `f` at every entry of the matrix `x`, row-major. */
+export function matrixFiniteDifference(f: (x: M) => number, x: M, h = 1e-5): number[] {
+  return finiteDifference((flat) => f(rows(flat, x[0].length)), x.flat(), h);
 }
 
 /** Splits a flat array into rows of `cols`. */
@@ -111,6 +117,37 @@ export function assertGradientsLeakNothing(loss: () => tf.Scalar): void {
 }
 
 /**
+ * Asserts that gradient steps of `loss(student, teacher)` with respect to the student (made a
+ * variable) leak no tensors; disposes both inputs.
+ */
+export function assertPairLeaksNothing<S extends tf.Tensor, T extends tf.Tensor>(
+  loss: (student: S, teacher: T) => tf.Scalar,
+  student: S,
+  teacher: T,
+): void {
+  const s = tf.variable(student) as tf.Tensor as S;
+  assertGradientsLeakNothing(() => loss(s, teacher));
+  tf.dispose([s, student, teacher]);
+}
+
+/**
+ * For each named case of inputs (degenerate batches): the loss is finite and at least `min`, and
+ * its gradient is finite.
+ */
+export function assertFiniteOnCases<A extends unknown[]>(
+  cases: Record<string, A>,
+  value: (...inputs: A) => number,
+  grad: (...inputs: A) => ArrayLike<number>,
+  min = 0,
+): void {
+  for (const [name, inputs] of Object.entries(cases)) {
+    const v = value(...inputs);
+    assert.ok(Number.isFinite(v) && v >= min, `${name}: loss ${v}`);
+    assertFinite(grad(...inputs), `${name}: gradient`);
+  }
+}
+
+/**
  * Runs `step` (one gradient step that disposes what it makes) once to warm up, then five more
  * times, and asserts `tf.memory().numTensors` did not grow.
  */
@@ -155,6 +192,11 @@ export function unflatten(flat: number[], [b, h, w, c]: number[]): Map4 {
         () => Array.from({ length: w }, () => Array.from({ length: c }, () => flat[k++])),
       ),
   );
+}
+
+/** Central differences of `f` at every entry of the map `x`, in NHWC order. */
+export function mapFiniteDifference(f: (x: Map4) => number, x: Map4): number[] {
+  return finiteDifference((flat) => f(unflatten(flat, shapeOf(x))), x.flat(3));
 }
 
 /** F.adaptive_avg_pool2d: output i averages inputs ⌊i·H/h⌋ … ⌈(i+1)·H/h⌉ − 1 (rows and columns). */
