@@ -20,12 +20,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { pktLoss, useBackend } from "./mod.ts";
  * await useBackend("cpu");
  * const s = tf.tensor2d([[1, 0], [0, 1], [1, 1]]);
  * const loss = pktLoss(s, s); // identical similarity distributions → 0
- * console.assert(Math.abs(loss.dataSync()[0]) < 1e-6);
+ * assert.ok(Math.abs(loss.dataSync()[0]) < 1e-6);
  * ```
  * @module
  */

@@ -4,9 +4,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { builtinPlugins } from "./mod.ts";
  * const steps = builtinPlugins.filter((p) => p.kind === "step").map((p) => p.name);
- * console.assert(steps.includes("trained-network") && steps.includes("transfer"));
+ * assert.ok(steps.includes("trained-network") && steps.includes("transfer"));
  * ```
  * @module
  */

@@ -1,15 +1,26 @@
 /**
- * The plugin-author API: everything a plugin file imports. A plugin is a plain object made by one
- * of the `defineX` helpers: a name, a zod schema for its options, and plain functions.
+ * The plugin-author API, re-exported by `mod.ts` (which plugin files import, with the helpers the
+ * built-in plugins use). A plugin is a plain object made by one of the `defineX` helpers: a name,
+ * a zod schema for its options, and plain functions.
  *
+ * @example
  * ```ts
- * import { defineLoss, z } from "../../src/api.ts";
- * export default defineLoss({
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { defineLoss, KtError, z } from "./api.ts";
+ * const l2 = defineLoss({
  *   name: "l2",
  *   description: "mean squared distance between student and teacher features",
  *   options: z.object({}).strict(),
- *   create: () => ({ compute: ({ student, teacher }) => tf.losses.meanSquaredError(teacher!, student) }),
+ *   create: () => ({
+ *     needs: { teacher: true },
+ *     compute: ({ student, teacher }) => {
+ *       if (!teacher) throw new KtError("l2 needs teacher features", { hint: "set targets:" });
+ *       return tf.losses.meanSquaredError(teacher, student) as tf.Scalar;
+ *     },
+ *   }),
  * });
+ * assert.equal(l2.kind, "loss");
  * ```
  * @module
  */
@@ -67,7 +78,10 @@ export interface PluginContext {
   baseDir?: string;
 }
 
-/** A path from an option, resolved against the experiment file's directory ({@linkcode PluginContext.baseDir}). */
+/**
+ * A path from an option, resolved against the experiment file's directory
+ * ({@linkcode PluginContext.baseDir}).
+ */
 export function resolvePath(ctx: Pick<PluginContext, "baseDir">, path: string): string {
   return isAbsolute(path) ? path : resolve(ctx.baseDir ?? Deno.cwd(), path);
 }
@@ -89,7 +103,32 @@ export interface DatasetPlugin<O = unknown> extends PluginBase<O> {
   describe?(options: O, ctx: PluginContext): Promise<DataShape | undefined>;
 }
 
-/** Declares a dataset plugin. */
+/**
+ * Declares a dataset plugin.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defineDataset, z } from "./api.ts";
+ * const stripes = defineDataset({
+ *   name: "stripes",
+ *   description: "n 2×2 grey images: class 0 dark, class 1 bright",
+ *   options: z.object({ n: z.number().int().min(2).default(4) }).strict(),
+ *   load: ({ n }) => {
+ *     const y = Int32Array.from({ length: n }, (_, i) => i % 2);
+ *     const x = Float32Array.from({ length: n * 4 }, (_, j) => y[Math.floor(j / 4)]);
+ *     return Promise.resolve({ name: "stripes", x, y, shape: [2, 2, 1], size: n, numClasses: 2 });
+ *   },
+ * });
+ * const data = await stripes.load(stripes.options.parse({}), {
+ *   cacheDir: ".kt/cache",
+ *   seed: 0,
+ *   log: console.log,
+ * });
+ * assert.equal(data.size, 4);
+ * assert.deepEqual([...data.y], [0, 1, 0, 1]);
+ * ```
+ */
 export function defineDataset<O>(p: Omit<DatasetPlugin<O>, "kind">): DatasetPlugin<O> {
   return { kind: "dataset", ...p };
 }
@@ -138,7 +177,36 @@ export interface ModelEstimate {
   largest?: { layer: string; option: string; params: number };
 }
 
-/** Declares a model plugin. */
+/**
+ * Declares a model plugin.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tfl from "@tensorflow/tfjs-layers";
+ * import { defineModel, z } from "./api.ts";
+ * const linear = defineModel({
+ *   name: "linear",
+ *   description: "a flatten, a dense representation and a softmax-free head",
+ *   options: z.object({ units: z.number().int().min(1).default(16) }).strict(),
+ *   build: ({ units }, { inputShape, numClasses }) => {
+ *     const input = tfl.input({ shape: inputShape, name: "input" });
+ *     const flat = tfl.layers.flatten({ name: "flatten" }).apply(input);
+ *     const rep = tfl.layers.dense({ units, name: "rep" }).apply(flat);
+ *     const logits = tfl.layers.dense({ units: numClasses, name: "logits" }).apply(rep);
+ *     const net = tfl.model({ inputs: input, outputs: logits as tfl.SymbolicTensor });
+ *     return { net, representation: "rep" };
+ *   },
+ *   estimate: ({ units }, { inputShape, numClasses }) => {
+ *     const d = inputShape[0] * inputShape[1] * inputShape[2];
+ *     return { params: (d + 1) * units + (units + 1) * numClasses, activations: units };
+ *   },
+ * });
+ * const ctx = { inputShape: [28, 28, 1] as [number, number, number], numClasses: 10, seed: 0 };
+ * const size = linear.estimate!({ units: 16 }, ctx);
+ * assert.equal(size.params, 785 * 16 + 17 * 10);
+ * ```
+ */
 export function defineModel<O>(p: Omit<ModelPlugin<O>, "kind">): ModelPlugin<O> {
   return { kind: "model", ...p };
 }
@@ -241,7 +309,38 @@ export interface LossPlugin<O = unknown> extends PluginBase<O> {
   create(options: O, ctx: LossContext): LossTerm;
 }
 
-/** Declares a loss plugin. */
+/**
+ * Declares a loss plugin. Terms compose: a `sum` weights them, `weightOption` and `scaled` (from
+ * `mod.ts`) give a loss its own `weight`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { defineLoss, z } from "./api.ts";
+ * const meanNorm = defineLoss({
+ *   name: "mean-norm",
+ *   description: "the mean L2 norm of the student's representation",
+ *   options: z.object({}).strict(),
+ *   create: () => ({ compute: ({ student }) => tf.mean(tf.norm(student, 2, 1)) as tf.Scalar }),
+ * });
+ * await tf.setBackend("cpu");
+ * const term = meanNorm.create({}, { seed: 0 });
+ * const student = tf.tensor2d([[3, 4], [0, 1]]);
+ * const loss = term.compute({
+ *   student,
+ *   studentLogits: student,
+ *   studentLayers: {},
+ *   teacherLayers: {},
+ *   labels: tf.tensor1d([0, 1], "int32"),
+ *   numClasses: 2,
+ *   epoch: 0,
+ * });
+ * assert.ok(Math.abs(loss.dataSync()[0] - 3) < 1e-6); // (5 + 1) / 2
+ * tf.dispose([student, loss]);
+ * ```
+ */
 export function defineLoss<O>(p: Omit<LossPlugin<O>, "kind">): LossPlugin<O> {
   return { kind: "loss", ...p };
 }
@@ -288,7 +387,35 @@ export interface MetricPlugin<O = unknown> extends PluginBase<O> {
   compute(options: O, inputs: MetricInputs): Promise<Record<string, number>>;
 }
 
-/** Declares a metric plugin. */
+/**
+ * Declares a metric plugin.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defineMetric, z } from "./api.ts";
+ * const nearest = defineMetric({
+ *   name: "nearest",
+ *   description: "share of queries whose nearest database row has their label (1-d features)",
+ *   options: z.object({}).strict(),
+ *   compute: (_options, { queries, database }) => {
+ *     const db = database.features.values;
+ *     let hits = 0;
+ *     queries.features.values.forEach((q, i) => {
+ *       const best = db.reduce((b, v, j) => Math.abs(v - q) < Math.abs(db[b] - q) ? j : b, 0);
+ *       if (database.labels[best] === queries.labels[i]) hits++;
+ *     });
+ *     return Promise.resolve({ nearest: hits / queries.features.size });
+ *   },
+ * });
+ * const rows = (v: number[]) => ({ values: Float32Array.from(v), dim: 1, size: v.length });
+ * const result = await nearest.compute({}, {
+ *   queries: { features: rows([0.1, 0.9]), labels: Int32Array.from([0, 1]) },
+ *   database: { features: rows([0, 1]), labels: Int32Array.from([0, 1]) },
+ * });
+ * assert.equal(result.nearest, 1);
+ * ```
+ */
 export function defineMetric<O>(p: Omit<MetricPlugin<O>, "kind">): MetricPlugin<O> {
   return { kind: "metric", ...p };
 }
@@ -313,7 +440,38 @@ export interface TeacherPlugin<O = unknown> extends PluginBase<O> {
   describe?(options: O, ctx: PluginContext): Promise<NodeShape | undefined>;
 }
 
-/** Declares a teacher plugin. */
+/**
+ * Declares a teacher plugin: features for every sample of a dataset, computed without training
+ * (a handcrafted descriptor, a file of precomputed features, a model from elsewhere).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defineTeacher, z } from "./api.ts";
+ * const brightness = defineTeacher({
+ *   name: "brightness",
+ *   description: "each image's mean pixel value, as a 1-d feature",
+ *   options: z.object({}).strict(),
+ *   extract: (_options, data) => {
+ *     const per = data.x.length / data.size;
+ *     const values = Float32Array.from({ length: data.size }, (_, i) =>
+ *       data.x.subarray(i * per, (i + 1) * per).reduce((a, b) => a + b, 0) / per);
+ *     return Promise.resolve({ features: { values, dim: 1, size: data.size } });
+ *   },
+ * });
+ * const data = {
+ *   name: "two",
+ *   x: Float32Array.from([0, 0, 1, 1]),
+ *   y: Int32Array.from([0, 1]),
+ *   shape: [1, 2, 1] as [number, number, number],
+ *   size: 2,
+ *   numClasses: 2,
+ * };
+ * const ctx = { cacheDir: ".kt/cache", seed: 0, log: console.log };
+ * const { features } = await brightness.extract({}, data, ctx);
+ * assert.deepEqual([...features.values], [0, 1]);
+ * ```
+ */
 export function defineTeacher<O>(p: Omit<TeacherPlugin<O>, "kind">): TeacherPlugin<O> {
   return { kind: "teacher", ...p };
 }
@@ -496,7 +654,31 @@ export interface ReferenceMark {
   inferred?: boolean;
 }
 
-/** Declares a step plugin; it `provides` its output kind to references (e.g. `ref("model")`). */
+/**
+ * Declares a step plugin; it `provides` its output kind to references (e.g. `ref("model")`).
+ * The options name the nodes it reads with {@linkcode ref}; `run` finds their outputs in
+ * `ctx.inputs` (the `datasetInput`, `modelInput`, `featuresInput` helpers of `mod.ts` check them).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defineStep, ref, z } from "./api.ts";
+ * import type { Dataset } from "./api.ts";
+ * const balance = defineStep({
+ *   name: "balance",
+ *   description: "the share of each class in a dataset node, as metrics",
+ *   output: "metrics",
+ *   options: z.object({ data: ref("dataset") }).strict(),
+ *   run: (_options, ctx) => {
+ *     const data = ctx.inputs.data as Dataset;
+ *     const counts: Record<string, number> = {};
+ *     for (const y of data.y) counts[`class${y}`] = (counts[`class${y}`] ?? 0) + 1 / data.size;
+ *     return Promise.resolve(counts);
+ *   },
+ * });
+ * assert.deepEqual(balance.provides, ["metrics"]); // a ref("metrics") may name its nodes
+ * ```
+ */
 export function defineStep<O>(p: Omit<StepPlugin<O>, "kind">): StepPlugin<O> {
   return { kind: "step", ...p, provides: p.provides ?? [p.output] };
 }
@@ -599,7 +781,35 @@ export interface ExecutorPlugin<O = unknown> extends PluginBase<O> {
   create(options: O, env: ExecutorEnv): Executor;
 }
 
-/** Declares an executor plugin. */
+/**
+ * Declares an executor plugin: where a sweep's jobs run. `env` gives the command that computes a
+ * job in a fresh process (`workerCommand`) and a way to compute it in this one (`runInProcess`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defineExecutor, z } from "./api.ts";
+ * const serial = defineExecutor({
+ *   name: "serial",
+ *   description: "one job at a time, in this process",
+ *   options: z.object({}).strict(),
+ *   create: (_options, env) => ({
+ *     concurrency: 1,
+ *     run: (job, events) => {
+ *       env.log(`running ${job.node} (${job.label})`);
+ *       return env.runInProcess(job, events);
+ *     },
+ *   }),
+ * });
+ * const executor = serial.create({}, {
+ *   jobs: 4,
+ *   workerCommand: (job) => ({ command: "deno", args: [], stdin: JSON.stringify(job) }),
+ *   runInProcess: () => Promise.resolve({ ok: true }),
+ *   log: () => {},
+ * });
+ * assert.equal(executor.concurrency, 1);
+ * ```
+ */
 export function defineExecutor<O>(p: Omit<ExecutorPlugin<O>, "kind">): ExecutorPlugin<O> {
   return { kind: "executor", ...p };
 }

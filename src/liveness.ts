@@ -11,7 +11,7 @@
  * const path = await Deno.makeTempFile();
  * const life = await holdLife(path);
  * console.log(await isHeld(path)); // true: this process holds it
- * life.release();
+ * life?.release(); // undefined where the file system has no flock
  * console.log(await isHeld(path)); // false
  * await Deno.remove(path);
  * ```

@@ -41,7 +41,8 @@ const normalizationSchema = z.union([
  *
  * @example
  * ```ts
- *  * import { commonOptions } from "./_common.ts";
+ * import { z } from "../../mod.ts";
+ * import { commonOptions } from "./_common.ts";
  * const options = z.object({ ...commonOptions, url: z.string().optional() }).strict();
  * console.assert(options.parse({}).split === "train");
  * ```
