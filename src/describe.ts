@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from "zod";
-import type { Plugin } from "./api.ts";
+import type { Plugin, PluginKind } from "./api.ts";
 import { PLUGIN_KINDS } from "./api.ts";
 
 interface JsonSchema {
@@ -42,16 +42,36 @@ export function describeOptions(schema: z.ZodType): string[] {
   });
 }
 
-/** The listing `kt plugins` prints, grouped by kind. */
-export function describePlugins(plugins: Plugin[], kind?: string): string {
+/** A kind's heading: `datasets`, ..., `losses`. */
+export function pluralKind(kind: PluginKind): string {
+  return kind === "loss" ? "losses" : `${kind}s`;
+}
+
+/** A loss plugin's `paper: … · reads: …` line, or `undefined` when it says neither. */
+function lossLine(p: Plugin): string | undefined {
+  if (p.kind !== "loss") return undefined;
+  const parts = [
+    ...(p.paper ? [`paper: ${p.paper}`] : []),
+    ...(p.reads?.length ? [`reads: ${p.reads.join(", ")}`] : []),
+  ];
+  return parts.length > 0 ? parts.join(" · ") : undefined;
+}
+
+/**
+ * The listing `kt plugins` prints, grouped by kind: each plugin's name, version and description,
+ * for a loss the paper it implements and what it reads, then its options.
+ */
+export function describePlugins(plugins: Plugin[], kind?: PluginKind): string {
   const out: string[] = [];
   for (const k of PLUGIN_KINDS) {
     if (kind && k !== kind) continue;
     const ofKind = plugins.filter((p) => p.kind === k);
     if (ofKind.length === 0) continue;
-    out.push(`${k}s:`);
+    out.push(`${pluralKind(k)}:`);
     for (const p of ofKind) {
       out.push(`  ${p.name}${p.version ? ` (v${p.version})` : ""} — ${p.description}`);
+      const loss = lossLine(p);
+      if (loss) out.push(`    ${loss}`);
       for (const line of describeOptions(p.options)) out.push(`      ${line}`);
     }
   }

@@ -229,6 +229,11 @@ for (const c of FILES) {
 /** Bad flags: the error names the flag and its value, what it expects, and an example. */
 const FLAGS: { args: string[]; error: string }[] = [
   {
+    args: ["plugins", "--kind", "foo"],
+    error:
+      '--kind "foo": expected one of dataset, model, teacher, loss, metric, step, executor — e.g. --kind dataset',
+  },
+  {
     args: ["cache", "gc", "--older-than", "soon"],
     error: '--older-than "soon": expected a number >= 0 — e.g. --older-than 30',
   },

@@ -115,6 +115,22 @@ Deno.test("kt plugins lists every kind with options", async () => {
     assert.match(r.stdout, new RegExp(`^  ${name} `, "m"), name);
   }
   assert.match(r.stdout, /kernel: "cosine" \| "rbf"/);
+  assert.deepEqual(
+    r.stdout.split("\n").filter((l) => /^\S/.test(l)),
+    ["datasets:", "models:", "teachers:", "losses:", "metrics:", "steps:", "executors:"],
+  );
+});
+
+Deno.test("kt plugins --kind loss gives each loss's paper and what it reads", async () => {
+  const r = await kt(["plugins", "--kind", "loss"]);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /^losses:\n/);
+  assert.match(
+    r.stdout,
+    /^ {2}rkd \(v\d+\) — .*\n {4}paper: Park et al\., CVPR 2019 · reads: representation, labels\n/m,
+  );
+  assert.match(r.stdout, /^ {2}none \(v\d+\) — .*\n {4}reads: logits, labels\n/m);
+  assert.doesNotMatch(r.stdout, /^datasets:/m);
 });
 
 Deno.test("a crashed worker is summarised by its error line and first frame, without colours", async () => {

@@ -5,7 +5,7 @@
  * training sample (momentum 0.5), K = 16384 negatives per sample drawn from other classes
  * (`exact`), NCE at T = 0.07 with Z fixed from the first batch; γ·CE + β·(L_s + L_t), β = 0.8.
  *
- * State: the banks are N×128 each (N = training samples; 2 × 30 MB for 60k), built in `init` and
+ * State: the banks are N×128 each (N = training samples; 2 × 30.7 MB of float32 for 60k), built in `init` and
  * updated in every `compute` after the loss is taken (the reference updates them in its forward).
  * Each step scores every bank row (B×N), which costs less memory than the reference's gather of
  * B×(K+1)×128 rows whenever N < 128·(K+1).

@@ -8,7 +8,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-layers"; // registers tfjs-core's gradient functions
 import "@tensorflow/tfjs-backend-cpu";
 import assert from "node:assert/strict";
-import type { LossPlugin, LossTerm, PluginSpec } from "../../src/api.ts";
+import { type LossPlugin, type LossTerm, type PluginSpec, z } from "../../src/api.ts";
 import { KtError } from "../../src/errors.ts";
 import { attentionTransferLoss } from "../../src/losses/at.ts";
 import { ccLoss } from "../../src/losses/cc.ts";
@@ -439,5 +439,33 @@ Deno.test("every loss plugin says what it reads, matching what its term asks for
   }
   for (const name of ["rkd", "sp", "at", "nst", "cc", "vid", "crd", "dkd", "dist"]) {
     assert.match(lossPlugin(name).paper ?? "", /, [A-Za-z]+ 20\d\d$/, `${name} names its paper`);
+  }
+});
+
+Deno.test("README's methods table gives each loss plugin's paper, reads and defaults", async () => {
+  const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
+  const rows = new Map(
+    readme.split("\n").filter((l) => l.startsWith("| `")).map((l) => {
+      const [plugin, paper, reads, defaults] = l.split("|").slice(1, 5).map((c) => c.trim());
+      return [plugin.replaceAll("`", ""), { paper, reads, defaults }];
+    }),
+  );
+  const losses = builtinPlugins.filter((p) => p.kind === "loss" && p.paper) as LossPlugin<
+    unknown
+  >[];
+  assert.ok(losses.length >= 16);
+  for (const plugin of losses) {
+    const row = rows.get(plugin.name);
+    assert.ok(row, `README lists ${plugin.name}`);
+    assert.equal(row.paper, plugin.paper, `${plugin.name}: paper`);
+    assert.equal(row.reads, plugin.reads?.join(", "), `${plugin.name}: reads`);
+    const schema = z.toJSONSchema(plugin.options, { io: "input", unrepresentable: "any" }) as {
+      properties?: Record<string, { default?: unknown }>;
+    };
+    for (const [, option, value] of row.defaults.matchAll(/`(\w+): ([^`]+)`/g)) {
+      const given = schema.properties?.[option];
+      assert.ok(given, `${plugin.name}: README names option ${option}, which it does not have`);
+      assert.equal(String(given.default), value, `${plugin.name}: ${option}'s default`);
+    }
   }
 });
