@@ -6,6 +6,7 @@
 import { Command, CommanderError } from "commander";
 import type { Plugin } from "./api.ts";
 import { describeError } from "./errors.ts";
+import { versionText } from "./version.ts";
 import { createRegistry, type Registry } from "./registry.ts";
 import { type CliEnv, ExitCode } from "./cli/shared.ts";
 import { trainCommand } from "./cli/train.ts";
@@ -28,6 +29,7 @@ function buildProgram(plugins: Plugin[], env: CliEnv): Command {
   const registry: Registry = createRegistry(plugins);
   const program = new Command("kt")
     .description("kt — declarative knowledge-transfer experiments (PKT, Hinton KD, FitNets)")
+    .version(versionText(), "-V, --version", "print kt's and Deno's versions")
     .option("--debug", "print the stack trace of an error (for bug reports)")
     .option("--verbose", "a line for every job that starts, reports an epoch or ends")
     .exitOverride()

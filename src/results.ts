@@ -34,7 +34,7 @@
  */
 import { DatabaseSync, type SQLInputValue, type SQLOutputValue } from "node:sqlite";
 import { mkdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { CurvePoint } from "./api.ts";
 import type { JsonValue } from "./canonical.ts";
 import { KtError } from "./errors.ts";
@@ -237,7 +237,7 @@ export function requireResults(runDir: string): void {
   try {
     statSync(join(runDir, "results.sqlite"));
   } catch {
-    throw new KtError(`no results database in ${runDir}`, {
+    throw new KtError(`no results database in ${resolve(runDir)}`, {
       hint:
         "give the run directory printed by `sweep` (default runs/<name>) or the experiment file",
     });

@@ -44,3 +44,19 @@ export function ktCommit(): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * What `kt --version` prints: kt's version (and commit, in a checkout), and the Deno running it.
+ *
+ * @example
+ * ```ts
+ * import { versionText } from "./version.ts";
+ * console.log(versionText()); // kt 0.1.0 (3f2a…)\ndeno 2.9.6 (v8 …, typescript …)
+ * ```
+ */
+export function versionText(): string {
+  const commit = ktCommit();
+  const { deno, v8, typescript } = Deno.version;
+  return `kt ${KT_VERSION}${commit ? ` (${commit.slice(0, 12)})` : ""}\n` +
+    `deno ${deno} (v8 ${v8}, typescript ${typescript})`;
+}

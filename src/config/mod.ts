@@ -131,12 +131,14 @@ export async function loadExperiment(
   } catch (e) {
     if (e instanceof KtError) {
       const why = e.message === "file not found" ? "not found" : e.message;
-      throw new KtError(`cannot read experiment file ${path}: ${why}`, {
+      throw new KtError(`cannot read experiment file ${resolve(path)}: ${why}`, {
         hint: e.hint,
         cause: e,
       });
     }
-    throw new KtError(`cannot read experiment file ${path}: ${String(e)}`, { cause: e });
+    throw new KtError(`cannot read experiment file ${resolve(path)}: ${String(e)}`, {
+      cause: e,
+    });
   }
   return await parseExperiment(text, path, registry, options);
 }

@@ -4,20 +4,23 @@
  * name).
  * @module
  */
+import { resolve } from "node:path";
 import { KtError } from "../errors.ts";
 import { formatBytes, memoryBytes } from "../memory.ts";
 
 /** How a file the user named cannot be read, as a one-line {@linkcode KtError}. */
 function readError(path: string, e: unknown, hint?: string): KtError {
   if (e instanceof KtError) return e;
+  // Absolute, so the message says where kt looked whatever the working directory.
+  const where = resolve(path);
   if (e instanceof Deno.errors.NotFound) {
     return new KtError("file not found", {
-      where: path,
+      where,
       hint: hint ?? "check the path (relative paths start at the working directory)",
       cause: e,
     });
   }
-  return new KtError(`cannot read file: ${(e as Error).message}`, { where: path, hint, cause: e });
+  return new KtError(`cannot read file: ${(e as Error).message}`, { where, hint, cause: e });
 }
 
 /**
