@@ -14,7 +14,8 @@
  *   (`cachedDownload`, the npy/IDX/tar readers, `createRng`);
  * - the knowledge-transfer losses and evaluation metrics as pure functions;
  * - running things: backends (`useBackend`), training (`trainModel`), experiments
- *   (`loadExperiment`), sweeps (`runSweep`), results and comparison tables.
+ *   (`loadExperiment`), sweeps (`runSweep`, with a complete example), results and comparison
+ *   tables.
  *
  * The built-in plugin set is the package's second export, `./plugins` (`builtinPlugins`).
  *

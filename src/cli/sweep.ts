@@ -4,8 +4,8 @@
  * @module
  */
 import type { Command, OptionValues } from "commander";
-import { join, resolve } from "node:path";
-import type { JobSpec } from "../api.ts";
+import { join } from "node:path";
+import type { JobSpec, WorkerCommand } from "../api.ts";
 import { dirFlag, intFlag, jsonObjectFlag } from "../flags.ts";
 import type { Registry } from "../registry.ts";
 import { loadExperiment } from "../config/mod.ts";
@@ -13,7 +13,8 @@ import { runJobInProcess } from "../engine/execute.ts";
 import { preflight } from "../engine/preflight.ts";
 import { runSweep, type SweepReport } from "../engine/sweep.ts";
 import { comparisonTable } from "../table.ts";
-import { allowFlag, denoCommand } from "../permissions.ts";
+import { denoCommand } from "../permissions.ts";
+import { workerCommand as workerProcess } from "../engine/worker_command.ts";
 import {
   type CliEnv,
   dirsOf,
@@ -135,32 +136,9 @@ function printSweepSummary(report: SweepReport, runDir: string, format: string |
   if (report.failed > 0) throw new ExitCode(1);
 }
 
-/**
- * The command that starts a worker for `job`, with the narrowest permissions that work: read
- * anywhere, write only to the job's cache and run directories, network only to the hosts of
- * dataset URLs, no subprocesses, never a prompt. Flags are built from checked parts
- * ({@linkcode allowFlag}), so no directory or host can widen them.
- */
-export function workerCommand(
-  env: CliEnv,
-  job: JobSpec,
-): { command: string; args: string[]; stdin: string } {
-  const entry = env.entry.startsWith("file:") ? new URL(env.entry).pathname : env.entry;
-  const config = resolve(entry, "..", "deno.json");
-  const net = allowFlag("--allow-net", job.netHosts);
-  const args = [
-    "run",
-    "--no-prompt",
-    `--config=${config}`,
-    "--allow-read",
-    allowFlag("--allow-write", [job.cacheDir, job.runDir])!,
-    "--allow-env",
-    "--allow-sys",
-    ...(net === undefined ? [] : [net]),
-    entry,
-    "worker",
-  ];
-  return { command: denoCommand(), args, stdin: JSON.stringify(job) };
+/** The command that starts a worker for `job` from this entry point (see the engine's). */
+export function workerCommand(env: CliEnv, job: JobSpec): WorkerCommand {
+  return workerProcess(job, env.entry);
 }
 
 /** " (read in 0.12 s; computing them took 35.6 s)" for a report with cache hits, else "". */

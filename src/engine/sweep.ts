@@ -7,7 +7,14 @@
  * nodes (the teacher's and plain student's evaluations) are recorded apart from the method's.
  * @module
  */
-import type { Executor, ExecutorPlugin, JobEvents, JobResult, JobSpec } from "../api.ts";
+import type {
+  Executor,
+  ExecutorPlugin,
+  JobEvents,
+  JobResult,
+  JobSpec,
+  WorkerCommand,
+} from "../api.ts";
 import { type Cache, openCache } from "../cache.ts";
 import type { JsonValue } from "../canonical.ts";
 import { type LoadedExperiment, type Trial, trialConfig } from "../config/mod.ts";
@@ -23,7 +30,7 @@ import { type HeldLock, type KeyLock, tryLockKey } from "../key_lock.ts";
 import { holdLife, type LifeLock, thisProcess } from "../liveness.ts";
 import { KT_VERSION, ktCommit } from "../version.ts";
 import { provenanceContext } from "../provenance.ts";
-import { type NodePlan, planTrial, stepDependencies } from "./execute.ts";
+import { type NodePlan, planTrial, runJobInProcess, stepDependencies } from "./execute.ts";
 import { jobWork } from "./job.ts";
 import { type MetricsNode, metricsNodes } from "./references.ts";
 import {
@@ -36,6 +43,7 @@ import {
   trialState,
 } from "./schedule.ts";
 import { createSweepProgress, jobLabel, type SweepProgress } from "./sweep_progress.ts";
+import { workerCommand } from "./worker_command.ts";
 
 export { jobThreads, trialState };
 
@@ -45,16 +53,22 @@ export interface SweepOptions {
   cacheDir: string;
   /** The run directory: results.sqlite and logs (e.g. `runs/<name>`). */
   runDir: string;
-  /** Parallel jobs (default: number of cores). */
-  jobs: number;
-  /** Where jobs run (the `local`, `inline` or `slurm` plugin, or one of your own). */
-  executor: ExecutorPlugin<unknown>;
+  /** Parallel jobs (default: the number of cores). */
+  jobs?: number;
+  /**
+   * Where jobs run: the `local`, `inline` or `slurm` plugin, or one of your own (default: the
+   * experiment registry's `local`, a worker process per job).
+   */
+  executor?: ExecutorPlugin<unknown>;
   /** The executor's options (validated against its schema). */
   executorOptions?: unknown;
-  /** Starts a worker process for a job (the entry point knows its own path). */
-  workerCommand: (job: JobSpec) => { command: string; args: string[]; stdin: string };
-  /** Computes a job in this process. */
-  runInProcess: (job: JobSpec, events: JobEvents) => Promise<JobResult>;
+  /**
+   * Starts a worker process for a job (default: kt's own `main.ts worker`, with the narrowest
+   * permissions; the calling program needs `--allow-run=deno`).
+   */
+  workerCommand?: (job: JobSpec) => WorkerCommand;
+  /** Computes a job in this process (default: with the experiment's registry). */
+  runInProcess?: (job: JobSpec, events: JobEvents) => Promise<JobResult>;
   /**
    * Aborting stops scheduling and cancels what the executor runs; the unfinished trials are
    * marked interrupted and the run too.
@@ -176,9 +190,60 @@ async function trialMetrics(
   return { metrics, references };
 }
 
-/** Runs (or resumes) a sweep; see the module doc. */
-export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Promise<SweepReport> {
+/** {@linkcode SweepOptions} with their defaults applied. */
+type FullOptions = SweepOptions & Required<Pick<SweepOptions, "jobs" | "executor">>;
+
+/**
+ * Runs (or resumes) a sweep of a loaded experiment; see the module doc. Only the cache and run
+ * directories must be given: by default jobs run in worker processes (the `local` executor), as
+ * many at once as there are cores.
+ *
+ * @example A tiny experiment in a temporary folder, swept from code
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { createRegistry, loadExperiment, runSweep, writeNpy } from "../../mod.ts";
+ * import { builtinPlugins } from "../../plugins/mod.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const y = Float32Array.from({ length: 8 }, (_, i) => i % 2); // 8 images of 2×2, 2 classes
+ * const x = Float32Array.from({ length: 32 }, (_, i) => 255 * y[Math.floor(i / 4)]);
+ * await writeNpy(join(dir, "x.npy"), x, [8, 2, 2, 1]);
+ * await writeNpy(join(dir, "y.npy"), y, [8]);
+ * await Deno.writeTextFile(
+ *   join(dir, "tiny.yaml"),
+ *   `name: tiny
+ * backend: cpu
+ * nodes:
+ *   data: { use: npy, images: x.npy, labels: y.npy }
+ *   student: { use: transfer, data: data, model: { use: mlp, hidden: [4] }, epochs: 2, batchSize: 4 }
+ *   eval: { use: evaluate, model: student, queries: data, database: data, metrics: [accuracy] }
+ * sweep: { seeds: [0, 1] }
+ * `,
+ * );
+ * const loaded = await loadExperiment(join(dir, "tiny.yaml"), createRegistry(builtinPlugins));
+ * // Jobs run in worker processes (the `local` executor): this program needs --allow-run=deno.
+ * const options = { cacheDir: join(dir, "cache"), runDir: join(dir, "run"), log: () => {} };
+ * const report = await runSweep(loaded, options);
+ * assert.equal(report.status, "finished");
+ * assert.deepEqual(report.trials.map((t) => t.label), ["seed=0", "seed=1"]);
+ * assert.ok(report.trials.every((t) => t.metrics.accuracy >= 0 && t.metrics.accuracy <= 1));
+ * // Run again: every job is in the cache.
+ * assert.equal((await runSweep(loaded, options)).cached, 4);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function runSweep(
+  loaded: LoadedExperiment,
+  options: SweepOptions,
+): Promise<SweepReport> {
   const t0 = performance.now();
+  const backend = {};
+  const opts: FullOptions = {
+    ...options,
+    jobs: options.jobs ?? (navigator.hardwareConcurrency || 1),
+    executor: options.executor ?? loaded.experiment.registry.get("executor", "local"),
+  };
   checkJobs(opts.jobs);
   const log = opts.log ?? ((l: string) => console.error(l));
   const cache = await openCache(opts.cacheDir, {
@@ -192,8 +257,9 @@ export async function runSweep(loaded: LoadedExperiment, opts: SweepOptions): Pr
   const record = await startRecord(loaded, opts);
   const executor = opts.executor.create(opts.executorOptions ?? {}, {
     jobs: opts.jobs,
-    workerCommand: opts.workerCommand,
-    runInProcess: opts.runInProcess,
+    workerCommand: opts.workerCommand ?? ((job) => workerCommand(job)),
+    runInProcess: opts.runInProcess ??
+      ((job, events) => runJobInProcess(loaded, job, events, backend)),
     log,
   });
   const run = beginRun(loaded, opts, { log, cores, plan, cache, record, executor });
@@ -368,7 +434,7 @@ async function startRecord(
 
 /** A sweep under way: what the scheduler loop and the effects it orders share. */
 interface SweepRun {
-  opts: SweepOptions;
+  opts: FullOptions;
   log: (line: string) => void;
   cores: number;
   trials: readonly Trial[];
@@ -394,7 +460,7 @@ interface SweepRun {
 /** The state of a sweep about to run its jobs, with its progress view. */
 function beginRun(
   loaded: LoadedExperiment,
-  opts: SweepOptions,
+  opts: FullOptions,
   parts: Pick<SweepRun, "log" | "cores" | "plan" | "cache" | "record" | "executor">,
 ): SweepRun {
   const jobs = [...parts.plan.jobs.values()];
