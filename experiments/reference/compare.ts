@@ -29,6 +29,8 @@ interface TorchJson {
   teacher: TorchRow;
   rows: Record<string, TorchRow>;
   totalSeconds: number;
+  /** false while pkt_protocol.py is still running (it writes the file after every seed). */
+  complete?: boolean;
 }
 
 /** A row of values per seed (seed → metric → value). */
@@ -90,6 +92,14 @@ if (!run) throw new Error(`${runDir}: no run recorded`);
 const kt = ktRows(db.trials(run.id));
 db.close();
 const torch = JSON.parse(await Deno.readTextFile(torchFile)) as TorchJson;
+// The shipped experiments are named <dataset>-pkt: refuse to set one dataset beside another.
+if (!run.experiment.startsWith(`${torch.dataset}-`)) {
+  console.error(
+    `${runDir} holds experiment "${run.experiment}", ${torchFile} the ${torch.dataset} protocol: ` +
+      "compare runs of the same dataset",
+  );
+  Deno.exit(2);
+}
 const pt = new Map<string, Cells>([["teacher", torchCells(torch.teacher)]]);
 for (const [name, row] of Object.entries(torch.rows)) pt.set(name, torchCells(row));
 
@@ -138,10 +148,14 @@ for (const [who, rows] of [["kt", kt], ["PyTorch", pt]] as const) {
     if (top !== "pkt") failures.push(`${who}, seed ${seed}: ${top} first on mAP, not pkt`);
   }
 }
+const seedsOf = (rows: Map<string, Cells>) => [...(rows.get("pkt")?.keys() ?? [])].join(", ");
 console.log(
-  `\nkt run ${run.id} of ${runDir}; PyTorch ${torch.torch} (${
-    (torch.totalSeconds / 60).toFixed(1)
-  } min). ` +
+  `\nkt run ${run.id} of ${runDir} (kt ${run.ktCommit ?? "commit unknown"}, seeds ${
+    seedsOf(kt)
+  }); ` +
+    `PyTorch ${torch.torch} (seeds ${seedsOf(pt)}${
+      torch.complete === false ? ", run not finished" : ""
+    }; ${(torch.totalSeconds / 60).toFixed(1)} min). ` +
     (failures.length === 0
       ? "Every target holds: each kt mAP within 0.5 points of PyTorch's or above; PKT first on mAP on the mean and every seed."
       : `Targets missed:\n- ${failures.join("\n- ")}`),
