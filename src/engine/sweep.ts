@@ -514,9 +514,12 @@ async function driveJobs(run: SweepRun): Promise<void> {
     } else if (decision.do === "start") {
       await claimJob(run, jobs.get(decision.key)!, decision.ready);
     } else {
+      // What is in flight now: a job that ends while the trials are settled (settleTrials
+      // awaits the cache) resolves the race at once instead of leaving it to wait on nothing.
+      const inFlight = [...run.running.values(), ...run.waiting.values()];
       await settleTrials(run);
       if (decision.do === "finish") return;
-      await Promise.race([...run.running.values(), ...run.waiting.values()]);
+      await Promise.race(inFlight);
     }
   }
 }
