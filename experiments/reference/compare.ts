@@ -53,8 +53,9 @@ function meanStd(values: number[]): { mean: number; std: number } {
   return { mean, std };
 }
 
-const pct = (x: { mean: number; std: number }) =>
-  `${(100 * x.mean).toFixed(2)} ± ${(100 * x.std).toFixed(2)}`;
+/** A cell in %: mean ± sample std, or the one value when there is one (no spread to show). */
+const pct = (x: { mean: number; std: number }, n: number) =>
+  n > 1 ? `${(100 * x.mean).toFixed(2)} ± ${(100 * x.std).toFixed(2)}` : (100 * x.mean).toFixed(2);
 
 /** kt's rows: teacher, plain student and each method, by seed. */
 function ktRows(trials: TrialRow[]): Map<string, Cells> {
@@ -111,9 +112,9 @@ const order = [
 const label = (r: string) => r === "plain" ? "plain student" : r === "teacher" ? "teacher" : r;
 console.log(
   `| ${torch.dataset} | ` + METRICS.map((m) => `${m} % kt | ${m} % PyTorch`).join(" | ") +
-    " | Δ mAP |",
+    " | Δ mAP | Δ mAP, same seeds |",
 );
-console.log("| --- |" + " ---: |".repeat(METRICS.length * 2 + 1));
+console.log("| --- |" + " ---: |".repeat(METRICS.length * 2 + 2));
 const failures: string[] = [];
 for (const r of order) {
   const a = kt.get(r);
@@ -126,14 +127,22 @@ for (const r of order) {
   for (const m of METRICS) {
     const ka = [...a.values()].map((v) => v[m]).filter((v) => v !== undefined);
     const kb = [...b.values()].map((v) => v[m]).filter((v) => v !== undefined);
-    cells.push(ka.length ? pct(meanStd(ka)) : "—", kb.length ? pct(meanStd(kb)) : "—");
+    cells.push(
+      ka.length ? pct(meanStd(ka), ka.length) : "—",
+      kb.length ? pct(meanStd(kb), kb.length) : "—",
+    );
   }
   const dm = meanStd([...a.values()].map((v) => v.mAP)).mean -
     meanStd([...b.values()].map((v) => v.mAP)).mean;
   if (dm < -0.005) {
     failures.push(`${label(r)}: kt mAP ${(100 * dm).toFixed(2)} points below PyTorch`);
   }
-  console.log(`| ${label(r)} | ${cells.join(" | ")} | ${(100 * dm).toFixed(2)} |`);
+  // kt − PyTorch over the seeds both ran (the teacher: its one run each).
+  const common = [...a.keys()].filter((seed) => b.has(seed));
+  const paired = common.length
+    ? (100 * meanStd(common.map((seed) => a.get(seed)!.mAP - b.get(seed)!.mAP)).mean).toFixed(2)
+    : "—";
+  console.log(`| ${label(r)} | ${cells.join(" | ")} | ${(100 * dm).toFixed(2)} | ${paired} |`);
 }
 
 // PKT first among the methods (not the references), on the mean and for every seed.
