@@ -576,6 +576,12 @@ async function claimJob(run: SweepRun, job: Job, ready: number): Promise<boolean
     run.progress.jobSkipped(job.key);
     return false;
   }
+  // Stopped (Ctrl-C, a cancel) while the lock was taken: the executor was cancelled already, so a
+  // job started now would run to its end. Leave it pending: the scheduler marks it interrupted.
+  if (stopped(run)) {
+    await lock.release();
+    return false;
+  }
   startJob(run, job, ready, lock);
   return true;
 }
