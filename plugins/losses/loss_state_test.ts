@@ -9,7 +9,7 @@ import "@tensorflow/tfjs-layers";
 import "@tensorflow/tfjs-backend-cpu";
 import assert from "node:assert/strict";
 import type { LossPlugin, LossState, LossTerm, TrainedModel } from "../../src/api.ts";
-import type { Artifact } from "../../src/cache.ts";
+import { cacheKey, openCache } from "../../src/cache.ts";
 import { outputFromArtifact, outputToFiles } from "../../src/engine/outputs.ts";
 import { KtError } from "../../src/errors.ts";
 import { readLossState, restoreLossState, sameLoss } from "../../src/loss_state.ts";
@@ -131,16 +131,6 @@ Deno.test("sameLoss: same plugin and options in any key order; other options dif
   assert.ok(!sameLoss({ use: "cc", embedding: 4 }, { use: "crd", embedding: 4 }));
 });
 
-/** A cache artifact over in-memory files, enough for {@linkcode outputFromArtifact}. */
-function memoryArtifact(files: Record<string, Uint8Array>): Artifact {
-  return {
-    manifest: { files: Object.fromEntries(Object.keys(files).map((k) => [k, {}])) },
-    path: (name: string) => `/mem/${name}`,
-    readFile: (name: string) => Promise.resolve(files[name]),
-    readJson: (name: string) => Promise.resolve(JSON.parse(new TextDecoder().decode(files[name]))),
-  } as unknown as Artifact;
-}
-
 Deno.test("the trainer restores a saved state after init, and it survives the cache's files", async () => {
   const n = 20;
   const data = {
@@ -182,10 +172,12 @@ Deno.test("the trainer restores a saved state after init, and it survives the ca
   // through the files a transfer node's output is cached as
   const { files } = await outputToFiles("model", { ...trained, lossState: state });
   assert.ok("loss_state.json" in files);
-  const back = await outputFromArtifact(
-    "model",
-    memoryArtifact(files as Record<string, Uint8Array>),
-  ) as TrainedModel;
+  const dir = await Deno.makeTempDir({ prefix: "kt-loss-state-" });
+  const key = cacheKey({ plugin: "step:transfer", options: { test: "loss state" }, inputs: {} });
+  const cache = await openCache(dir);
+  await cache.put(key, files, { plugin: "step:transfer" });
+  const back = await outputFromArtifact("model", (await cache.get(key))!) as TrainedModel;
+  await Deno.remove(dir, { recursive: true });
   sameState(state, back.lossState!, "cache round trip");
   assert.deepEqual(back.lossState!.loss, spec);
   // a new term of another seed, trained with lr 0 from the saved state, ends where it started

@@ -111,9 +111,7 @@ async function readLossStateFiles(artifact: Artifact): Promise<LossState> {
   const index = await artifact.readJson(LOSS_STATE) as LossStateIndex;
   const tensors: LossState["tensors"] = {};
   for (const [name, { shape, file }] of Object.entries(index.tensors)) {
-    const bytes = await artifact.readFile(file);
-    const values = new Float32Array(bytes.byteLength / 4);
-    new Uint8Array(values.buffer).set(bytes);
+    const values = await artifact.readFloat32(file);
     if (values.length !== shape.reduce((a, b) => a * b, 1)) {
       throw new KtError(
         `${artifact.path(file)}: ${values.length} values for a loss-state tensor of shape ${
