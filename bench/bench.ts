@@ -1,11 +1,16 @@
 /**
- * `deno task bench [--json] [--backends wasm,cpu] [--quick] [--pytorch] [--rounds N]`: training throughput of
+ * `deno task bench [--json] [--backends wasm,cpu] [--quick] [--pytorch] [--rounds N] [--steps N]`: training
+ * throughput of
  * the reference models per backend, matMul GFLOP/s, retrieval and cache timings, printed as a
  * table with the reference figures of DESIGN.md §3 beside them as ratios. `--pytorch` runs
  * `bench/reference_pytorch.py` (python3 with torch, e.g. Debian's python3-torch) on this machine,
  * alternating with kt's measurements of the same models `--rounds` times (default 3), and reports
  * the median and range of both and the ratio of the medians. `--json` prints one JSON object on
  * the last line (medians of the first backend; `*_runs` lists every run; `pytorch_*` keys).
+ *
+ * Each training figure is timed over `--steps` steps of batch 128 (default 300, about 5 s on the
+ * 2-core machine; the same number of samples at batches 32 and 512), on both sides of the
+ * comparison: timed over 30–60 steps (< 1 s), PyTorch's figures spread by up to 6× between runs.
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -26,6 +31,7 @@ const { values: args } = parseArgs({
     quick: { type: "boolean", default: false },
     pytorch: { type: "boolean", default: false },
     rounds: { type: "string" },
+    steps: { type: "string" },
   },
 });
 
@@ -37,14 +43,17 @@ const REFERENCE = {
 };
 
 /** Runs bench/reference_pytorch.py (2 threads) and returns its JSON figures. */
-async function measurePytorch(quick: boolean): Promise<Record<string, number | string>> {
+async function measurePytorch(
+  quick: boolean,
+  steps: number,
+): Promise<Record<string, number | string>> {
   const script = new URL("./reference_pytorch.py", import.meta.url).pathname;
   const candidates = [Deno.env.get("KT_PYTHON"), "/usr/bin/python3", "python3"]
     .filter((p): p is string => !!p);
   const errors: string[] = [];
   for (const python of candidates) {
     try {
-      const flags = quick ? ["--steps", "8", "--no-retrieval"] : [];
+      const flags = quick ? ["--steps", "8", "--no-retrieval"] : ["--steps", String(steps)];
       const out = await new Deno.Command(python, {
         args: [script, "--json", "--threads", "2", ...flags],
         stdout: "piped",
@@ -190,7 +199,7 @@ async function measureCompared(
     out[`mnist_cnn_batch${batch}_samples_per_s`] = await trainingThroughput(
       cases[0],
       batch,
-      quick || software ? 2 : Math.max(4, Math.round(3840 / batch)),
+      quick || software ? 2 : Math.max(4, Math.round((steps * 128) / batch)),
     );
   }
   if (!quick) out.retrieval_10k_60k_s = await benchRetrieval(10000, 60000, 64);
@@ -198,11 +207,11 @@ async function measureCompared(
 }
 
 /**
- * Timed steps per measurement: 30, but 2 on the cpu backend and 3 on a software WebGPU adapter
- * (seconds a step), 4 with --quick.
+ * Timed steps per measurement: `--steps` (default 300), but 2 on the cpu backend and 3 on a
+ * software WebGPU adapter (seconds a step), 4 with --quick.
  */
 function stepsFor(backend: string, quick: boolean, software = false): number {
-  return quick ? 4 : backend === "cpu" ? 2 : software ? 3 : 30;
+  return quick ? 4 : backend === "cpu" ? 2 : software ? 3 : timedSteps;
 }
 
 /** The backend as a row names it: a WebGPU adapter's name, and "software" when it is one. */
@@ -221,6 +230,10 @@ const rounds = Math.max(1, Number(args.rounds ?? (args.pytorch ? 3 : 1)));
 if (!Number.isInteger(rounds)) {
   throw new Error(`--rounds must be a whole number, got ${args.rounds}`);
 }
+const timedSteps = Number(args.steps ?? 300);
+if (!Number.isInteger(timedSteps) || timedSteps < 1) {
+  throw new Error(`--steps must be a whole number ≥ 1, got ${args.steps}`);
+}
 
 // The rows compared with PyTorch: kt and PyTorch alternate, `rounds` times each, on the first
 // backend, so a slow phase of the machine hits both; medians and ranges are reported.
@@ -238,7 +251,7 @@ let torchInfo: Record<string, number | string> | undefined;
       (ktRuns[k] ??= []).push(v);
     }
     if (args.pytorch) {
-      torchInfo = await measurePytorch(args.quick);
+      torchInfo = await measurePytorch(args.quick, stepsFor(backends[0], false, software));
       for (const [k, v] of Object.entries(torchInfo)) {
         if (typeof v === "number" && k !== "threads") (torchRuns[k] ??= []).push(v);
       }
@@ -331,7 +344,7 @@ for (const [i, backend] of backends.entries()) {
   ) {
     const name = `${cases[0].label}, ${what}`;
     try {
-      const sps = await parallelTrials(backend, cases[0].key, trials, args.quick ? 4 : 30 * trials);
+      const sps = await parallelTrials(backend, cases[0].key, trials, args.quick ? 4 : timedSteps);
       row(label, name, "128", sps, sps.toFixed(0));
       json[trials === 1 ? "mnist_cnn_1_thread_samples_per_s" : "mnist_cnn_2_trials_samples_per_s"] =
         Math.round(sps);
