@@ -557,6 +557,12 @@ def parse_args(argv=None):
     p.add_argument("--quick", action="store_true",
                    help="smoke run: 1 epoch each, first seed only, 2,000 train / 500 test")
     p.add_argument("--json", help="write every per-seed value, the means/stds and timings here")
+    p.add_argument("--save-teacher", metavar="DIR",
+                   help="write the trained teacher's eval-mode outputs on the training set, in the "
+                        "exported order: DIR/representation.npy (N x 256, float32, for kt's "
+                        "`precomputed` teacher), DIR/logits.npy and DIR/labels.npy")
+    p.add_argument("--teacher-only", action="store_true",
+                   help="stop after training and evaluating the teacher (with --save-teacher)")
     p.add_argument("--self-test", action="store_true",
                    help="check the retrieval and loss code on synthetic data, then exit")
     args = p.parse_args(argv)
@@ -611,6 +617,17 @@ def main(argv=None):
     hint, rep, logits = forward_all(teacher, train_x, want_hint="fitnets" in args.methods)
     targets = Targets(rep, logits, hint)
     teacher_result = evaluate(teacher, data, "teacher", args.threads, train_rep=rep)
+    if args.save_teacher:
+        out = Path(args.save_teacher)
+        out.mkdir(parents=True, exist_ok=True)
+        np.save(out / "representation.npy", rep.numpy().astype("<f4"))
+        np.save(out / "logits.npy", logits.numpy().astype("<f4"))
+        np.save(out / "labels.npy", train_y.numpy().astype("<i4"))
+        log(f"teacher outputs on {len(train_y)} training images -> {out}/")
+    if args.teacher_only:
+        log(f"teacher: mAP {100 * teacher_result['mAP']:.2f} %, accuracy "
+            f"{100 * teacher_result['accuracy']:.2f} % (--teacher-only: no students)")
+        return
 
     results = {"plain": [], **{m: [] for m in args.methods}}
     def write_json(seeds_done: list[int], total: float) -> None:
