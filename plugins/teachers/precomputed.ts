@@ -5,15 +5,21 @@
  * - `.npy`: float32 or float64, shape `[samples, ...]` (trailing axes are flattened).
  * - anything else: raw little-endian float32, row-major; `dim` (values per sample) is required.
  *
- * Relative paths start at the working directory.
+ * `logits` (optional): a second file of the same kind with one value per class for each sample,
+ * for the methods that read teacher logits (Hinton, DKD, DIST).
+ *
+ * Relative paths start at the experiment file's folder.
  * @module
  */
 import {
+  type Dataset,
   defineTeacher,
+  type FeatureTable,
   filePath,
   inputFileSize,
   KtError,
   OptionError,
+  type PluginContext,
   readInputFile,
   readNpy,
   readNpyHeader,
@@ -87,15 +93,64 @@ async function readRows(file: string): Promise<Float32Array> {
   return values;
 }
 
+/**
+ * One file's rows for `data`: its layout checked against the dataset (one row per sample) and every
+ * value finite. `option` names the option that gave the file, for the error.
+ */
+async function readTable(
+  path: string,
+  option: "file" | "logits",
+  dim: number | undefined,
+  data: Dataset,
+  ctx: PluginContext,
+): Promise<FeatureTable> {
+  const file = resolvePath(ctx, path);
+  let layout: { rows: number; dim: number };
+  try {
+    layout = await layoutOf(file, dim);
+  } catch (e) {
+    throw OptionError.from(option, e);
+  }
+  const { rows } = layout;
+  if (rows !== data.size) {
+    throw new KtError(
+      `precomputed ${
+        option === "file" ? "features" : "logits"
+      } hold ${rows} rows but dataset ${data.name} has ${data.size} samples`,
+      {
+        where: path,
+        hint: "the file needs one row per sample, in dataset order (check split and limit)",
+      },
+    );
+  }
+  const values = await readRows(file);
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) {
+      throw new KtError(
+        `row ${Math.floor(i / layout.dim)} of the precomputed ${
+          option === "file" ? "features" : "logits"
+        } is not finite`,
+        { where: path, hint: "replace NaN/Infinity in the file" },
+      );
+    }
+  }
+  return { values, dim: layout.dim, size: rows };
+}
+
 export default defineTeacher({
   name: "precomputed",
-  description: "features from a .npy or raw float32 file, one row per dataset sample",
+  description:
+    "features (and optionally logits) from .npy or raw float32 files, one row per dataset sample",
   version: "1",
   options: z.object({
     file: filePath().describe(
       "path of the .npy or raw float32 file (relative to the experiment file)",
     ),
     dim: z.number().int().positive().optional().describe("values per sample (raw files)"),
+    logits: filePath().optional().describe(
+      "the teacher's logits, one row of one value per class for each sample (.npy, or raw float32), " +
+        "for the methods that read teacher logits (Hinton, DKD, DIST)",
+    ),
   }).strict(),
   async describe(options, ctx) {
     try {
@@ -106,26 +161,18 @@ export default defineTeacher({
     }
   },
   async extract(options, data, ctx) {
-    const file = resolvePath(ctx, options.file);
-    const { rows, dim } = await layoutOf(file, options.dim);
-    if (rows !== data.size) {
-      throw new KtError(
-        `precomputed features hold ${rows} rows but dataset ${data.name} has ${data.size} samples`,
-        {
-          where: options.file,
-          hint: "the file needs one row per sample, in dataset order (check split and limit)",
-        },
+    const features = await readTable(options.file, "file", options.dim, data, ctx);
+    if (!options.logits) return { features };
+    // A raw logits file has one value per class in each row.
+    const rawDim = options.logits.toLowerCase().endsWith(".npy") ? undefined : data.numClasses;
+    const logits = await readTable(options.logits, "logits", rawDim, data, ctx);
+    if (logits.dim !== data.numClasses) {
+      throw new OptionError(
+        "logits",
+        `precomputed logits hold ${logits.dim} values per row but dataset ${data.name} has ${data.numClasses} classes`,
+        { where: options.logits, hint: "save one logit per class for each sample" },
       );
     }
-    const values = await readRows(file);
-    for (let i = 0; i < values.length; i++) {
-      if (!Number.isFinite(values[i])) {
-        throw new KtError(`row ${Math.floor(i / dim)} of the precomputed features is not finite`, {
-          where: options.file,
-          hint: "replace NaN/Infinity in the file",
-        });
-      }
-    }
-    return { features: { values, dim, size: rows } };
+    return { features, logits };
   },
 });

@@ -72,3 +72,61 @@ Deno.test("precomputed teacher needs dim for raw files and whole rows", async ()
     );
   });
 });
+
+Deno.test("precomputed teacher reads logits beside the features, one value per class", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${dir}/f.npy`, encodeNpy(new Float32Array([1, 2, 3]), [3, 1]));
+    await Deno.writeFile(
+      `${dir}/z.npy`,
+      encodeNpy(new Float32Array([9, -9, 0.5, 0, 7, 8]), [3, 2]),
+    );
+    const options = precomputed.options.parse({ file: `${dir}/f.npy`, logits: `${dir}/z.npy` });
+    const { features, logits } = await precomputed.extract(options, dataset(3), ctx);
+    assert.deepEqual([...features.values], [1, 2, 3]);
+    assert.ok(logits);
+    assert.equal(logits.dim, 2);
+    assert.equal(logits.size, 3);
+    assert.deepEqual([...logits.values], [9, -9, 0.5, 0, 7, 8]);
+    // Raw float32 logits take their row width from the dataset's classes.
+    await Deno.writeFile(
+      `${dir}/z.bin`,
+      new Uint8Array(new Float32Array([1, 2, 3, 4, 5, 6]).buffer),
+    );
+    const raw = await precomputed.extract(
+      precomputed.options.parse({ file: `${dir}/f.npy`, logits: `${dir}/z.bin` }),
+      dataset(3),
+      ctx,
+    );
+    assert.deepEqual([...raw.logits!.values], [1, 2, 3, 4, 5, 6]);
+    // Without the option there are none.
+    const plain = await precomputed.extract(
+      precomputed.options.parse({ file: `${dir}/f.npy` }),
+      dataset(3),
+      ctx,
+    );
+    assert.equal(plain.logits, undefined);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("precomputed logits of the wrong width, row count or with NaN are refused, naming the option", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${dir}/f.npy`, encodeNpy(new Float32Array([1, 2, 3]), [3, 1]));
+    const bad = async (values: number[], shape: number[], pattern: RegExp) => {
+      await Deno.writeFile(`${dir}/z.npy`, encodeNpy(new Float32Array(values), shape));
+      const options = precomputed.options.parse({ file: `${dir}/f.npy`, logits: `${dir}/z.npy` });
+      await assert.rejects(
+        () => precomputed.extract(options, dataset(3), ctx),
+        (e: unknown) => e instanceof KtError && pattern.test(e.message),
+      );
+    };
+    await bad([1, 2, 3, 4, 5, 6, 7, 8, 9], [3, 3], /3 values per row.*2 classes/);
+    await bad([1, 2, 3, 4], [2, 2], /logits hold 2 rows.*3 samples/);
+    await bad([1, 2, NaN, 4, 5, 6], [3, 2], /row 1 of the precomputed logits is not finite/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
