@@ -1,7 +1,6 @@
 /**
- * `deno task bench [--json] [--backends wasm,cpu] [--quick] [--pytorch] [--rounds N] [--steps N]`: training
- * throughput of
- * the reference models per backend, matMul GFLOP/s, retrieval and cache timings, printed as a
+ * `deno task bench [--json] [--backends wasm,cpu] [--quick] [--pytorch] [--rounds N] [--steps N]`:
+ * training throughput of the reference models per backend, matMul GFLOP/s, retrieval and cache timings, printed as a
  * table with the reference figures of DESIGN.md §3 beside them as ratios. `--pytorch` runs
  * `bench/reference_pytorch.py` (python3 with torch, e.g. Debian's python3-torch) on this machine,
  * alternating with kt's measurements of the same models `--rounds` times (default 3), and reports

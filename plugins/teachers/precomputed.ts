@@ -112,11 +112,10 @@ async function readTable(
     throw OptionError.from(option, e);
   }
   const { rows } = layout;
+  const what = option === "file" ? "features" : "logits";
   if (rows !== data.size) {
     throw new KtError(
-      `precomputed ${
-        option === "file" ? "features" : "logits"
-      } hold ${rows} rows but dataset ${data.name} has ${data.size} samples`,
+      `precomputed ${what} hold ${rows} rows but dataset ${data.name} has ${data.size} samples`,
       {
         where: path,
         hint: "the file needs one row per sample, in dataset order (check split and limit)",
@@ -127,9 +126,7 @@ async function readTable(
   for (let i = 0; i < values.length; i++) {
     if (!Number.isFinite(values[i])) {
       throw new KtError(
-        `row ${Math.floor(i / layout.dim)} of the precomputed ${
-          option === "file" ? "features" : "logits"
-        } is not finite`,
+        `row ${Math.floor(i / layout.dim)} of the precomputed ${what} is not finite`,
         { where: path, hint: "replace NaN/Infinity in the file" },
       );
     }
