@@ -1,6 +1,7 @@
 /**
  * kt beside the PyTorch reference, cell by cell: reads a kt run directory (results.sqlite of
- * `deno task sweep experiments/mnist_pkt.yaml`) and the `--json` file of `pkt_protocol.py` for the
+ * `deno task sweep experiments/mnist_pkt.yaml`, or of `methods_mnist.yaml`, whose teacher, plain
+ * student and paper methods are the same nodes) and the `--json` file of `pkt_protocol.py` for the
  * same protocol, prints one markdown table (teacher, plain student, every method; mAP / P@10 /
  * P@100 / accuracy as mean ± std over seeds, kt | PyTorch | Δ) and checks issue 11's targets:
  * every kt mAP cell within 0.5 points of PyTorch's or above it; PKT first on mAP among the
@@ -93,8 +94,10 @@ if (!run) throw new Error(`${runDir}: no run recorded`);
 const kt = ktRows(db.trials(run.id));
 db.close();
 const torch = JSON.parse(await Deno.readTextFile(torchFile)) as TorchJson;
-// The shipped experiments are named <dataset>-pkt: refuse to set one dataset beside another.
-if (!run.experiment.startsWith(`${torch.dataset}-`)) {
+// The shipped experiments are named <dataset>-pkt (the paper's methods) and methods-<dataset>
+// (every method on the same nodes): refuse to set one dataset beside another.
+const experimentDataset = run.experiment.replace(/^methods-/, "");
+if (experimentDataset !== torch.dataset && !experimentDataset.startsWith(`${torch.dataset}-`)) {
   console.error(
     `${runDir} holds experiment "${run.experiment}", ${torchFile} the ${torch.dataset} protocol: ` +
       "compare runs of the same dataset",
@@ -104,6 +107,10 @@ if (!run.experiment.startsWith(`${torch.dataset}-`)) {
 const pt = new Map<string, Cells>([["teacher", torchCells(torch.teacher)]]);
 for (const [name, row] of Object.entries(torch.rows)) pt.set(name, torchCells(row));
 
+// A methods run has rows the reference script does not implement: they have no cell to compare
+// with, so they are named below the table and left out of the targets.
+const ktOnly = [...kt.keys()].filter((k) => !pt.has(k));
+for (const k of ktOnly) kt.delete(k);
 const order = [
   "teacher",
   "plain",
@@ -145,6 +152,25 @@ for (const r of order) {
   console.log(`| ${label(r)} | ${cells.join(" | ")} | ${(100 * dm).toFixed(2)} | ${paired} |`);
 }
 
+// Each row's mAP on each seed, both implementations (the targets below read these).
+const perSeed = (rows: Map<string, Cells>) =>
+  order.filter((r) => r !== "teacher" && rows.has(r)).map((r) =>
+    `${label(r)} ${
+      [...rows.get(r)!.entries()].sort((x, y) => x[0] - y[0]).map(([, v]) =>
+        (100 * v.mAP).toFixed(2)
+      )
+        .join(" / ")
+    }`
+  ).join("; ");
+console.log(
+  `\nmAP % per seed, kt (seeds ${[...(kt.get("pkt")?.keys() ?? [])].join(", ")}): ${perSeed(kt)}.`,
+);
+console.log(
+  `mAP % per seed, PyTorch (seeds ${[...(pt.get("pkt")?.keys() ?? [])].join(", ")}): ${
+    perSeed(pt)
+  }.`,
+);
+
 // PKT first among the methods (not the references), on the mean and for every seed.
 for (const [who, rows] of [["kt", kt], ["PyTorch", pt]] as const) {
   const methods = [...rows.keys()].filter((k) => k !== "teacher" && k !== "plain");
@@ -165,6 +191,9 @@ console.log(
     `PyTorch ${torch.torch} (seeds ${seedsOf(pt)}${
       torch.complete === false ? ", run not finished" : ""
     }; ${(torch.totalSeconds / 60).toFixed(1)} min). ` +
+    (ktOnly.length
+      ? `Rows kt ran that the reference does not implement, left out: ${ktOnly.join(", ")}. `
+      : "") +
     (failures.length === 0
       ? "Every target holds: each kt mAP within 0.5 points of PyTorch's or above; PKT first on mAP on the mean and every seed."
       : `Targets missed:\n- ${failures.join("\n- ")}`),
