@@ -97,6 +97,7 @@ async function writeData(dir: string): Promise<void> {
     ]),
     "feat4.npy": npyBytes("<f4", [4, 8], f32(32)),
     "feat_i4.npy": npyBytes("<i4", [4, 8], Array(32).fill(1)),
+    "logits3.npy": npyBytes("<f4", [3, 10], f32(30)),
     "raw7.bin": new Uint8Array(7),
     "images.idx": idxBytes(0x08, [4, 2, 2], Array(16).fill(9)),
     "labels.idx": idxBytes(0x08, [4], [0, 1, 0, 1]),

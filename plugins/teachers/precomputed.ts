@@ -27,27 +27,34 @@ import {
   z,
 } from "../../mod.ts";
 
-/** Rows and values per row of the feature file, from its header (or size) alone. */
+/**
+ * Rows and values per row of a feature or logits file, from its header (or size) alone. `option`
+ * names the option that gave the file, for the errors (a raw file's width is option `dim` for
+ * features, the class count for logits).
+ */
 async function layoutOf(
   file: string,
   dim: number | undefined,
+  option: "file" | "logits" = "file",
 ): Promise<{ rows: number; dim: number }> {
+  const what = option === "file" ? "features" : "logits";
+  const widthOption = option === "file" ? "dim" : option;
   const fail = (option: string, message: string, hint: string) =>
     new OptionError(option, message, { where: file, hint });
   if (file.toLowerCase().endsWith(".npy")) {
     const header = await readNpyHeader(file);
     if (header.dtype !== "float32" && header.dtype !== "float64") {
       throw fail(
-        "file",
-        `precomputed features must be float32 or float64, got ${header.dtype}`,
-        "save them with numpy.save(path, features.astype('<f4'))",
+        option,
+        `precomputed ${what} must be float32 or float64, got ${header.dtype}`,
+        `save them with numpy.save(path, ${what}.astype('<f4'))`,
       );
     }
     if (header.shape.length < 2) {
       throw fail(
-        "file",
-        `precomputed features need shape [samples, dims], got [${header.shape}]`,
-        "reshape to one row per sample, e.g. features.reshape(len(features), -1)",
+        option,
+        `precomputed ${what} need shape [samples, dims], got [${header.shape}]`,
+        `reshape to one row per sample, e.g. ${what}.reshape(len(${what}), -1)`,
       );
     }
     const rowDim = header.shape.slice(1).reduce((a, b) => a * b, 1);
@@ -70,8 +77,8 @@ async function layoutOf(
   const size = await inputFileSize(file);
   if (size % (4 * dim) !== 0) {
     throw fail(
-      "dim",
-      `${size} bytes are not a whole number of float32 rows of ${dim} values`,
+      widthOption,
+      `${size} bytes of precomputed ${what} are not a whole number of float32 rows of ${dim} values`,
       "check dim, and that the file is raw little-endian float32",
     );
   }
@@ -107,7 +114,7 @@ async function readTable(
   const file = resolvePath(ctx, path);
   let layout: { rows: number; dim: number };
   try {
-    layout = await layoutOf(file, dim);
+    layout = await layoutOf(file, dim, option);
   } catch (e) {
     throw OptionError.from(option, e);
   }
@@ -149,13 +156,42 @@ export default defineTeacher({
         "for the methods that read teacher logits (Hinton, DKD, DIST)",
     ),
   }).strict(),
+  // Both files are checked before anything runs, as far as their headers (or sizes) tell: the
+  // logits need as many rows as the features (their width, the class count, needs the dataset).
   async describe(options, ctx) {
+    let shape: { rows: number; dim: number };
     try {
-      const { rows, dim } = await layoutOf(resolvePath(ctx, options.file), options.dim);
-      return { features: { size: rows, dim } };
+      shape = await layoutOf(resolvePath(ctx, options.file), options.dim);
     } catch (e) {
       throw OptionError.from("file", e);
     }
+    if (options.logits) {
+      const file = resolvePath(ctx, options.logits);
+      let rows: number | undefined;
+      try {
+        if (options.logits.toLowerCase().endsWith(".npy")) {
+          rows = (await layoutOf(file, undefined, "logits")).rows;
+        } else {
+          const size = await inputFileSize(file);
+          if (shape.rows > 0 && size % (4 * shape.rows) === 0) rows = shape.rows;
+        }
+      } catch (e) {
+        throw OptionError.from("logits", e);
+      }
+      if (rows !== shape.rows) {
+        throw new OptionError(
+          "logits",
+          rows === undefined
+            ? `the raw logits file does not split into ${shape.rows} rows of float32, one per row of the features`
+            : `precomputed logits hold ${rows} rows but the features (option file) ${shape.rows}`,
+          {
+            where: file,
+            hint: "save one row of logits per sample, in the order of the features file",
+          },
+        );
+      }
+    }
+    return { features: { size: shape.rows, dim: shape.dim } };
   },
   async extract(options, data, ctx) {
     const features = await readTable(options.file, "file", options.dim, data, ctx);

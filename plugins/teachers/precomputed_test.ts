@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Dataset } from "../../src/api.ts";
-import { KtError } from "../../src/errors.ts";
+import { KtError, OptionError } from "../../src/errors.ts";
 import { encodeNpy } from "../../src/io/npy.ts";
 import precomputed from "./precomputed.ts";
 
@@ -126,6 +126,40 @@ Deno.test("precomputed logits of the wrong width, row count or with NaN are refu
     await bad([1, 2, 3, 4, 5, 6, 7, 8, 9], [3, 3], /3 values per row.*2 classes/);
     await bad([1, 2, 3, 4], [2, 2], /logits hold 2 rows.*3 samples/);
     await bad([1, 2, NaN, 4, 5, 6], [3, 2], /row 1 of the precomputed logits is not finite/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("precomputed logits are checked at plan time: missing, row count, raw size, dtype", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${dir}/f.npy`, encodeNpy(new Float32Array([1, 2, 3]), [3, 1]));
+    const describe = (logits: string) =>
+      precomputed.describe!(precomputed.options.parse({ file: `${dir}/f.npy`, logits }), ctx);
+    const refused = async (logits: string, pattern: RegExp) =>
+      await assert.rejects(
+        () => describe(logits),
+        (e: unknown) =>
+          e instanceof OptionError && e.option === "logits" && pattern.test(e.message),
+      );
+    await refused(`${dir}/missing.npy`, /not found/);
+    await Deno.writeFile(`${dir}/z.npy`, encodeNpy(new Float32Array(4), [2, 2]));
+    await refused(`${dir}/z.npy`, /logits hold 2 rows but the features \(option file\) 3/);
+    // Raw: 3 rows of 2 classes = 24 bytes; 20 bytes do not split into 3 rows.
+    await Deno.writeFile(`${dir}/z.bin`, new Uint8Array(20));
+    await refused(`${dir}/z.bin`, /does not split into 3 rows/);
+    // An int32 array: the float32 encoding with its dtype in the header replaced (same length).
+    const ints = encodeNpy(new Float32Array(6), [3, 2]);
+    const header = new TextDecoder("latin1").decode(ints.subarray(0, 64));
+    ints.set(new TextEncoder().encode("<i4"), header.indexOf("<f4"));
+    await Deno.writeFile(`${dir}/i.npy`, ints);
+    await refused(`${dir}/i.npy`, /precomputed logits must be float32 or float64, got int32/);
+    // Well-formed files pass and the shape is the features'.
+    await Deno.writeFile(`${dir}/z.bin`, new Uint8Array(24));
+    assert.deepEqual(await describe(`${dir}/z.bin`), { features: { size: 3, dim: 1 } });
+    await Deno.writeFile(`${dir}/z.npy`, encodeNpy(new Float32Array(6), [3, 2]));
+    assert.deepEqual(await describe(`${dir}/z.npy`), { features: { size: 3, dim: 1 } });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
