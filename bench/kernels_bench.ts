@@ -11,6 +11,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { registerWasmTrainingKernels } from "../src/backend/kernels/mod.ts";
 import { RELU_GRAD } from "../src/backend/kernels/elementwise.ts";
+import { BATCH_MATMUL } from "../src/backend/kernels/matmul.ts";
 import { KtAdamOptimizer } from "../src/backend/adam.ts";
 import { batchNormalization } from "../src/backend/batch_norm_layer.ts";
 
@@ -290,8 +291,19 @@ function fusedOps(): Array<[string, number, number]> {
     bnStep(tfl.layers.batchNormalization({ momentum: 0.9 })),
     bnStep(batchNormalization({ momentum: 0.9 })),
   ];
+  // RKD's triplet angles: per anchor, the Gram matrix of the B unit differences (B × B × d).
+  const gram = (d: number): [string, number, number] => {
+    const u = r([B, B, d]);
+    const row: [string, number, number] = [
+      `RKD angle Gram [${B},${B},${d}]: BatchMatMul vs Kt*`,
+      timeOp(() => tf.matMul(u, u, false, true)),
+      timeOp(() => tf.engine().runKernel(BATCH_MATMUL, { a: u, b: u }, { transposeB: true })),
+    ];
+    u.dispose();
+    return row;
+  };
   tf.dispose([dy, x]);
-  return [relu, adam, bn];
+  return [relu, adam, bn, gram(64), gram(256)];
 }
 
 const fmt = (ms: number | null) => (ms === null ? "missing" : ms.toFixed(2));

@@ -11,7 +11,8 @@ export default defineLoss({
   name: "nst",
   description: "NST (Huang & Wang, 2017): polynomial-kernel MMD of channel activation patterns " +
     "of named conv layers (RepDistiller: every block); γ·CE + β·NST, β = 50",
-  version: "1",
+  // 2: the kernel Gram matrices by kt's batched-matmul kernel on wasm (float rounding differs from 1).
+  version: "2",
   paper: "Huang & Wang, arXiv 2017",
   reads: ["layers", "labels"],
   options: layerPairMethodOptions("NST", 50, {}),

@@ -11,7 +11,8 @@ export default defineLoss({
   name: "rkd",
   description: "RKD (Park et al., CVPR 2019): pairwise distances and triplet angles of the " +
     "representation; γ·CE + β·(25·distance + 50·angle), RepDistiller β = 1",
-  version: "1",
+  // 2: the triplet angles by kt's batched-matmul kernel on wasm (float rounding differs from 1).
+  version: "2",
   paper: "Park et al., CVPR 2019",
   reads: ["representation", "labels"],
   options: z.object({

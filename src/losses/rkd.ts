@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { checkMatrix } from "./pkt.ts";
-import { checkNumber, gram, l2Normalize, smoothL1, stopGradient } from "./tensor.ts";
+import { batchGram, checkNumber, gram, l2Normalize, smoothL1, stopGradient } from "./tensor.ts";
 
 /** Options of {@linkcode rkdLoss}. */
 export interface RkdOptions {
@@ -36,7 +36,7 @@ function angles(e: tf.Tensor2D): tf.Tensor3D {
   const [b, d] = e.shape;
   const diff = tf.sub(tf.reshape(e, [1, b, d]), tf.reshape(e, [b, 1, d])) as tf.Tensor3D;
   const unit = l2Normalize(diff, 2);
-  return tf.matMul(unit, tf.transpose(unit, [0, 2, 1]));
+  return batchGram(unit, unit);
 }
 
 /**

@@ -5,6 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { batchMatMul } from "../backend/batch_matmul.ts";
 import { KtError } from "../errors.ts";
 import { checkMatrix } from "./pkt.ts";
 
@@ -32,9 +33,12 @@ export function gram(x: tf.Tensor2D): tf.Tensor2D {
   return tf.matMul(x, tf.transpose(x));
 }
 
-/** Batched `a bᵀ` of B×m×d and B×n×d via an explicit transpose: B×m×n. */
+/**
+ * Batched `a bᵀ` of B×m×d and B×n×d: B×m×n, by {@linkcode batchMatMul} (on wasm, kt's
+ * slice-by-slice kernel; its rounding differs from the stock `BatchMatMul`'s).
+ */
 export function batchGram(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
-  return tf.matMul(a, tf.transpose(b, [0, 2, 1]));
+  return batchMatMul(a, b, false, true);
 }
 
 /**

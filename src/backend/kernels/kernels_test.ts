@@ -12,6 +12,8 @@ import { createRng, type Rng } from "../../rng.ts";
 import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from "./mod.ts";
 import { RELU_GRAD } from "./elementwise.ts";
 import { countKernelCalls } from "./kernel_spy.ts";
+import { BATCH_MATMUL } from "./matmul.ts";
+import { batchMatMul } from "../batch_matmul.ts";
 
 await tf.setBackend("wasm");
 registerWasmTrainingKernels();
@@ -416,6 +418,61 @@ Deno.test("BatchMatMul and fused matMul with transposes on wasm match cpu", asyn
   }
 });
 
+Deno.test("KtBatchMatMul and batchMatMul's gradients on wasm match cpu's matMul, every flag", async () => {
+  const rng = createRng(41);
+  // Output columns a multiple of 4 go slice by slice through the generated kernels; 5 and 3 columns
+  // (and both flags) fall back to the stock kernel; a batch of 1 and RKD's square Gram shape too.
+  const shapes: Array<[number[], number[]]> = [
+    [[3, 4, 6], [3, 6, 8]],
+    [[5, 7, 9], [5, 9, 4]],
+    [[1, 6, 10], [1, 10, 4]],
+    [[4, 8, 16], [4, 16, 8]],
+    [[3, 4, 6], [3, 6, 5]],
+    [[2, 3, 2], [2, 2, 3]],
+  ];
+  for (const [sa, sb] of shapes) {
+    for (
+      const [transposeA, transposeB] of [[false, false], [true, false], [false, true], [true, true]]
+    ) {
+      const swap = (s: number[], on: boolean) => on ? [s[0], s[2], s[1]] : s;
+      const a = randn(rng, swap(sa, transposeA));
+      const b = randn(rng, swap(sb, transposeB));
+      const w = randn(rng, [sa[0], sa[1], sb[2]]);
+      const label = `${sa}×${sb} tA=${transposeA} tB=${transposeB}`;
+      // The kernel itself on wasm against cpu's matMul of the same operands.
+      const r = await onBoth(() =>
+        tf.getBackend() === "wasm"
+          ? kernel(BATCH_MATMUL, { a: t(a), b: t(b) }, { transposeA, transposeB })
+          : tf.matMul(t(a), t(b), transposeA, transposeB)
+      );
+      assert.deepEqual(r.wasm[0].shape, r.cpu[0].shape, label);
+      const err = relErr(r.wasm[0].values, r.cpu[0].values);
+      assert.ok(err <= TOL, `KtBatchMatMul ${label}: relative error ${err.toExponential(2)}`);
+      // batchMatMul (the kernel on wasm, tf.matMul on cpu) and both gradients of a weighted sum.
+      await assertSameOnBoth(`batchMatMul and its gradients ${label}`, () => {
+        const f = (x: tf.Tensor, y: tf.Tensor) =>
+          tf.sum(
+            tf.mul(batchMatMul(x as tf.Tensor3D, y as tf.Tensor3D, transposeA, transposeB), t(w)),
+          );
+        return [
+          batchMatMul(t(a) as tf.Tensor3D, t(b) as tf.Tensor3D, transposeA, transposeB),
+          ...tf.grads(f)([t(a), t(b)]),
+        ];
+      });
+    }
+  }
+});
+
+Deno.test("KtBatchMatMul goes slice by slice through kt's kernels, not the stock BatchMatMul", () => {
+  const rng = createRng(42);
+  const a = t(randn(rng, [6, 8, 12]));
+  const calls = countKernelCalls(["BatchMatMul", BATCH_MATMUL], () => {
+    tf.dispose(batchMatMul(a as tf.Tensor3D, a as tf.Tensor3D, false, true));
+  });
+  assert.deepEqual(calls, { BatchMatMul: 0, [BATCH_MATMUL]: 1 });
+  tf.dispose(a);
+});
+
 Deno.test("UnsortedSegmentSum on wasm matches cpu (float and int)", async () => {
   const rng = createRng(5);
   const x = randn(rng, [6, 3, 2]);
@@ -593,6 +650,7 @@ Deno.test("kt wasm kernels leave no tensors or wasm buffers behind when run repe
       sumSq(tf.depthwiseConv2d(xv, dwv, 1, "same")),
       tf.sum(tf.maxPool(xv, 2, 2, "valid")),
       tf.sum(tf.matMul(a, a, true, false)),
+      tf.sum(batchMatMul(tf.reshape(xv, [2, 64, 3]), tf.reshape(xv, [2, 64, 3]), false, true)),
       tf.sum(tf.unsortedSegmentSum(xv, ids, 3)),
       tf.sum(tf.mean(tf.mul(tf.tile(tf.sum(xv, [0, 1, 2], true), [2, 8, 8, 1]), xv), [0, 1])),
     ]) as tf.Scalar;

@@ -3,8 +3,14 @@
  * 15–25× slower with flags than an explicit transpose followed by the flag-free kernel.
  * @module
  */
-import type * as tf from "@tensorflow/tfjs-core";
-import { type KernelArgs, type KernelScope, wasmKernel, withScope } from "./_scope.ts";
+import * as tf from "@tensorflow/tfjs-core";
+import {
+  type KernelArgs,
+  type KernelScope,
+  type WasmBackendLike,
+  wasmKernel,
+  withScope,
+} from "./_scope.ts";
 import { convInfo, directConv, filterGradientSimd } from "./conv.ts";
 import { backendMemory } from "./wasm/runtime.ts";
 
@@ -99,5 +105,58 @@ function matMulByConvKernels(
       MAX_INNER,
     );
     return s.reshape(s.track(out ?? failed()), [...outShape, m, n]);
+  });
+}
+
+/** Name of kt's batched matmul kernel: a batch of plain matmuls by the generated kernels. */
+export const BATCH_MATMUL = "KtBatchMatMul";
+
+/**
+ * `KtBatchMatMul`: C[i] = op(A[i])·op(B[i]) for a batch of equally shaped float32 matrices
+ * (rank 3, same batch, at most one transpose flag), one slice at a time through
+ * {@linkcode matMulByConvKernels}: each slice is copied into a scratch matrix on the wasm heap,
+ * multiplied, and copied into its place in the output. The stock `BatchMatMul` takes the same
+ * product at about 1.5 GMAC/s; the slices go at the plain-matmul rate (RKD's 128×128×64 angle
+ * tensors: bench/kernels_bench.ts). Shapes the generated kernels refuse, and anything else, go
+ * to the stock kernel.
+ */
+export function batchMatMulBySlices(args: KernelArgs): tf.TensorInfo {
+  const { a, b } = args.inputs;
+  const attrs = (args.attrs ?? {}) as unknown as tf.BatchMatMulAttrs;
+  const stock = () => untransposedMatMul(tf.BatchMatMul)(args) as tf.TensorInfo;
+  if (
+    a.shape.length !== 3 || b.shape.length !== 3 || a.shape[0] !== b.shape[0] ||
+    a.dtype !== "float32" || b.dtype !== "float32" || a.shape[0] === 0
+  ) {
+    return stock();
+  }
+  const backend = args.backend as unknown as WasmBackendLike;
+  const [batch, ar, ac] = a.shape;
+  const [, br, bc] = b.shape;
+  const m = attrs.transposeA ? ac : ar;
+  const n = attrs.transposeB ? br : bc;
+  const flags = { transposeA: !!attrs.transposeA, transposeB: !!attrs.transposeB };
+  return withScope(args.backend, (s) => {
+    const sliceA = s.track(backend.makeOutput([ar, ac], "float32"));
+    const sliceB = s.track(backend.makeOutput([br, bc], "float32"));
+    const out = s.track(backend.makeOutput([batch, m, n], "float32"));
+    const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
+    for (let i = 0; i < batch; i++) {
+      // Views are taken after every allocation: a growing heap detaches the old ones.
+      view(sliceA).set(view(a).subarray(i * ar * ac, (i + 1) * ar * ac));
+      view(sliceB).set(view(b).subarray(i * br * bc, (i + 1) * br * bc));
+      const c = matMulByConvKernels(
+        {
+          inputs: { a: sliceA, b: sliceB },
+          attrs: flags as unknown as tf.NamedAttrMap,
+          backend: args.backend,
+        },
+        flags as tf.BatchMatMulAttrs,
+      );
+      if (!c) return s.track(stock()); // the shape does not suit (decided on the first slice)
+      view(out).set(view(c), i * m * n);
+      backend.disposeData(c.dataId);
+    }
+    return out;
   });
 }

@@ -26,7 +26,7 @@ import {
   batchNormTrain,
   batchNormTrainGrad,
 } from "./batch_norm.ts";
-import { untransposedMatMul } from "./matmul.ts";
+import { BATCH_MATMUL, batchMatMulBySlices, untransposedMatMul } from "./matmul.ts";
 import { maxPool, maxPoolGrad } from "./pool.ts";
 import { mean, sum } from "./reduce.ts";
 import { unsortedSegmentSum } from "./segment.ts";
@@ -80,6 +80,7 @@ const KERNELS: Array<
     func: untransposedMatMul(tf._FusedMatMul) as (a: KernelArgs) => tf.TensorInfo,
     replaces: true,
   },
+  { name: BATCH_MATMUL, func: batchMatMulBySlices, replaces: false },
   { name: tf.MaxPoolGrad, func: maxPoolGrad, replaces: true },
   { name: tf.MaxPool, func: maxPool, replaces: true },
   { name: tf.Conv2DBackpropInput, func: conv2DBackpropInput, replaces: true },
@@ -101,7 +102,7 @@ export const WASM_TRAINING_KERNELS: readonly string[] = KERNELS.map((k) => k.nam
  * faster replacements (`Conv2D`/`FusedConv2D` for few input channels, `BatchMatMul`/
  * `_FusedMatMul` with transposes, `MaxPoolGrad`, `Conv2DBackpropInput`, bias `Add`, copy-free
  * `Identity`/`Cast`, block-copy `Tile`, `Sum`/`Mean` over leading axes), kt's fused kernels
- * (`KtReluGrad`, `KtAdamUpdate`, `KtBatchNormTrain`/`KtBatchNormTrainGrad`) and `Relu`'s gradient
+ * (`KtReluGrad`, `KtAdamUpdate`, `KtBatchNormTrain`/`KtBatchNormTrainGrad`, `KtBatchMatMul`) and `Relu`'s gradient
  * (measured in `bench/kernels_bench.ts`). Idempotent; call after the wasm backend is imported.
  *
  * @example
