@@ -429,6 +429,7 @@ Deno.test("KtBatchMatMul and batchMatMul's gradients on wasm match cpu's matMul,
     [[4, 8, 16], [4, 16, 8]],
     [[3, 4, 6], [3, 6, 5]],
     [[2, 3, 2], [2, 2, 3]],
+    [[2, 3, 4], [2, 4, 0]], // empty output
   ];
   for (const [sa, sb] of shapes) {
     for (

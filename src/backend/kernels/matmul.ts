@@ -126,7 +126,8 @@ export function batchMatMulBySlices(args: KernelArgs): tf.TensorInfo {
   const stock = () => untransposedMatMul(tf.BatchMatMul)(args) as tf.TensorInfo;
   if (
     a.shape.length !== 3 || b.shape.length !== 3 || a.shape[0] !== b.shape[0] ||
-    a.dtype !== "float32" || b.dtype !== "float32" || a.shape[0] === 0
+    a.dtype !== "float32" || b.dtype !== "float32" ||
+    a.shape.includes(0) || b.shape.includes(0)
   ) {
     return stock();
   }
