@@ -12,7 +12,8 @@
  * `<!-- <experiment>:end -->` in FILE (the markers must exist; nothing else is touched).
  * @module
  */
-import { openResults, type TrialRow } from "../src/results.ts";
+import { KtError } from "../src/errors.ts";
+import { openResults, requireResults, type TrialRow } from "../src/results.ts";
 import { comparisonTable, type MethodRow, type MetricStats, trialKeys } from "../src/table.ts";
 
 /** Column → (metric name in results.sqlite, scale). */
@@ -120,6 +121,12 @@ if (import.meta.main) {
   const [runDir] = args;
   if (!runDir || (i >= 0 && !into)) {
     console.error("usage: methods_table.ts <run dir> [--into docs/results.md]");
+    Deno.exit(2);
+  }
+  try {
+    requireResults(runDir); // (openResults would create an empty database)
+  } catch (e) {
+    console.error(e instanceof KtError ? `${e.message} — ${e.hint}` : String(e));
     Deno.exit(2);
   }
   const db = openResults(runDir);

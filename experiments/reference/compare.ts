@@ -12,7 +12,8 @@
  * Exit code 0 when every target holds, 1 otherwise (the table is printed either way).
  * @module
  */
-import { openResults, type TrialRow } from "../../src/results.ts";
+import { KtError } from "../../src/errors.ts";
+import { openResults, requireResults, type TrialRow } from "../../src/results.ts";
 
 interface TorchStats {
   mean: number;
@@ -88,12 +89,28 @@ if (!runDir || !torchFile) {
   console.error("usage: compare.ts <kt run dir> <pkt_protocol.py --json file>");
   Deno.exit(2);
 }
+/** Stops with one line saying what is wrong (no stack trace). */
+function fail(message: string): never {
+  console.error(`compare.ts: ${message}`);
+  Deno.exit(2);
+}
+try {
+  requireResults(runDir); // (openResults would create an empty database)
+} catch (e) {
+  fail(e instanceof KtError ? `${e.message} — ${e.hint}` : String(e));
+}
 const db = openResults(runDir);
 const run = db.latestRun();
-if (!run) throw new Error(`${runDir}: no run recorded`);
+if (!run) fail(`${runDir}: no run recorded`);
 const kt = ktRows(db.trials(run.id));
 db.close();
-const torch = JSON.parse(await Deno.readTextFile(torchFile)) as TorchJson;
+let torch: TorchJson;
+try {
+  torch = JSON.parse(await Deno.readTextFile(torchFile)) as TorchJson;
+  if (!torch.teacher || !torch.rows) throw new Error("it has no teacher and rows");
+} catch (e) {
+  fail(`${torchFile} is not a pkt_protocol.py --json file: ${e instanceof Error ? e.message : e}`);
+}
 // The shipped experiments are named <dataset>-pkt (the paper's methods) and methods-<dataset>
 // (every method on the same nodes): refuse to set one dataset beside another.
 const experimentDataset = run.experiment.replace(/^methods-/, "");

@@ -563,6 +563,9 @@ def parse_args(argv=None):
                         "`precomputed` teacher), DIR/logits.npy and DIR/labels.npy")
     p.add_argument("--teacher-only", action="store_true",
                    help="stop after training and evaluating the teacher (with --save-teacher)")
+    p.add_argument("--merge", nargs="+", metavar="JSON",
+                   help="combine --json files of runs that split the seeds (same dataset, teacher "
+                        "and settings) into the one --json names, then exit")
     p.add_argument("--self-test", action="store_true",
                    help="check the retrieval and loss code on synthetic data, then exit")
     args = p.parse_args(argv)
@@ -581,8 +584,58 @@ def parse_args(argv=None):
     return args
 
 
+# Settings that may differ between runs merged with --merge (how, not what, was computed).
+MERGE_FREE = {"seeds", "threads", "data_dir", "merge", "self_test", "save_teacher", "teacher_only"}
+
+
+def merge_json(paths: list[str], out: str) -> None:
+    """One --json payload from runs of the same protocol over different seeds (see --merge)."""
+    runs = [json.loads(Path(p).read_text()) for p in paths]
+    first = runs[0]
+    same = {k: v for k, v in first["config"].items() if k not in MERGE_FREE}
+    for path, run in zip(paths[1:], runs[1:]):
+        diff = sorted(k for k in set(same) | set(run["config"])
+                      if k not in MERGE_FREE and run["config"].get(k) != same.get(k))
+        if run["dataset"] != first["dataset"] or diff:
+            raise SystemExit(f"{path}: not the protocol of {paths[0]} (differs in "
+                             f"{', '.join(diff) or 'dataset'}); merge runs of one protocol only")
+        if run["teacher"]["perSeed"] != first["teacher"]["perSeed"]:
+            raise SystemExit(f"{path}: its teacher's results differ from {paths[0]}'s, so its "
+                             "students learned from another teacher; merge runs of one teacher only")
+        if set(run["rows"]) != set(first["rows"]):
+            raise SystemExit(f"{path}: rows {sorted(run['rows'])} differ from {sorted(first['rows'])}")
+    rows = {}
+    for key in first["rows"]:
+        by_seed = {}
+        for path, run in zip(paths, runs):
+            row = run["rows"][key]
+            for seed, values in zip(row["seeds"], row["perSeed"]):
+                if seed in by_seed:
+                    raise SystemExit(f"{path}: seed {seed} of {key} is in two of the files")
+                by_seed[seed] = values
+        seeds = sorted(by_seed)
+        per_seed = [by_seed[s] for s in seeds]
+        rows[key] = {"name": first["rows"][key]["name"], "seeds": seeds, "perSeed": per_seed,
+                     "summary": summarise(per_seed)}
+    timings = {"teacher": first["timings"]["teacher"],
+               "plain": [t for r in runs for t in r["timings"]["plain"]],
+               "transfer": {m: [t for r in runs for t in r["timings"]["transfer"].get(m, [])]
+                            for m in first["timings"]["transfer"]}}
+    merged = {**first, "config": {**first["config"], "seeds": rows["plain"]["seeds"]},
+              "complete": all(r.get("complete", True) for r in runs), "rows": rows,
+              "timings": timings, "totalSeconds": sum(r["totalSeconds"] for r in runs),
+              "mergedFrom": [Path(p).name for p in paths]}
+    Path(out).write_text(json.dumps(merged, indent=2) + "\n")
+    log(f"wrote {out}: seeds {rows['plain']['seeds']} from {len(paths)} files")
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.merge:
+        if not args.json:
+            raise SystemExit("--merge needs --json OUT (where the combined file goes)")
+        merge_json(args.merge, args.json)
+        return
     torch.set_num_threads(args.threads)
     if args.self_test:
         self_test()
