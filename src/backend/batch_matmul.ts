@@ -1,6 +1,7 @@
 /**
  * {@linkcode batchMatMul}: a batch of matrix products with kt's `KtBatchMatMul` kernel on wasm
- * (each slice by the generated plain-matmul kernels, ~10× the stock `BatchMatMul` there) and its
+ * (each slice by the generated plain-matmul kernels, 6–13× the stock `BatchMatMul` on RKD's
+ * shapes) and its
  * gradient by the same kernel; `tf.matMul` on every other backend.
  * @module
  */
@@ -29,8 +30,14 @@ export function batchMatMul(
   transposeA = false,
   transposeB = false,
 ): tf.Tensor3D {
+  // Only equal batches with matching inner sizes go to the kernel; tf.matMul broadcasts or
+  // reports anything else.
+  const inner = (t: tf.Tensor3D, transposed: boolean, left: boolean) =>
+    t.shape[left === transposed ? 1 : 2];
   const fast = tf.getBackend() === "wasm" && tf.getKernel(BATCH_MATMUL, "wasm") !== undefined &&
-    !(transposeA && transposeB) && a.dtype === "float32" && b.dtype === "float32";
+    !(transposeA && transposeB) && a.dtype === "float32" && b.dtype === "float32" &&
+    a.rank === 3 && b.rank === 3 && a.shape[0] === b.shape[0] &&
+    inner(a, transposeA, true) === inner(b, transposeB, false);
   if (!fast) return tf.matMul(a, b, transposeA, transposeB);
   const product = (x: tf.Tensor, y: tf.Tensor, tA: boolean, tB: boolean) =>
     tf.engine().runKernel(BATCH_MATMUL, { a: x, b: y }, {

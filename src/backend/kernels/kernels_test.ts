@@ -471,7 +471,14 @@ Deno.test("KtBatchMatMul goes slice by slice through kt's kernels, not the stock
     tf.dispose(batchMatMul(a as tf.Tensor3D, a as tf.Tensor3D, false, true));
   });
   assert.deepEqual(calls, { BatchMatMul: 0, [BATCH_MATMUL]: 1 });
-  tf.dispose(a);
+  // Mismatched inner sizes are refused as tf.matMul refuses them; a broadcast batch is tf.matMul's.
+  const b = t(randn(rng, [6, 8, 5]));
+  assert.throws(() => batchMatMul(a as tf.Tensor3D, b as tf.Tensor3D, false, true), /inner/i);
+  const one = t(randn(rng, [1, 12, 4])) as tf.Tensor3D;
+  const broadcast = batchMatMul(a as tf.Tensor3D, one);
+  assert.deepEqual(broadcast.shape, [6, 8, 4]);
+  assert.ok(relErr(broadcast.dataSync(), tf.matMul(a, one).dataSync()) === 0);
+  tf.dispose([a, b, one, broadcast]);
 });
 
 Deno.test("UnsortedSegmentSum on wasm matches cpu (float and int)", async () => {
