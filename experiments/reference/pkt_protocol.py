@@ -599,7 +599,9 @@ def merge_json(paths: list[str], out: str) -> None:
         if run["dataset"] != first["dataset"] or diff:
             raise SystemExit(f"{path}: not the protocol of {paths[0]} (differs in "
                              f"{', '.join(diff) or 'dataset'}); merge runs of one protocol only")
-        if run["teacher"]["perSeed"] != first["teacher"]["perSeed"]:
+        metrics = lambda r: [{k: v for k, v in x.items() if k != "eval_seconds"}  # noqa: E731
+                             for x in r["teacher"]["perSeed"]]
+        if metrics(run) != metrics(first):
             raise SystemExit(f"{path}: its teacher's results differ from {paths[0]}'s, so its "
                              "students learned from another teacher; merge runs of one teacher only")
         if set(run["rows"]) != set(first["rows"]):
