@@ -624,7 +624,9 @@ def merge_json(paths: list[str], out: str) -> None:
                "transfer": {m: [t for r in runs for t in r["timings"]["transfer"].get(m, [])]
                             for m in first["timings"]["transfer"]}}
     merged = {**first, "config": {**first["config"], "seeds": rows["plain"]["seeds"]},
-              "complete": all(r.get("complete", True) for r in runs), "rows": rows,
+              # Complete when the merged seeds cover every seed any part was asked to run.
+              "complete": all(set(r["config"]["seeds"]) <= set(rows["plain"]["seeds"])
+                              for r in runs), "rows": rows,
               "timings": timings, "totalSeconds": sum(r["totalSeconds"] for r in runs),
               "mergedFrom": [Path(p).name for p in paths]}
     Path(out).write_text(json.dumps(merged, indent=2) + "\n")
