@@ -593,15 +593,19 @@ def merge_json(paths: list[str], out: str) -> None:
     runs = [json.loads(Path(p).read_text()) for p in paths]
     first = runs[0]
     same = {k: v for k, v in first["config"].items() if k not in MERGE_FREE}
+
+    def teacher_metrics(run: dict) -> list[dict]:
+        """The teacher's results without its evaluation time (which differs between runs)."""
+        return [{k: v for k, v in x.items() if k != "eval_seconds"} for x in run["teacher"]["perSeed"]]
+
+    first_teacher = teacher_metrics(first)
     for path, run in zip(paths[1:], runs[1:]):
         diff = sorted(k for k in set(same) | set(run["config"])
                       if k not in MERGE_FREE and run["config"].get(k) != same.get(k))
         if run["dataset"] != first["dataset"] or diff:
             raise SystemExit(f"{path}: not the protocol of {paths[0]} (differs in "
                              f"{', '.join(diff) or 'dataset'}); merge runs of one protocol only")
-        metrics = lambda r: [{k: v for k, v in x.items() if k != "eval_seconds"}  # noqa: E731
-                             for x in r["teacher"]["perSeed"]]
-        if metrics(run) != metrics(first):
+        if teacher_metrics(run) != first_teacher:
             raise SystemExit(f"{path}: its teacher's results differ from {paths[0]}'s, so its "
                              "students learned from another teacher; merge runs of one teacher only")
         if set(run["rows"]) != set(first["rows"]):
