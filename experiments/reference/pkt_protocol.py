@@ -590,7 +590,19 @@ MERGE_FREE = {"seeds", "threads", "data_dir", "merge", "self_test", "save_teache
 
 def merge_json(paths: list[str], out: str) -> None:
     """One --json payload from runs of the same protocol over different seeds (see --merge)."""
-    runs = [json.loads(Path(p).read_text()) for p in paths]
+    def load(path: str) -> dict:
+        """A --json file of this script, or one line saying why it is not."""
+        try:
+            run = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as e:
+            raise SystemExit(f"{path}: cannot read it as JSON ({e})")
+        missing = [k for k in ("dataset", "config", "teacher", "rows", "timings", "totalSeconds")
+                   if not isinstance(run, dict) or k not in run]
+        if missing:
+            raise SystemExit(f"{path}: not a pkt_protocol.py --json file (no {', '.join(missing)})")
+        return run
+
+    runs = [load(p) for p in paths]
     first = runs[0]
     same = {k: v for k, v in first["config"].items() if k not in MERGE_FREE}
 
