@@ -88,7 +88,8 @@ export function nodeSeed(node: ResolvedNode, trial: Trial): number {
 
 /**
  * Cache keys of every node of a trial: hash(plugin + version + options with references replaced
- * by the referenced nodes' keys + the node's seed + its provenance: kt's numerics version and
+ * by the referenced nodes' keys + the node's seed (the one it runs with, whether its `seed` option
+ * names it or it is the default, {@linkcode nodeSeed}) + its provenance: kt's numerics version and
  * the hashes of the user plugin code it runs and of the files its options name, see
  * {@linkcode nodeProvenance}). Node names never enter a key, so identical nodes of different
  * trials (or renamed nodes) share one artifact; nor do a step's `labelOptions`, which do not
@@ -102,6 +103,10 @@ export function planTrial(trial: Trial, ctx: ProvenanceContext): Map<string, Nod
     for (const r of node.refs) setPath(options, r.option, { $node: plans.get(r.node)!.key });
     for (const label of isStep(node) ? node.plugin.labelOptions ?? [] : []) delete options[label];
     const seed = nodeSeed(node, trial);
+    // `$seed` is the seed the node runs with; a step's `seed` option spelling it out (`seed: 0` on
+    // a teacher, whose default is 0; `seed: ${seed}` on a student) is the same step, so one key.
+    // (Other nodes keep theirs: a dataset's `seed` has a default, so it is always in its options.)
+    if (isStep(node) && typeof options.seed === "number") delete options.seed;
     const own = nodeProvenance(node, ctx);
     const key = cacheKey({
       plugin: `${node.kind}:${node.use}`,
