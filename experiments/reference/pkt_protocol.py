@@ -23,7 +23,9 @@ How to run it (from the kt repository root)
 Protocol (kt's experiments/mnist_pkt.yaml semantics)
     teacher  conv3x3 'same' 32-64-128 (each + BatchNorm + ReLU + maxpool 2, as the yaml's teacher;
              --no-teacher-batchnorm for the quick files' teacher without BN), fc 256 ReLU (the teacher's
-             representation), fc 10. 5 epochs cross-entropy, Adam 1e-3, batch 128, seed 0.
+             representation), fc 10. 5 epochs cross-entropy, Adam 1e-3, batch 128, seed 0
+             (--teacher-seed; with --paired-teachers one teacher per student seed, trained with
+             that seed, so the table averages over teacher draws too).
     plain    conv 8-16-32 + BN + ReLU + maxpool 2, fc 64 ReLU (the representation), fc 10;
     student  5 epochs cross-entropy, Adam 1e-3, batch 128, one per seed.
     transfer from each seed's plain student, 5 epochs of ONE loss (Adam 1e-4, fresh optimiser
@@ -512,7 +514,7 @@ def print_table(rows, seeds):
         s = summarise(per_seed)
         cells = [name, pct(s, "mAP"), pct(s, "P@10"), pct(s, "P@100"), pct(s, "accuracy"),
                  f"{s['qmi']['mean']:.4f} ± {s['qmi']['std']:.4f}"]
-        if len(per_seed) == len(seeds):
+        if len(per_seed) == len(seeds):  # (a teacher per seed with --paired-teachers too)
             cells += [f"{100 * r['mAP']:.2f}" for r in per_seed]
         else:  # the teacher: one seed-independent run
             cells += [f"{100 * per_seed[0]['mAP']:.2f}"] + ["—"] * (len(seeds) - 1)
@@ -550,6 +552,9 @@ def parse_args(argv=None):
     p.add_argument("--adam-eps", type=float, default=1e-8,
                    help="Adam epsilon (PyTorch's and kt's default; tfjs's own is 1e-7)")
     p.add_argument("--teacher-seed", type=int, default=0)
+    p.add_argument("--paired-teachers", action="store_true",
+                   help="train one teacher per student seed, with that seed (kt: `seed: ${seed}` "
+                        "on the teacher node); --teacher-seed is then unused")
     p.add_argument("--teacher-batchnorm", action=argparse.BooleanOptionalAction, default=True,
                    help="BN in the teacher's conv blocks (as experiments/mnist_pkt.yaml)")
     p.add_argument("--limit-train", type=int, help="seeded random subset of the exported train")
@@ -576,6 +581,11 @@ def parse_args(argv=None):
             p.error(f"unknown method {m!r}; choose from {', '.join(ALL_METHODS)}")
     if not args.seeds:
         p.error("--seeds needs at least one seed")
+    if args.paired_teachers and (args.save_teacher or args.teacher_only):
+        p.error("--paired-teachers trains a teacher per seed; --save-teacher and --teacher-only "
+                "take the one teacher of --teacher-seed")
+    if args.paired_teachers:
+        args.teacher_seed = None  # unused: each seed's teacher has that seed
     if args.quick:
         args.epochs_teacher = args.epochs_student = args.epochs_transfer = 1
         args.seeds = args.seeds[:1]
@@ -603,8 +613,11 @@ def merge_json(paths: list[str], out: str) -> None:
         return run
 
     runs = [load(p) for p in paths]
+    for run in runs:  # files written before --paired-teachers existed
+        run["config"].setdefault("paired_teachers", False)
     first = runs[0]
     same = {k: v for k, v in first["config"].items() if k not in MERGE_FREE}
+    paired = bool(first["config"]["paired_teachers"])
 
     def teacher_metrics(run: dict) -> list[dict]:
         """The teacher's results without its evaluation time (which differs between runs)."""
@@ -617,7 +630,7 @@ def merge_json(paths: list[str], out: str) -> None:
         if run["dataset"] != first["dataset"] or diff:
             raise SystemExit(f"{path}: not the protocol of {paths[0]} (differs in "
                              f"{', '.join(diff) or 'dataset'}); merge runs of one protocol only")
-        if teacher_metrics(run) != first_teacher:
+        if not paired and teacher_metrics(run) != first_teacher:
             raise SystemExit(f"{path}: its teacher's results differ from {paths[0]}'s, so its "
                              "students learned from another teacher; merge runs of one teacher only")
         if set(run["rows"]) != set(first["rows"]):
@@ -635,11 +648,19 @@ def merge_json(paths: list[str], out: str) -> None:
         per_seed = [by_seed[s] for s in seeds]
         rows[key] = {"name": first["rows"][key]["name"], "seeds": seeds, "perSeed": per_seed,
                      "summary": summarise(per_seed)}
-    timings = {"teacher": first["timings"]["teacher"],
+    teacher = first["teacher"]
+    if paired:  # each part's teachers, by seed (seeds are unique: the rows checked that)
+        by_seed = {s: v for r in runs for s, v in zip(r["teacher"]["seeds"], r["teacher"]["perSeed"])}
+        seeds = sorted(by_seed)
+        teacher = {"seeds": seeds, "perSeed": [by_seed[s] for s in seeds],
+                   "summary": summarise([by_seed[s] for s in seeds])}
+    timings = {"teacher": [t for r in runs for t in r["timings"]["teacher"]] if paired
+               else first["timings"]["teacher"],
                "plain": [t for r in runs for t in r["timings"]["plain"]],
                "transfer": {m: [t for r in runs for t in r["timings"]["transfer"].get(m, [])]
                             for m in first["timings"]["transfer"]}}
     merged = {**first, "config": {**first["config"], "seeds": rows["plain"]["seeds"]},
+              "teacher": teacher,
               # Complete when the merged seeds cover every seed any part was asked to run.
               "complete": all(set(r["config"]["seeds"]) <= set(rows["plain"]["seeds"])
                               for r in runs), "rows": rows,
@@ -679,27 +700,52 @@ def main(argv=None):
     common = {"batch_size": args.batch_size, "adam_eps": args.adam_eps}
     timings: dict[str, list] = {"teacher": [], "plain": [], "transfer": {}}
 
-    # Teacher: fixed seed, cross-entropy.
-    torch.manual_seed(args.teacher_seed)
-    teacher = teacher_net(args.teacher_batchnorm)
-    timings["teacher"] = train(teacher, train_x, train_y, epochs=args.epochs_teacher, lr=args.lr,
-                               seed=args.teacher_seed, loss_fn=cross_entropy_loss,
-                               label="teacher", **common)
-    for p_ in teacher.parameters():
-        p_.requires_grad_(False)
-    hint, rep, logits = forward_all(teacher, train_x, want_hint="fitnets" in args.methods)
-    targets = Targets(rep, logits, hint)
-    teacher_result = evaluate(teacher, data, "teacher", args.threads, train_rep=rep)
-    if args.save_teacher:
-        out = Path(args.save_teacher)
-        out.mkdir(parents=True, exist_ok=True)
-        np.save(out / "representation.npy", rep.numpy().astype("<f4"))
-        np.save(out / "logits.npy", logits.numpy().astype("<f4"))
-        np.save(out / "labels.npy", train_y.numpy().astype("<i4"))
-        log(f"teacher outputs on {len(train_y)} training images -> {out}/")
+    def train_teacher(seed: int):
+        """The teacher of `seed` (cross-entropy), its training history, results and targets."""
+        torch.manual_seed(seed)
+        teacher = teacher_net(args.teacher_batchnorm)
+        label = "teacher" if not args.paired_teachers else f"teacher seed {seed}"
+        history = train(teacher, train_x, train_y, epochs=args.epochs_teacher, lr=args.lr,
+                        seed=seed, loss_fn=cross_entropy_loss, label=label, **common)
+        for p_ in teacher.parameters():
+            p_.requires_grad_(False)
+        hint, rep, logits = forward_all(teacher, train_x, want_hint="fitnets" in args.methods)
+        result = evaluate(teacher, data, label, args.threads, train_rep=rep)
+        return history, result, Targets(rep, logits, hint), (rep, logits)
+
+    teacher_results: list[dict] = []
+    if not args.paired_teachers:
+        # One teacher, fixed seed, for every student seed.
+        history, result, targets, (rep, logits) = train_teacher(args.teacher_seed)
+        timings["teacher"] = history
+        teacher_results.append(result)
+        if args.save_teacher:
+            out = Path(args.save_teacher)
+            out.mkdir(parents=True, exist_ok=True)
+            np.save(out / "representation.npy", rep.numpy().astype("<f4"))
+            np.save(out / "logits.npy", logits.numpy().astype("<f4"))
+            np.save(out / "labels.npy", train_y.numpy().astype("<i4"))
+            log(f"teacher outputs on {len(train_y)} training images -> {out}/")
+        del rep, logits
+    config = {k: v for k, v in vars(args).items() if k != "json"}
+
+    def teacher_json(seeds_done: list[int]) -> dict:
+        if not args.paired_teachers:
+            return {"perSeed": teacher_results, "summary": summarise(teacher_results)}
+        done = teacher_results[:len(seeds_done)]
+        return {"seeds": seeds_done, "perSeed": done, "summary": summarise(done) if done else {}}
+
     if args.teacher_only:
-        log(f"teacher: mAP {100 * teacher_result['mAP']:.2f} %, accuracy "
-            f"{100 * teacher_result['accuracy']:.2f} % (--teacher-only: no students)")
+        result = teacher_results[0]
+        log(f"teacher: mAP {100 * result['mAP']:.2f} %, accuracy "
+            f"{100 * result['accuracy']:.2f} % (--teacher-only: no students)")
+        if args.json:
+            Path(args.json).write_text(json.dumps({
+                "dataset": args.dataset, "trainSize": len(train_y), "testSize": len(test_y),
+                "config": config, "torch": torch.__version__, "teacherOnly": True,
+                "teacher": teacher_json([]), "timings": timings,
+                "totalSeconds": time.perf_counter() - started}, indent=2) + "\n")
+            log(f"wrote {args.json} (teacher only)")
         return
 
     results = {"plain": [], **{m: [] for m in args.methods}}
@@ -712,10 +758,10 @@ def main(argv=None):
             "dataset": args.dataset,
             "trainSize": len(train_y),
             "testSize": len(test_y),
-            "config": {k: v for k, v in vars(args).items() if k != "json"},
+            "config": config,
             "torch": torch.__version__,
             "complete": seeds_done == list(args.seeds),
-            "teacher": {"perSeed": [teacher_result], "summary": summarise([teacher_result])},
+            "teacher": teacher_json(seeds_done),
             "rows": {key: {"name": ROW_NAMES[key], "seeds": seeds_done, "perSeed": done[key],
                            "summary": summarise(done[key])} for key in results},
             "timings": timings,
@@ -724,7 +770,13 @@ def main(argv=None):
         Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
         log(f"wrote {args.json} (seeds {seeds_done})")
 
+    if args.paired_teachers:
+        timings["teacher"] = []
     for seed in args.seeds:
+        if args.paired_teachers:
+            history, result, targets, _ = train_teacher(seed)
+            timings["teacher"].append(history)
+            teacher_results.append(result)
         torch.manual_seed(seed)
         plain = student_net()
         timings["plain"].append(train(plain, train_x, train_y, epochs=args.epochs_student,
@@ -742,7 +794,7 @@ def main(argv=None):
             results[method].append(evaluate(student, data, label, args.threads))
         write_json(list(args.seeds)[:args.seeds.index(seed) + 1], time.perf_counter() - started)
 
-    rows = [(ROW_NAMES["teacher"], [teacher_result]), (ROW_NAMES["plain"], results["plain"])]
+    rows = [(ROW_NAMES["teacher"], teacher_results), (ROW_NAMES["plain"], results["plain"])]
     rows += [(ROW_NAMES[m], results[m]) for m in args.methods]
     print(f"\n{args.dataset}: {len(train_y)} train (database) / {len(test_y)} test (queries); "
           f"mean ± sample std over seeds {args.seeds}\n")
