@@ -13,13 +13,18 @@
  * @module
  */
 import { KtError } from "../../src/errors.ts";
-import { openResults, requireResults, type TrialRow } from "../../src/results.ts";
+import {
+  openResults,
+  type ReferenceRow,
+  requireResults,
+  type TrialRow,
+} from "../../src/results.ts";
 
 interface TorchStats {
   mean: number;
   std: number;
 }
-interface TorchRow {
+export interface TorchRow {
   name?: string;
   seeds?: number[];
   perSeed: Record<string, number>[];
@@ -36,7 +41,7 @@ interface TorchJson {
 }
 
 /** A row of values per seed (seed → metric → value). */
-type Cells = Map<number, Record<string, number>>;
+export type Cells = Map<number, Record<string, number>>;
 
 const METRICS = ["mAP", "P@10", "P@100", "accuracy"];
 
@@ -60,8 +65,9 @@ const pct = (x: { mean: number; std: number }, n: number) =>
   n > 1 ? `${(100 * x.mean).toFixed(2)} ± ${(100 * x.std).toFixed(2)}` : (100 * x.mean).toFixed(2);
 
 /** kt's rows: teacher, plain student and each method, by seed. */
-function ktRows(trials: TrialRow[]): Map<string, Cells> {
+export function ktRows(trials: TrialRow[]): Map<string, Cells> {
   const rows = new Map<string, Cells>();
+  const teachers = new Map<number, ReferenceRow>();
   const put = (row: string, seed: number, metrics: Record<string, number>) => {
     const cells = rows.get(row) ?? new Map();
     cells.set(seed, metrics);
@@ -70,149 +76,198 @@ function ktRows(trials: TrialRow[]): Map<string, Cells> {
   for (const t of trials) {
     if (t.status !== "done" && t.status !== "cached") continue;
     for (const ref of t.references) {
-      // The teacher is one measurement (seed-independent); the plain student one per seed.
-      if (ref.label.startsWith("teacher")) put("teacher", 0, ref.metrics);
-      else put("plain", t.seed, ref.metrics);
+      if (!ref.label.startsWith("teacher")) put("plain", t.seed, ref.metrics);
+      else teachers.set(t.seed, ref);
     }
     put(torchName(t.params.method), t.seed, t.metrics);
+  }
+  // One teacher for every seed (the shipped files: one evaluation, one key) is one measurement,
+  // shown as seed 0 like PyTorch's one teacher; a teacher per seed (`seed: ${seed}` on the
+  // teacher node, pkt_protocol.py --paired-teachers) is one cell per seed.
+  const keys = new Set([...teachers.values()].map((r) => r.key));
+  for (const [seed, ref] of teachers) {
+    if (keys.size > 1) put("teacher", seed, ref.metrics);
+    else if (!rows.has("teacher")) put("teacher", 0, ref.metrics);
   }
   return rows;
 }
 
-function torchCells(row: TorchRow): Cells {
+export function torchCells(row: TorchRow): Cells {
   const seeds = row.seeds ?? [0];
   return new Map(row.perSeed.map((m, i) => [seeds[i], m]));
 }
 
-const [runDir, torchFile] = Deno.args;
-if (!runDir || !torchFile) {
-  console.error("usage: compare.ts <kt run dir> <pkt_protocol.py --json file>");
-  Deno.exit(2);
+/** The side-by-side table, each row's mAP per seed, and the targets missed (empty: all hold). */
+export interface Comparison {
+  /** The markdown table, one line per string (header, rule, rows). */
+  table: string[];
+  /** Each row's mAP per seed, kt then PyTorch (one line each). */
+  perSeed: string[];
+  /** The targets that do not hold, one line each. */
+  failures: string[];
+  /** Rows kt ran that the reference does not implement (left out of table and targets). */
+  ktOnly: string[];
 }
+
+/**
+ * kt's rows beside PyTorch's (`dataset` names the table's first column): every kt mAP cell within
+ * 0.5 points of PyTorch's or above it; PKT first on mAP among the methods (not the references),
+ * on the mean and for every seed, in both implementations.
+ */
+export function compare(
+  ktIn: Map<string, Cells>,
+  pt: Map<string, Cells>,
+  dataset: string,
+): Comparison {
+  const kt = new Map(ktIn);
+  // A methods run has rows the reference script does not implement: they have no cell to
+  // compare with, so they are named below the table and left out of the targets.
+  const ktOnly = [...kt.keys()].filter((k) => !pt.has(k));
+  for (const k of ktOnly) kt.delete(k);
+  const order = [
+    "teacher",
+    "plain",
+    ...[...kt.keys()].filter((k) => k !== "teacher" && k !== "plain"),
+  ];
+  const label = (r: string) => r === "plain" ? "plain student" : r;
+  const table = [
+    `| ${dataset} | ` + METRICS.map((m) => `${m} % kt | ${m} % PyTorch`).join(" | ") +
+    " | Δ mAP | Δ mAP, same seeds |",
+    "| --- |" + " ---: |".repeat(METRICS.length * 2 + 2),
+  ];
+  const failures: string[] = [];
+  for (const r of order) {
+    const a = kt.get(r);
+    const b = pt.get(r);
+    if (!a || !b) {
+      failures.push(`${r}: missing in ${!a ? "kt" : "PyTorch"}`);
+      continue;
+    }
+    const cells: string[] = [];
+    for (const m of METRICS) {
+      const ka = [...a.values()].map((v) => v[m]).filter((v) => v !== undefined);
+      const kb = [...b.values()].map((v) => v[m]).filter((v) => v !== undefined);
+      cells.push(
+        ka.length ? pct(meanStd(ka), ka.length) : "—",
+        kb.length ? pct(meanStd(kb), kb.length) : "—",
+      );
+    }
+    const dm = meanStd([...a.values()].map((v) => v.mAP)).mean -
+      meanStd([...b.values()].map((v) => v.mAP)).mean;
+    if (dm < -0.005) {
+      failures.push(`${label(r)}: kt mAP ${(100 * dm).toFixed(2)} points below PyTorch`);
+    }
+    // kt − PyTorch over the seeds both ran (one teacher each: its one run, as seed 0).
+    const common = [...a.keys()].filter((seed) => b.has(seed));
+    const paired = common.length
+      ? (100 * meanStd(common.map((seed) => a.get(seed)!.mAP - b.get(seed)!.mAP)).mean).toFixed(2)
+      : "—";
+    table.push(`| ${label(r)} | ${cells.join(" | ")} | ${(100 * dm).toFixed(2)} | ${paired} |`);
+  }
+
+  // Each row's mAP on each seed, both implementations (the targets below read these); the
+  // teacher's too when there is one per seed.
+  const seedLine = (who: string, rows: Map<string, Cells>) => {
+    const shown = order.filter((r) => rows.has(r) && (r !== "teacher" || rows.get(r)!.size > 1));
+    const values = shown.map((r) =>
+      `${label(r)} ${
+        [...rows.get(r)!.entries()].sort((x, y) => x[0] - y[0])
+          .map(([, v]) => (100 * v.mAP).toFixed(2)).join(" / ")
+      }`
+    );
+    return `mAP % per seed, ${who} (seeds ${seedsOf(rows)}): ${values.join("; ")}.`;
+  };
+  const perSeed = [seedLine("kt", kt), seedLine("PyTorch", pt)];
+
+  // PKT first among the methods (not the references), on the mean and for every seed.
+  for (const [who, rows] of [["kt", kt], ["PyTorch", pt]] as const) {
+    const methods = [...rows.keys()].filter((k) => k !== "teacher" && k !== "plain");
+    if (methods.length === 0) continue;
+    const mean = (k: string) => meanStd([...rows.get(k)!.values()].map((v) => v.mAP)).mean;
+    const best = methods.reduce((x, y) => (mean(y) > mean(x) ? y : x));
+    if (best !== "pkt") failures.push(`${who}: ${best} first on mean mAP, not pkt`);
+    for (const seed of rows.get("pkt")?.keys() ?? []) {
+      const at = (k: string) => rows.get(k)!.get(seed)?.mAP ?? -1;
+      const top = methods.reduce((x, y) => (at(y) > at(x) ? y : x));
+      if (top !== "pkt") failures.push(`${who}, seed ${seed}: ${top} first on mAP, not pkt`);
+    }
+  }
+  return { table, perSeed, failures, ktOnly };
+}
+
+/** The seeds of a side's PKT row, comma-separated. */
+export function seedsOf(rows: Map<string, Cells>): string {
+  return [...(rows.get("pkt")?.keys() ?? [])].sort((a, b) => a - b).join(", ");
+}
+
+/** "one" teacher, or "one per seed (n)". */
+export function teachers(rows: Map<string, Cells>): string {
+  const n = rows.get("teacher")?.size ?? 0;
+  return n > 1 ? `one per seed (${n})` : "one";
+}
+
 /** Stops with one line saying what is wrong (no stack trace). */
 function fail(message: string): never {
   console.error(`compare.ts: ${message}`);
   Deno.exit(2);
 }
-try {
-  requireResults(runDir); // (openResults would create an empty database)
-} catch (e) {
-  fail(e instanceof KtError ? `${e.message} — ${e.hint}` : String(e));
-}
-const db = openResults(runDir);
-const run = db.latestRun();
-if (!run) fail(`${runDir}: no run recorded`);
-const kt = ktRows(db.trials(run.id));
-db.close();
-let torch: TorchJson;
-try {
-  torch = JSON.parse(await Deno.readTextFile(torchFile)) as TorchJson;
-  if (!torch.teacher || !torch.rows) throw new Error("it has no teacher and rows");
-} catch (e) {
-  fail(`${torchFile} is not a pkt_protocol.py --json file: ${e instanceof Error ? e.message : e}`);
-}
-// The shipped experiments are named <dataset>-pkt (the paper's methods) and methods-<dataset>
-// (every method on the same nodes): refuse to set one dataset beside another.
-const experimentDataset = run.experiment.replace(/^methods-/, "");
-if (experimentDataset !== torch.dataset && !experimentDataset.startsWith(`${torch.dataset}-`)) {
-  console.error(
-    `${runDir} holds experiment "${run.experiment}", ${torchFile} the ${torch.dataset} protocol: ` +
-      "compare runs of the same dataset",
-  );
-  Deno.exit(2);
-}
-const pt = new Map<string, Cells>([["teacher", torchCells(torch.teacher)]]);
-for (const [name, row] of Object.entries(torch.rows)) pt.set(name, torchCells(row));
 
-// A methods run has rows the reference script does not implement: they have no cell to compare
-// with, so they are named below the table and left out of the targets.
-const ktOnly = [...kt.keys()].filter((k) => !pt.has(k));
-for (const k of ktOnly) kt.delete(k);
-const order = [
-  "teacher",
-  "plain",
-  ...[...kt.keys()].filter((k) => k !== "teacher" && k !== "plain"),
-];
-const label = (r: string) => r === "plain" ? "plain student" : r === "teacher" ? "teacher" : r;
-console.log(
-  `| ${torch.dataset} | ` + METRICS.map((m) => `${m} % kt | ${m} % PyTorch`).join(" | ") +
-    " | Δ mAP | Δ mAP, same seeds |",
-);
-console.log("| --- |" + " ---: |".repeat(METRICS.length * 2 + 2));
-const failures: string[] = [];
-for (const r of order) {
-  const a = kt.get(r);
-  const b = pt.get(r);
-  if (!a || !b) {
-    failures.push(`${r}: missing in ${!a ? "kt" : "PyTorch"}`);
-    continue;
+async function main(runDir: string | undefined, torchFile: string | undefined): Promise<number> {
+  if (!runDir || !torchFile) {
+    console.error("usage: compare.ts <kt run dir> <pkt_protocol.py --json file>");
+    return 2;
   }
-  const cells: string[] = [];
-  for (const m of METRICS) {
-    const ka = [...a.values()].map((v) => v[m]).filter((v) => v !== undefined);
-    const kb = [...b.values()].map((v) => v[m]).filter((v) => v !== undefined);
-    cells.push(
-      ka.length ? pct(meanStd(ka), ka.length) : "—",
-      kb.length ? pct(meanStd(kb), kb.length) : "—",
+  try {
+    requireResults(runDir); // (openResults would create an empty database)
+  } catch (e) {
+    fail(e instanceof KtError ? `${e.message} — ${e.hint}` : String(e));
+  }
+  const db = openResults(runDir);
+  const run = db.latestRun();
+  if (!run) fail(`${runDir}: no run recorded`);
+  const kt = ktRows(db.trials(run.id));
+  db.close();
+  let torch: TorchJson;
+  try {
+    torch = JSON.parse(await Deno.readTextFile(torchFile)) as TorchJson;
+    if (!torch.teacher || !torch.rows) throw new Error("it has no teacher and rows");
+  } catch (e) {
+    fail(
+      `${torchFile} is not a pkt_protocol.py --json file: ${e instanceof Error ? e.message : e}`,
     );
   }
-  const dm = meanStd([...a.values()].map((v) => v.mAP)).mean -
-    meanStd([...b.values()].map((v) => v.mAP)).mean;
-  if (dm < -0.005) {
-    failures.push(`${label(r)}: kt mAP ${(100 * dm).toFixed(2)} points below PyTorch`);
+  // The shipped experiments are named <dataset>-pkt (the paper's methods) and methods-<dataset>
+  // (every method on the same nodes): refuse to set one dataset beside another.
+  const experimentDataset = run.experiment.replace(/^methods-/, "");
+  if (experimentDataset !== torch.dataset && !experimentDataset.startsWith(`${torch.dataset}-`)) {
+    fail(
+      `${runDir} holds experiment "${run.experiment}", ${torchFile} the ${torch.dataset} ` +
+        "protocol: compare runs of the same dataset",
+    );
   }
-  // kt − PyTorch over the seeds both ran (the teacher: its one run each).
-  const common = [...a.keys()].filter((seed) => b.has(seed));
-  const paired = common.length
-    ? (100 * meanStd(common.map((seed) => a.get(seed)!.mAP - b.get(seed)!.mAP)).mean).toFixed(2)
-    : "—";
-  console.log(`| ${label(r)} | ${cells.join(" | ")} | ${(100 * dm).toFixed(2)} | ${paired} |`);
-}
-
-// Each row's mAP on each seed, both implementations (the targets below read these).
-const perSeed = (rows: Map<string, Cells>) =>
-  order.filter((r) => r !== "teacher" && rows.has(r)).map((r) =>
-    `${label(r)} ${
-      [...rows.get(r)!.entries()].sort((x, y) => x[0] - y[0]).map(([, v]) =>
-        (100 * v.mAP).toFixed(2)
-      )
-        .join(" / ")
-    }`
-  ).join("; ");
-console.log(
-  `\nmAP % per seed, kt (seeds ${[...(kt.get("pkt")?.keys() ?? [])].join(", ")}): ${perSeed(kt)}.`,
-);
-console.log(
-  `mAP % per seed, PyTorch (seeds ${[...(pt.get("pkt")?.keys() ?? [])].join(", ")}): ${
-    perSeed(pt)
-  }.`,
-);
-
-// PKT first among the methods (not the references), on the mean and for every seed.
-for (const [who, rows] of [["kt", kt], ["PyTorch", pt]] as const) {
-  const methods = [...rows.keys()].filter((k) => k !== "teacher" && k !== "plain");
-  const mean = (k: string) => meanStd([...rows.get(k)!.values()].map((v) => v.mAP)).mean;
-  const best = methods.reduce((x, y) => (mean(y) > mean(x) ? y : x));
-  if (best !== "pkt") failures.push(`${who}: ${best} first on mean mAP, not pkt`);
-  for (const seed of rows.get("pkt")?.keys() ?? []) {
-    const at = (k: string) => rows.get(k)!.get(seed)?.mAP ?? -1;
-    const top = methods.reduce((x, y) => (at(y) > at(x) ? y : x));
-    if (top !== "pkt") failures.push(`${who}, seed ${seed}: ${top} first on mAP, not pkt`);
-  }
-}
-const seedsOf = (rows: Map<string, Cells>) => [...(rows.get("pkt")?.keys() ?? [])].join(", ");
-console.log(
-  `\nkt run ${run.id} of ${runDir} (kt ${run.ktCommit ?? "commit unknown"}, seeds ${
-    seedsOf(kt)
-  }); ` +
-    `PyTorch ${torch.torch} (seeds ${seedsOf(pt)}${
+  const pt = new Map<string, Cells>([["teacher", torchCells(torch.teacher)]]);
+  for (const [name, row] of Object.entries(torch.rows)) pt.set(name, torchCells(row));
+  const result = compare(kt, pt, torch.dataset);
+  console.log(result.table.join("\n"));
+  console.log("\n" + result.perSeed.join("\n"));
+  console.log(
+    `\nkt run ${run.id} of ${runDir} (kt ${run.ktCommit ?? "commit unknown"}, seeds ${
+      seedsOf(kt)
+    }); PyTorch ${torch.torch} (seeds ${seedsOf(pt)}${
       torch.complete === false ? ", run not finished" : ""
-    }; ${(torch.totalSeconds / 60).toFixed(1)} min). ` +
-    (ktOnly.length
-      ? `Rows kt ran that the reference does not implement, left out: ${ktOnly.join(", ")}. `
-      : "") +
-    (failures.length === 0
-      ? "Every target holds: each kt mAP within 0.5 points of PyTorch's or above; PKT first on mAP on the mean and every seed."
-      : `Targets missed:\n- ${failures.join("\n- ")}`),
-);
-Deno.exit(failures.length === 0 ? 0 : 1);
+    }; ${(torch.totalSeconds / 60).toFixed(1)} min). Teachers: ${teachers(kt)} in kt, ${
+      teachers(pt)
+    } in PyTorch. ` +
+      (result.ktOnly.length
+        ? `Rows kt ran that the reference does not implement, left out: ${
+          result.ktOnly.join(", ")
+        }. `
+        : "") +
+      (result.failures.length === 0
+        ? "Every target holds: each kt mAP within 0.5 points of PyTorch's or above; PKT first on mAP on the mean and every seed."
+        : `Targets missed:\n- ${result.failures.join("\n- ")}`),
+  );
+  return result.failures.length === 0 ? 0 : 1;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args[0], Deno.args[1]));
