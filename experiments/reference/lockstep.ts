@@ -1,0 +1,243 @@
+/**
+ * Lockstep cross-check, kt side: trains one of the protocol's networks with kt's own trainer and
+ * writes everything PyTorch needs to take the very same steps — the initial weights, the training
+ * samples, the batch order of every epoch — and what kt ended with (each epoch's mean loss, the
+ * final weights and batch-norm statistics, eval-mode logits of test images). `lockstep.py`, next
+ * to this file, replays the steps in PyTorch from kt's initial weights and compares. Where the
+ * statistical comparison (pkt_protocol.py, compare.ts) asks whether two implementations give the
+ * same distribution of results, this asks whether one training step is the same step.
+ *
+ *   deno run -A experiments/reference/lockstep.ts OUT_DIR [--dataset fashion-mnist]
+ *     [--model teacher|student] [--samples 2000] [--epochs 2] [--test 1000] [--seed 0]
+ *     [--backend wasm] [--lr 0.001] [--optimizer adam|sgd]
+ *   /usr/bin/python3 experiments/reference/lockstep.py OUT_DIR
+ *
+ * OUT_DIR gets `meta.json` (settings, weight manifest, kt's epoch losses), `x.npy` / `y.npy`
+ * (the training samples: kt's stratified `limit` subset of the train split), `order.npy` (epochs ×
+ * samples int32, kt's shuffle), `test_x.npy` / `test_y.npy`, `init/` and `final/` (one `.npy` per
+ * weight, kt's layout) and `test_logits.npy`. kt never imports this script.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { createRng, type Dataset, permutation, trainModel } from "../../mod.ts";
+import { useBackend } from "../../src/backend/select.ts";
+import cnn from "../../plugins/models/cnn.ts";
+import mnist from "../../plugins/datasets/mnist.ts";
+import fashionMnist from "../../plugins/datasets/fashion_mnist.ts";
+import { npyBytes } from "./export_data.ts";
+
+const DATASETS = { mnist, "fashion-mnist": fashionMnist } as const;
+/** The protocol's two networks (experiments/mnist_pkt.yaml). */
+const MODELS = {
+  teacher: { use: "cnn", filters: [32, 64, 128], batchNorm: true, dense: [256] },
+  student: { use: "cnn", filters: [8, 16, 32], batchNorm: true, dense: [64] },
+} as const;
+
+const USAGE = "usage: deno run -A experiments/reference/lockstep.ts OUT_DIR " +
+  "[--dataset mnist|fashion-mnist] [--model teacher|student] [--samples N] [--epochs E] " +
+  "[--test M] [--seed S] [--backend wasm|cpu] [--lr LR] [--optimizer adam|sgd]";
+
+interface Args {
+  outDir: string;
+  dataset: keyof typeof DATASETS;
+  model: keyof typeof MODELS;
+  samples: number;
+  epochs: number;
+  test: number;
+  seed: number;
+  backend: string;
+  lr: number;
+  optimizer: "adam" | "sgd";
+}
+
+function fail(message: string): never {
+  console.error(`lockstep: ${message}\n${USAGE}`);
+  Deno.exit(2);
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Partial<Args> = {};
+  const out: Args = {
+    outDir: "",
+    dataset: "fashion-mnist",
+    model: "teacher",
+    samples: 2000,
+    epochs: 2,
+    test: 1000,
+    seed: 0,
+    backend: "wasm",
+    lr: 1e-3,
+    optimizer: "adam",
+  };
+  const number = (flag: string, v: string | undefined, integer: boolean, min: number) => {
+    const n = Number(v);
+    if (v === undefined || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min) {
+      fail(`${flag} needs ${integer ? "an integer" : "a number"} ≥ ${min}, got ${v}`);
+    }
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = () => argv[++i];
+    switch (a) {
+      case "--dataset": {
+        const d = v();
+        if (!(d in DATASETS)) fail(`unknown dataset ${d} (mnist, fashion-mnist)`);
+        out.dataset = d as Args["dataset"];
+        break;
+      }
+      case "--model": {
+        const m = v();
+        if (!(m in MODELS)) fail(`unknown model ${m} (teacher, student)`);
+        out.model = m as Args["model"];
+        break;
+      }
+      case "--samples":
+        out.samples = number(a, v(), true, 1);
+        break;
+      case "--epochs":
+        out.epochs = number(a, v(), true, 1);
+        break;
+      case "--test":
+        out.test = number(a, v(), true, 1);
+        break;
+      case "--seed":
+        out.seed = number(a, v(), true, 0);
+        break;
+      case "--lr":
+        out.lr = number(a, v(), false, 0);
+        break;
+      case "--optimizer": {
+        const o = v();
+        if (o !== "adam" && o !== "sgd") fail(`unknown optimizer ${o} (adam, sgd)`);
+        out.optimizer = o;
+        break;
+      }
+      case "--backend":
+        out.backend = v() ?? fail("--backend needs a name");
+        break;
+      case "-h":
+      case "--help":
+        console.log(USAGE);
+        Deno.exit(0);
+        break;
+      default:
+        if (a.startsWith("-") || out.outDir) fail(`unexpected argument ${a}`);
+        out.outDir = a;
+    }
+  }
+  if (!out.outDir) fail("give an output directory");
+  return { ...out, ...args };
+}
+
+/** Every weight of the network as `layer/weight` → its values, in layer order. */
+function weightsOf(net: { layers: { name: string; weights: tf.Variable[] | unknown[] }[] }) {
+  const out: { name: string; shape: number[]; values: Float32Array }[] = [];
+  for (const layer of net.layers) {
+    for (
+      const w of layer.weights as { originalName: string; shape: number[]; read(): tf.Tensor }[]
+    ) {
+      const short = w.originalName.split("/").pop()!;
+      out.push({
+        name: `${layer.name}/${short}`,
+        shape: w.shape,
+        values: w.read().dataSync() as Float32Array,
+      });
+    }
+  }
+  return out;
+}
+
+async function writeWeights(dir: string, weights: ReturnType<typeof weightsOf>) {
+  await Deno.mkdir(dir, { recursive: true });
+  for (const w of weights) {
+    await Deno.writeFile(
+      `${dir}/${w.name.replace("/", ".")}.npy`,
+      npyBytes("<f4", w.shape, w.values),
+    );
+  }
+}
+
+async function main() {
+  const args = parseArgs(Deno.args);
+  const backend = await useBackend(args.backend);
+  const plugin = DATASETS[args.dataset];
+  const ctx = { cacheDir: ".kt/cache/datasets", seed: 0, log: (m: string) => console.error(m) };
+  const train: Dataset = await plugin.load(
+    plugin.options.parse({ split: "train", limit: args.samples }),
+    ctx,
+  );
+  const test: Dataset = await plugin.load(
+    plugin.options.parse({ split: "test", limit: args.test }),
+    ctx,
+  );
+  const { use: _use, ...arch } = MODELS[args.model];
+  const model = cnn.build(cnn.options.parse(arch), {
+    inputShape: train.shape,
+    numClasses: train.numClasses,
+    seed: args.seed,
+  });
+  const dir = args.outDir;
+  await Deno.mkdir(dir, { recursive: true });
+  const init = weightsOf(model.net as never);
+  await writeWeights(`${dir}/init`, init);
+  // kt's batch order: the trainer draws one permutation per epoch from createRng(seed) (no
+  // augmentation here, so nothing else draws from it).
+  const rng = createRng(args.seed);
+  const order = new Int32Array(args.epochs * train.size);
+  for (let e = 0; e < args.epochs; e++) order.set(permutation(train.size, rng), e * train.size);
+  await Deno.writeFile(`${dir}/order.npy`, npyBytes("<i4", [args.epochs, train.size], order));
+  await Deno.writeFile(`${dir}/x.npy`, npyBytes("<f4", [train.size, ...train.shape], train.x));
+  await Deno.writeFile(`${dir}/y.npy`, npyBytes("<i4", [train.size], train.y));
+  await Deno.writeFile(`${dir}/test_x.npy`, npyBytes("<f4", [test.size, ...test.shape], test.x));
+  await Deno.writeFile(`${dir}/test_y.npy`, npyBytes("<i4", [test.size], test.y));
+  const losses: number[] = [];
+  // Adam with PyTorch's defaults, or plain SGD (no momentum): its step is −lr · gradient, so one
+  // step compares the gradients themselves, which Adam's first steps (≈ −lr · sign) would hide.
+  const optimizer = args.optimizer === "adam"
+    ? { type: "adam" as const, lr: args.lr, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }
+    : { type: "sgd" as const, lr: args.lr, momentum: 0 };
+  await trainModel(model, train, {
+    epochs: args.epochs,
+    batchSize: 128,
+    optimizer,
+    seed: args.seed,
+    progress: false,
+    onEpoch: (r) => losses.push(r.loss),
+  });
+  await writeWeights(`${dir}/final`, weightsOf(model.net as never));
+  const logits = tf.tidy(() =>
+    (model.net.predict(tf.tensor4d(test.x, [test.size, ...test.shape])) as tf.Tensor).dataSync()
+  ) as Float32Array;
+  await Deno.writeFile(
+    `${dir}/test_logits.npy`,
+    npyBytes("<f4", [test.size, train.numClasses], logits),
+  );
+  const meta = {
+    dataset: args.dataset,
+    model: args.model,
+    architecture: MODELS[args.model],
+    samples: train.size,
+    test: test.size,
+    epochs: args.epochs,
+    batchSize: 128,
+    seed: args.seed,
+    optimizer,
+    backend: backend.name,
+    weights: init.map((w) => ({
+      name: w.name,
+      shape: w.shape,
+      file: `${w.name.replace("/", ".")}.npy`,
+    })),
+    ktEpochLosses: losses,
+  };
+  await Deno.writeTextFile(`${dir}/meta.json`, JSON.stringify(meta, null, 2) + "\n");
+  console.error(
+    `lockstep: ${args.model} on ${train.size} ${args.dataset} samples, ${args.epochs} epoch(s), ` +
+      `${backend.name}; kt epoch losses ${
+        losses.map((l) => l.toPrecision(7)).join(", ")
+      } → ${dir}/`,
+  );
+}
+
+if (import.meta.main) await main();
