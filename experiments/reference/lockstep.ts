@@ -19,7 +19,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { createRng, type Dataset, permutation, trainModel } from "../../mod.ts";
+import { createRng, type Dataset, type LayersModel, permutation, trainModel } from "../../mod.ts";
 import { useBackend } from "../../src/backend/select.ts";
 import cnn from "../../plugins/models/cnn.ts";
 import mnist from "../../plugins/datasets/mnist.ts";
@@ -56,7 +56,6 @@ function fail(message: string): never {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Partial<Args> = {};
   const out: Args = {
     outDir: "",
     dataset: "fashion-mnist",
@@ -127,25 +126,18 @@ function parseArgs(argv: string[]): Args {
     }
   }
   if (!out.outDir) fail("give an output directory");
-  return { ...out, ...args };
+  return out;
 }
 
-/** Every weight of the network as `layer/weight` → its values, in layer order. */
-function weightsOf(net: { layers: { name: string; weights: tf.Variable[] | unknown[] }[] }) {
-  const out: { name: string; shape: number[]; values: Float32Array }[] = [];
-  for (const layer of net.layers) {
-    for (
-      const w of layer.weights as { originalName: string; shape: number[]; read(): tf.Tensor }[]
-    ) {
-      const short = w.originalName.split("/").pop()!;
-      out.push({
-        name: `${layer.name}/${short}`,
-        shape: w.shape,
-        values: w.read().dataSync() as Float32Array,
-      });
-    }
-  }
-  return out;
+/** Every weight of the network (trainable and batch-norm statistics) as `layer/weight`, in layer order. */
+function weightsOf(net: LayersModel) {
+  return net.layers.flatMap((layer) =>
+    layer.weights.map((w) => ({
+      name: `${layer.name}/${w.originalName.split("/").pop()}`,
+      shape: w.shape as number[],
+      values: w.read().dataSync() as Float32Array,
+    }))
+  );
 }
 
 async function writeWeights(dir: string, weights: ReturnType<typeof weightsOf>) {
@@ -179,7 +171,7 @@ async function main() {
   });
   const dir = args.outDir;
   await Deno.mkdir(dir, { recursive: true });
-  const init = weightsOf(model.net as never);
+  const init = weightsOf(model.net);
   await writeWeights(`${dir}/init`, init);
   // kt's batch order: the trainer draws one permutation per epoch from createRng(seed) (no
   // augmentation here, so nothing else draws from it).
@@ -205,7 +197,7 @@ async function main() {
     progress: false,
     onEpoch: (r) => losses.push(r.loss),
   });
-  await writeWeights(`${dir}/final`, weightsOf(model.net as never));
+  await writeWeights(`${dir}/final`, weightsOf(model.net));
   const logits = tf.tidy(() =>
     (model.net.predict(tf.tensor4d(test.x, [test.size, ...test.shape])) as tf.Tensor).dataSync()
   ) as Float32Array;
