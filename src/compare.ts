@@ -31,6 +31,7 @@ import {
   type ColumnTest,
   type ComparisonTable,
   comparisonTable,
+  isFinished,
   type MethodRow,
   type MetricStats,
   MIN_TEST_SEEDS,
@@ -58,8 +59,6 @@ export interface CompareOptions {
   /** Add the change columns for two sources even when their experiments differ. */
   diff?: boolean;
 }
-
-const FINISHED = new Set(["done", "cached"]);
 
 /**
  * The table across `sources` (see the module doc). Throws {@linkcode KtError} for fewer than two
@@ -168,7 +167,7 @@ function seedChange(
   const bySeed = (trials: readonly TrialResult[]) => {
     const out = new Map<string, number>();
     for (const t of trials) {
-      if (!FINISHED.has(t.status)) continue;
+      if (!isFinished(t.status)) continue;
       const k = trialKeys(t);
       const v = t.metrics[metric];
       if (k.method === method && k.seed !== undefined && Number.isFinite(v) && !out.has(k.seed)) {

@@ -41,7 +41,7 @@ import type { Gallery } from "./gallery.ts";
 import type { ReportInput, ReportTrial } from "./report/types.ts";
 import { esc, formatDate } from "./report/format.ts";
 import { CSS } from "./report/style.ts";
-import { describeRows, FINISHED, methodsOf, section } from "./report/parts.ts";
+import { describeRows, isFinished, methodsOf, section } from "./report/parts.ts";
 import { comparisonHtml, failedHtml, significanceHtml, trialsHtml } from "./report/tables.ts";
 import {
   galleryHtml,
@@ -186,7 +186,7 @@ export function galleryMethods(
 ): { method: string; trial: string; config?: JsonValue | null }[] {
   const table = input.table ?? comparisonTable(input.trials);
   return methodsOf(describeRows(table, input.trials)).flatMap((m) => {
-    const t = m.trials.filter((t) => FINISHED.has(t.status)).sort((a, b) => a.seed - b.seed)[0];
+    const t = m.trials.filter((t) => isFinished(t.status)).sort((a, b) => a.seed - b.seed)[0];
     return t ? [{ method: m.row.method, trial: t.label, config: t.config }] : [];
   });
 }

@@ -191,7 +191,13 @@ export const TEST_NAME = "paired t-test over seeds (two-sided, matched by seed)"
 /** How the method column of a reference row begins: `reference: teacher`. */
 export const REFERENCE_PREFIX = "reference: ";
 
-const FINISHED = new Set(["done", "cached"]);
+/**
+ * Whether a trial with this status has results to show: it ran to the end (`done`) or came whole
+ * from the cache (`cached`). Tables, comparisons and the report count only these.
+ */
+export function isFinished(status: string): boolean {
+  return status === "done" || status === "cached";
+}
 
 /**
  * Groups trials by method and aggregates every metric over seeds.
@@ -226,7 +232,7 @@ export function comparisonTable(
     const group = groups.get(id) ?? { params, trials: [] };
     group.trials.push(trial);
     groups.set(id, group);
-    if (!FINISHED.has(trial.status)) continue;
+    if (!isFinished(trial.status)) continue;
     for (const m of Object.keys(trial.metrics)) names.add(m);
     for (const ref of trial.references ?? []) {
       const measured = references.get(ref.label) ?? new Map<string, Record<string, number>>();
@@ -257,7 +263,7 @@ export function comparisonTable(
   // Per method row: seed → that trial's metrics (the first finished trial of a seed wins).
   const bySeed: Map<string, Record<string, number>>[] = [];
   const methodRows: MethodRow[] = [...groups.values()].map(({ params, trials }) => {
-    const finished = trials.filter((t) => FINISHED.has(t.status));
+    const finished = trials.filter((t) => isFinished(t.status));
     const seeds = new Map<string, Record<string, number>>();
     for (const t of finished) {
       const seed = seedOf.get(t);

@@ -2,11 +2,12 @@ import assert from "node:assert/strict";
 import {
   compareMetricNames,
   comparisonTable,
+  isFinished,
   isLowerBetter,
   meanStd,
   type TrialResult,
 } from "./table.ts";
-import { openResults } from "./results.ts";
+import { openResults, TRIAL_STATUSES } from "./results.ts";
 import { trials } from "./_table_fixtures.ts";
 
 Deno.test("meanStd() uses the sample std (n − 1) and gives null for one value", () => {
@@ -301,4 +302,8 @@ Deno.test("references of unfinished trials are left out; a reference row needs o
     ["method=pkt", 1],
   ]);
   assert.equal(t.rows[1].metrics.mAP.mean, STUDENT[2]);
+});
+
+Deno.test("isFinished: of every trial status, only done and cached have results to show", () => {
+  assert.deepEqual(TRIAL_STATUSES.filter(isFinished), ["done", "cached"]);
 });

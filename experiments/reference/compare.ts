@@ -13,6 +13,7 @@
  * @module
  */
 import { KtError } from "../../src/errors.ts";
+import { isFinished } from "../../src/table.ts";
 import {
   openResults,
   type ReferenceRow,
@@ -74,7 +75,7 @@ export function ktRows(trials: TrialRow[]): Map<string, Cells> {
     rows.set(row, cells);
   };
   for (const t of trials) {
-    if (t.status !== "done" && t.status !== "cached") continue;
+    if (!isFinished(t.status)) continue;
     for (const ref of t.references) {
       if (!ref.label.startsWith("teacher")) put("plain", t.seed, ref.metrics);
       else teachers.set(t.seed, ref);

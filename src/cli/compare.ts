@@ -7,7 +7,7 @@ import { KtError } from "../errors.ts";
 import type { Registry } from "../registry.ts";
 import { loadExperiment } from "../config/mod.ts";
 import { openResults, requireResults } from "../results.ts";
-import { compareMetricNames } from "../table.ts";
+import { compareMetricNames, isFinished } from "../table.ts";
 import { compareRuns, sourceLabels } from "../compare.ts";
 import { dirsOf, FORMAT_FLAG, printTable } from "./shared.ts";
 
@@ -81,7 +81,7 @@ function allMetrics(sources: { trials: { status: string; metrics: Record<string,
   const names = new Set<string>();
   for (const s of sources) {
     for (const t of s.trials) {
-      if (t.status === "done" || t.status === "cached") {
+      if (isFinished(t.status)) {
         Object.keys(t.metrics).forEach((m) => names.add(m));
       }
     }

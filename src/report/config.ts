@@ -6,7 +6,7 @@ import { stringify as toYaml } from "yaml";
 import { canonicalJson, type JsonValue } from "../canonical.ts";
 import type { ReportTrial } from "./types.ts";
 import { esc } from "./format.ts";
-import { FINISHED, type MethodInfo, note, swatch } from "./parts.ts";
+import { isFinished, type MethodInfo, note, swatch } from "./parts.ts";
 
 /**
  * The config section: the settings that differ, then each method's resolved config (its
@@ -18,7 +18,7 @@ export function configHtml(methods: MethodInfo[]): string {
     m,
     trial:
       [...m.trials].filter((t) => t.config != null).sort((a, b) =>
-        Number(!FINISHED.has(a.status)) - Number(!FINISHED.has(b.status)) || a.seed - b.seed
+        Number(!isFinished(a.status)) - Number(!isFinished(b.status)) || a.seed - b.seed
       )[0],
   }));
   if (withConfig.every((c) => !c.trial)) return note("No resolved config recorded in this run.");

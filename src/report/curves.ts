@@ -7,7 +7,7 @@ import { EVAL_PHASE_PREFIX } from "../eval_curve.ts";
 import type { ReportTrial } from "./types.ts";
 import { esc } from "./format.ts";
 import { integerTicks, lineChart, type LineSeries } from "./chart.ts";
-import { FINISHED, legend, type MethodInfo, note, section } from "./parts.ts";
+import { isFinished, legend, type MethodInfo, note, section } from "./parts.ts";
 
 /** A training-loss series: node name plus phase. */
 interface CurveKey {
@@ -28,7 +28,7 @@ export function lossChartsHtml(methods: MethodInfo[], trials: readonly ReportTri
   }
   if (keys.length === 0) return note("No training curves recorded in this run.");
   const means = keys.map((key) =>
-    methods.map((m) => meanCurve(m.trials.filter((t) => FINISHED.has(t.status)), key))
+    methods.map((m) => meanCurve(m.trials.filter((t) => isFinished(t.status)), key))
   );
   // Nodes whose curves are the same for every method (a shared teacher, a shared baseline) say
   // nothing about the comparison: show the nodes that differ, or all when none do.
@@ -92,7 +92,7 @@ export function evalSection(methods: MethodInfo[], trials: readonly ReportTrial[
     const series: LineSeries[] = methods.map((m) => ({
       name: m.name,
       color: m.color,
-      points: meanCurve(m.trials.filter((t) => FINISHED.has(t.status)), key)
+      points: meanCurve(m.trials.filter((t) => isFinished(t.status)), key)
         .map((p) => ({ x: p.epoch + 1, y: p.mean, std: p.std })),
     }));
     const epochs = series.flatMap((s) => s.points.map((p) => p.x));

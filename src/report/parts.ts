@@ -5,11 +5,10 @@
  */
 import { canonicalJson, displayValue } from "../canonical.ts";
 import { type ComparisonTable, type MethodRow, REFERENCE_PREFIX } from "../table.ts";
+export { isFinished } from "../table.ts";
 import type { ReportTrial } from "./types.ts";
 import { esc } from "./format.ts";
 
-/** Trial statuses that count as finished. */
-export const FINISHED = new Set(["done", "cached"]);
 /** The methods' colours (colour-blind safe first), in table order. */
 export const PALETTE = [
   "#0072b2",

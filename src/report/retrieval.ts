@@ -7,7 +7,7 @@ import type { ComparisonTable } from "../table.ts";
 import type { Gallery } from "../gallery.ts";
 import { esc } from "./format.ts";
 import { type DotEntry, dotPlot, lineChart, type LineSeries } from "./chart.ts";
-import { FINISHED, legend, type MethodInfo, methodsOf, note, PALETTE, swatch } from "./parts.ts";
+import { isFinished, legend, type MethodInfo, methodsOf, note, PALETTE, swatch } from "./parts.ts";
 
 /**
  * Which evaluation's retrieval metrics the charts show: `mAP` / `P@k`, or `<node>.mAP` /
@@ -117,7 +117,7 @@ export function mapChartHtml(table: ComparisonTable, rows: MethodInfo[]): string
       color: series !== undefined ? colours.get(series)! : m.color,
       mean: c?.mean ?? NaN,
       std: c?.std ?? null,
-      points: m.trials.filter((t) => FINISHED.has(t.status) && Number.isFinite(t.metrics[key]))
+      points: m.trials.filter((t) => isFinished(t.status) && Number.isFinite(t.metrics[key]))
         .map((t) => ({ seed: t.seed, value: t.metrics[key] })),
       best: c?.best ?? false,
       tie: c?.tie ?? false,
