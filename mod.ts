@@ -89,6 +89,7 @@ export {
   seededInitializers,
 } from "./src/model.ts";
 export {
+  batchMatMul,
   batchNormalization,
   type BatchNormArgs,
   conv2d,
