@@ -35,7 +35,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pkt_protocol import ConvNet  # noqa: E402
+from pkt_protocol import ConvNet, pkt_loss  # noqa: E402
 
 
 def kt_to_torch(name: str, value: np.ndarray, flat_hwc: tuple[int, int, int] | None) -> np.ndarray:
@@ -92,6 +92,8 @@ def replay(meta: dict, data: dict, init: dict[str, np.ndarray], dtype: torch.dty
     test logits)."""
     arch = meta["architecture"]
     x, y, order, test_x = data["x"].to(dtype), data["y"], data["order"], data["test_x"].to(dtype)
+    teacher = data.get("teacher")
+    teacher = teacher.to(dtype) if teacher is not None else None
     n, c, h, w = x.shape
     model = ConvNet(arch["filters"], arch["dense"], arch["batchNorm"], in_shape=(c, h, w),
                     num_classes=meta["weights"][-1]["shape"][-1]).to(dtype)
@@ -115,8 +117,8 @@ def replay(meta: dict, data: dict, init: dict[str, np.ndarray], dtype: torch.dty
         total = 0.0
         for start in range(0, n, batch):
             idx = order[epoch, start:start + batch]
-            _, _, logits = model(x[idx])
-            loss = F.cross_entropy(logits, y[idx])
+            _, rep, logits = model(x[idx])
+            loss = pkt_loss(rep, teacher[idx]) if teacher is not None else F.cross_entropy(logits, y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -152,6 +154,11 @@ def main(argv=None) -> int:
         "order": torch.from_numpy(np.load(d / "order.npy").astype(np.int64)),
         "test_x": torch.from_numpy(np.load(d / "test_x.npy")).permute(0, 3, 1, 2).contiguous(),
     }
+    loss_name = meta.get("loss", "cross-entropy")
+    if loss_name == "pkt":
+        data["teacher"] = torch.from_numpy(np.load(d / "teacher_features.npy"))
+    elif loss_name != "cross-entropy":
+        raise SystemExit(f"{d}: loss {loss_name} (this script replays cross-entropy or pkt)")
     n, c, h, w = data["x"].shape
     # The flattened map before the first dense layer: h, w halved (floor) per pooled block.
     fh, fw = h, w
@@ -184,7 +191,7 @@ def main(argv=None) -> int:
     agree32 = float((f32[2].argmax(1) == f64[2].argmax(1)).mean())
     steps = meta["epochs"] * -(-n // meta["batchSize"])
     print(f"{meta['model']} on {n} {meta['dataset']} samples, {meta['epochs']} epoch(s) = {steps} "
-          f"{'Adam' if o['type'] == 'adam' else 'SGD'} steps, lr {o['lr']:g}; kt backend "
+          f"{'Adam' if o['type'] == 'adam' else 'SGD'} steps of {loss_name}, lr {o['lr']:g}; kt backend "
           f"{meta['backend']}, torch {torch.__version__}. Each cell: ||a - exact|| / ||exact||, "
           f"exact = the same steps in PyTorch float64.\n")
     print("| quantity | kt (float32) | PyTorch float32 | ratio |")

@@ -9,17 +9,29 @@
  *
  *   deno run -A experiments/reference/lockstep.ts OUT_DIR [--dataset fashion-mnist]
  *     [--model teacher|student] [--samples 2000] [--epochs 2] [--test 1000] [--seed 0]
- *     [--backend wasm] [--lr 0.001] [--optimizer adam|sgd]
+ *     [--backend wasm] [--lr 0.001] [--optimizer adam|sgd] [--loss cross-entropy|pkt]
  *   /usr/bin/python3 experiments/reference/lockstep.py OUT_DIR
  *
  * OUT_DIR gets `meta.json` (settings, weight manifest, kt's epoch losses), `x.npy` / `y.npy`
  * (the training samples: kt's stratified `limit` subset of the train split), `order.npy` (epochs ×
  * samples int32, kt's shuffle), `test_x.npy` / `test_y.npy`, `init/` and `final/` (one `.npy` per
- * weight, kt's layout) and `test_logits.npy`. kt never imports this script.
+ * weight, kt's layout) and `test_logits.npy`; with `--loss pkt` also `teacher_features.npy`, the
+ * representation (fc 256) of a teacher network (the protocol's, initialised with seed + 1, eval
+ * mode) for each training sample, which the PKT loss (kt's `pkt` plugin, official defaults) matches.
+ * kt never imports this script.
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { createRng, type Dataset, type LayersModel, permutation, trainModel } from "../../mod.ts";
+import {
+  createRng,
+  type Dataset,
+  extractLayers,
+  type LayersModel,
+  permutation,
+  type Targets,
+  trainModel,
+} from "../../mod.ts";
+import pkt from "../../plugins/losses/pkt.ts";
 import { useBackend } from "../../src/backend/select.ts";
 import cnn from "../../plugins/models/cnn.ts";
 import mnist from "../../plugins/datasets/mnist.ts";
@@ -35,7 +47,7 @@ const MODELS = {
 
 const USAGE = "usage: deno run -A experiments/reference/lockstep.ts OUT_DIR " +
   "[--dataset mnist|fashion-mnist] [--model teacher|student] [--samples N] [--epochs E] " +
-  "[--test M] [--seed S] [--backend wasm|cpu] [--lr LR] [--optimizer adam|sgd]";
+  "[--test M] [--seed S] [--backend wasm|cpu] [--lr LR] [--optimizer adam|sgd] [--loss cross-entropy|pkt]";
 
 interface Args {
   outDir: string;
@@ -48,6 +60,7 @@ interface Args {
   backend: string;
   lr: number;
   optimizer: "adam" | "sgd";
+  loss: "cross-entropy" | "pkt";
 }
 
 function fail(message: string): never {
@@ -67,6 +80,7 @@ function parseArgs(argv: string[]): Args {
     backend: "wasm",
     lr: 1e-3,
     optimizer: "adam",
+    loss: "cross-entropy",
   };
   const number = (flag: string, v: string | undefined, integer: boolean, min: number) => {
     const n = Number(v);
@@ -110,6 +124,12 @@ function parseArgs(argv: string[]): Args {
         const o = v();
         if (o !== "adam" && o !== "sgd") fail(`unknown optimizer ${o} (adam, sgd)`);
         out.optimizer = o;
+        break;
+      }
+      case "--loss": {
+        const l = v();
+        if (l !== "cross-entropy" && l !== "pkt") fail(`unknown loss ${l} (cross-entropy, pkt)`);
+        out.loss = l;
         break;
       }
       case "--backend":
@@ -183,6 +203,23 @@ async function main() {
   await Deno.writeFile(`${dir}/y.npy`, npyBytes("<i4", [train.size], train.y));
   await Deno.writeFile(`${dir}/test_x.npy`, npyBytes("<f4", [test.size, ...test.shape], test.x));
   await Deno.writeFile(`${dir}/test_y.npy`, npyBytes("<i4", [test.size], test.y));
+  // PKT's targets: a teacher network's representation of every training sample (the step is the
+  // same whatever the teacher knows, so an untrained one with another seed will do).
+  let targets: Targets | undefined;
+  if (args.loss === "pkt") {
+    const { use: _t, ...teacherArch } = MODELS.teacher;
+    const teacher = cnn.build(cnn.options.parse(teacherArch), {
+      inputShape: train.shape,
+      numClasses: train.numClasses,
+      seed: args.seed + 1,
+    });
+    const [features] = await extractLayers(teacher, train, ["representation"]);
+    targets = { features };
+    await Deno.writeFile(
+      `${dir}/teacher_features.npy`,
+      npyBytes("<f4", [features.size, features.dim], features.values),
+    );
+  }
   const losses: number[] = [];
   // Adam with PyTorch's defaults, or plain SGD (no momentum): its step is −lr · gradient, so one
   // step compares the gradients themselves, which Adam's first steps (≈ −lr · sign) would hide.
@@ -194,6 +231,7 @@ async function main() {
     batchSize: 128,
     optimizer,
     seed: args.seed,
+    ...(targets ? { loss: pkt.create(pkt.options.parse({}), { seed: args.seed }), targets } : {}),
     progress: false,
     onEpoch: (r) => losses.push(r.loss),
   });
@@ -215,6 +253,7 @@ async function main() {
     batchSize: 128,
     seed: args.seed,
     optimizer,
+    loss: args.loss,
     backend: backend.name,
     weights: init.map((w) => ({
       name: w.name,
