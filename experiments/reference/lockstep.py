@@ -6,7 +6,8 @@ initial weights, training samples, batch order and results into OUT_DIR. This sc
 same network in plain PyTorch (pkt_protocol.py's ConvNet: conv 3x3 'same', BatchNorm momentum 0.1
 eps 1e-5, ReLU, max-pool 2; dense ReLU; linear head), loads kt's initial weights (converted from
 kt's NHWC layouts), trains on the same batches in the same order with torch.optim.Adam (same lr,
-betas, eps) and cross-entropy, and compares with kt: each epoch's mean loss, every weight and
+betas, eps) or plain SGD, with cross-entropy or (lockstep.ts --loss pkt) pkt_protocol.py's PKT loss
+against the teacher features kt wrote, and compares with kt: each epoch's mean loss, every weight and
 batch-norm running statistic (what training changed: final minus kt's initial values), and the
 eval-mode logits of the test images (each as ||kt - PyTorch|| / ||PyTorch||), and how many test
 predictions agree.
