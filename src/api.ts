@@ -563,7 +563,12 @@ export interface StepPlugin<O = unknown> extends PluginBase<O> {
   kind: "step";
   /** The kind of output (decides how it is cached). */
   output: StepOutput;
-  /** Whether the trial seed feeds this node (students: yes; a shared teacher: no). */
+  /**
+   * Whether the trial seed feeds this node (students: yes; a shared teacher: no). A top-level
+   * `seed` option overrides it: `ctx.seed` is that option when given, else the trial seed
+   * (seeded) or 0. The cache key holds the seed the node runs with, not whether `seed` was
+   * written out, so `run` must depend on `ctx.seed` only, never on the option's presence.
+   */
   seeded?: boolean;
   /**
    * Top-level options that only label the output for people and never change it (evaluate's

@@ -38,7 +38,7 @@ import { join, resolve } from "node:path";
 import type { CurvePoint } from "./api.ts";
 import type { JsonValue } from "./canonical.ts";
 import { KtError } from "./errors.ts";
-import type { ReferenceResult } from "./table.ts";
+import { isFinished, type ReferenceResult } from "./table.ts";
 import { join as joinPath } from "node:path";
 import { type Holder, isAbandoned, isHeld } from "./liveness.ts";
 
@@ -700,7 +700,7 @@ export function runNote(
   state: RunState,
   trials: readonly Pick<TrialRow, "label" | "status">[],
 ): string | undefined {
-  const missing = trials.filter((t) => t.status !== "done" && t.status !== "cached");
+  const missing = trials.filter((t) => !isFinished(t.status));
   if (missing.length === 0 && state !== "running" && state !== "stale") return undefined;
   const shown = missing.slice(0, 10).map((t) =>
     `${t.label} (${

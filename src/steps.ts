@@ -42,7 +42,9 @@ export const trainingOptions = {
   }).strict().optional().describe(
     "step LR schedule: lr·gamma every stepSize epochs / at milestones",
   ),
-  seed: z.number().int().optional().describe("default: the trial seed"),
+  seed: z.number().int().optional().describe(
+    "default: the trial seed (transfer), 0 (trained-network, a shared teacher)",
+  ),
   divergence: z.union([
     z.literal(false),
     z.object({ factor: z.number().gt(1).default(DIVERGENCE_FACTOR) }).strict(),

@@ -64,6 +64,10 @@ Deno.test("ktRows: one shared teacher is one cell; a teacher per seed is a cell 
   assert.equal(teachers(paired), "one per seed (3)");
   // Plain students per seed, methods named as pkt_protocol.py names them.
   assert.deepEqual([...paired.get("plain")!.keys()], [0, 1, 2]);
+  // Only seed 1 finished: its teacher stays seed 1's (a paired run's seed-1 teacher must not
+  // face PyTorch's seed-0 teacher in the same-seed column).
+  const lone = ktRows([trial("pkt", 1, 0.8, { key: "t1", mAP: 0.84 })]);
+  assert.deepEqual([...lone.get("teacher")!.keys()], [1]);
   const hinton = ktRows([trial({ use: "hinton", form: "official" }, 0, 0.8, { key: "t", mAP: 1 })]);
   assert.ok(hinton.has("hinton-official"));
 });

@@ -83,12 +83,13 @@ export function ktRows(trials: TrialRow[]): Map<string, Cells> {
     put(torchName(t.params.method), t.seed, t.metrics);
   }
   // One teacher for every seed (the shipped files: one evaluation, one key) is one measurement,
-  // shown as seed 0 like PyTorch's one teacher; a teacher per seed (`seed: ${seed}` on the
-  // teacher node, pkt_protocol.py --paired-teachers) is one cell per seed.
+  // shown once, at the lowest seed that measured it (0 in a full run, like PyTorch's one
+  // teacher); a teacher per seed (`seed: ${seed}` on the teacher node, pkt_protocol.py
+  // --paired-teachers) is one cell per seed — also when only one of its seeds has finished.
   const keys = new Set([...teachers.values()].map((r) => r.key));
-  for (const [seed, ref] of teachers) {
-    if (keys.size > 1) put("teacher", seed, ref.metrics);
-    else if (!rows.has("teacher")) put("teacher", 0, ref.metrics);
+  const seeds = [...teachers.keys()].sort((a, b) => a - b);
+  for (const seed of keys.size > 1 ? seeds : seeds.slice(0, 1)) {
+    put("teacher", seed, teachers.get(seed)!.metrics);
   }
   return rows;
 }

@@ -7,18 +7,21 @@ same network in plain PyTorch (pkt_protocol.py's ConvNet: conv 3x3 'same', Batch
 eps 1e-5, ReLU, max-pool 2; dense ReLU; linear head), loads kt's initial weights (converted from
 kt's NHWC layouts), trains on the same batches in the same order with torch.optim.Adam (same lr,
 betas, eps) or plain SGD, with cross-entropy or (lockstep.ts --loss pkt) pkt_protocol.py's PKT loss
-against the teacher features kt wrote, and compares with kt: each epoch's mean loss, every weight and
-batch-norm running statistic (what training changed: final minus kt's initial values), and the
-eval-mode logits of the test images (each as ||kt - PyTorch|| / ||PyTorch||), and how many test
-predictions agree.
+against the teacher features kt wrote. It replays twice, in float32 and in float64, and measures
+kt and the float32 replay against the float64 one ("exact": the same steps up to float64 rounding),
+each as ||a - exact|| / ||exact||: each epoch's mean loss, what training changed in every weight and
+batch-norm running statistic (final minus kt's initial values), and the eval-mode logits of the
+test images; also how many test predictions equal float64's.
 
-    /usr/bin/python3 experiments/reference/lockstep.py OUT_DIR [--threads 1] [--tolerance 1e-3]
+    /usr/bin/python3 experiments/reference/lockstep.py OUT_DIR [--threads 1] [--ratio 10]
+        [--floor 1e-4]
 
-Exit 0 when every compared quantity agrees within --tolerance (relative), 1 otherwise. Two float32
-implementations differ in rounding (summation order in convolutions and reductions), and training
-amplifies rounding step by step, so agreement is to a tolerance that grows with the number of
-steps; a difference of semantics (a variance estimator, an epsilon, an initial state, an
-optimiser detail) shows up as a difference orders of magnitude above rounding from the first step.
+Exit 0 when, quantity by quantity, kt's difference from exact is at most --ratio times PyTorch
+float32's or below --floor (rounding-sized whatever PyTorch does), 1 otherwise. Two float32
+implementations differ in rounding (summation order in convolutions and reductions) and training
+amplifies rounding step by step, so both drift from exact as steps accumulate; a difference of
+semantics (a variance estimator, an epsilon, an initial state, an optimiser detail) shows up in
+some quantity orders of magnitude above PyTorch float32's rounding, from the first step.
 """
 
 from __future__ import annotations
@@ -136,9 +139,13 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("out_dir", help="the directory lockstep.ts wrote")
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--tolerance", type=float, default=10.0,
-                   help="accepted ratio of kt's difference from the float64 replay to PyTorch "
-                        "float32's (both measure rounding; a semantic difference is far above it)")
+    p.add_argument("--ratio", type=float, default=10.0,
+                   help="accepted ratio, per quantity, of kt's difference from the float64 replay "
+                        "to PyTorch float32's (both measure rounding; a semantic difference is far "
+                        "above it)")
+    p.add_argument("--floor", type=float, default=1e-4,
+                   help="a relative difference from float64 below this passes whatever PyTorch "
+                        "float32's is")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     d = Path(args.out_dir)
@@ -197,19 +204,30 @@ def main(argv=None) -> int:
           f"exact = the same steps in PyTorch float64.\n")
     print("| quantity | kt (float32) | PyTorch float32 | ratio |")
     print("| --- | ---: | ---: | ---: |")
-    floor = 1e-12
+    tiny = 1e-12
+    failed = []
     for name, kt_diff, pt_diff in rows:
-        ratio = kt_diff / max(pt_diff, floor)
-        print(f"| {name} | {kt_diff:.2e} | {pt_diff:.2e} | {ratio:.1f} |")
+        ratio = kt_diff / max(pt_diff, tiny)
+        passed = kt_diff <= args.floor or ratio <= args.ratio
+        if not passed:
+            failed.append(name)
+        print(f"| {name} | {kt_diff:.2e} | {pt_diff:.2e} | {ratio:.1f}{'' if passed else ' ✗'} |")
     print(f"\ntest predictions equal to float64's: kt {100 * agree:.2f} %, PyTorch float32 "
           f"{100 * agree32:.2f} % of {len(kt_logits)}")
-    kt_worst = max(r[1] for r in rows)
-    pt_worst = max(r[2] for r in rows)
-    ratio = kt_worst / max(pt_worst, floor)
-    ok = ratio <= args.tolerance
-    print(f"largest difference from float64: kt {kt_worst:.2e}, PyTorch float32 {pt_worst:.2e} "
-          f"(ratio {ratio:.1f}: {'within' if ok else 'ABOVE'} the tolerance {args.tolerance:g})")
-    return 0 if ok else 1
+    # The weights' summary over the tensors training changed (PKT leaves the head alone).
+    changed = [r for r in rows if r[0].endswith("(change)") and np.isfinite(r[1]) and r[2] > 0]
+    if changed:
+        print(f"weight changes over {len(changed)} tensors, median / largest difference from "
+              f"float64: kt {np.median([r[1] for r in changed]):.1e} / "
+              f"{max(r[1] for r in changed):.1e}, PyTorch float32 "
+              f"{np.median([r[2] for r in changed]):.1e} / {max(r[2] for r in changed):.1e}")
+    if failed:
+        print(f"ABOVE PyTorch float32's rounding ({args.ratio:g}x, floor {args.floor:g}): "
+              f"{', '.join(failed)}")
+        return 1
+    print(f"every quantity within {args.ratio:g}x PyTorch float32's difference from float64 or "
+          f"below {args.floor:g}")
+    return 0
 
 
 if __name__ == "__main__":

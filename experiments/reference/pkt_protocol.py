@@ -551,7 +551,8 @@ def parse_args(argv=None):
     p.add_argument("--lr-transfer", type=float, default=1e-4)
     p.add_argument("--adam-eps", type=float, default=1e-8,
                    help="Adam epsilon (PyTorch's and kt's default; tfjs's own is 1e-7)")
-    p.add_argument("--teacher-seed", type=int, default=0)
+    p.add_argument("--teacher-seed", type=int, default=None,
+                   help="the teacher's seed (default 0)")
     p.add_argument("--paired-teachers", action="store_true",
                    help="train one teacher per student seed, with that seed (kt: `seed: ${seed}` "
                         "on the teacher node); --teacher-seed is then unused")
@@ -584,8 +585,10 @@ def parse_args(argv=None):
     if args.paired_teachers and (args.save_teacher or args.teacher_only):
         p.error("--paired-teachers trains a teacher per seed; --save-teacher and --teacher-only "
                 "take the one teacher of --teacher-seed")
-    if args.paired_teachers:
-        args.teacher_seed = None  # unused: each seed's teacher has that seed
+    if args.paired_teachers and args.teacher_seed is not None:
+        p.error("--paired-teachers trains each seed's teacher with that seed; drop --teacher-seed")
+    if not args.paired_teachers and args.teacher_seed is None:
+        args.teacher_seed = 0
     if args.quick:
         args.epochs_teacher = args.epochs_student = args.epochs_transfer = 1
         args.seeds = args.seeds[:1]
@@ -618,6 +621,13 @@ def merge_json(paths: list[str], out: str) -> None:
     first = runs[0]
     same = {k: v for k, v in first["config"].items() if k not in MERGE_FREE}
     paired = bool(first["config"]["paired_teachers"])
+    if paired:
+        for path, run in zip(paths, runs):
+            seeds = run["teacher"].get("seeds")
+            if seeds != run["rows"]["plain"]["seeds"]:
+                raise SystemExit(f"{path}: a --paired-teachers file needs one teacher per seed "
+                                 f"(teacher seeds {seeds}, student seeds "
+                                 f"{run['rows']['plain']['seeds']})")
 
     def teacher_metrics(run: dict) -> list[dict]:
         """The teacher's results without its evaluation time (which differs between runs)."""
