@@ -32,7 +32,10 @@ import {
   trainModel,
 } from "../../mod.ts";
 import pkt from "../../plugins/losses/pkt.ts";
+import { parseArgs as parseFlags } from "node:util";
 import { useBackend } from "../../src/backend/select.ts";
+import { KtError, thrownSummary } from "../../src/errors.ts";
+import { choiceFlag, intFlag, numberFlag } from "../../src/flags.ts";
 import cnn from "../../plugins/models/cnn.ts";
 import mnist from "../../plugins/datasets/mnist.ts";
 import fashionMnist from "../../plugins/datasets/fashion_mnist.ts";
@@ -69,84 +72,41 @@ function fail(message: string): never {
 }
 
 function parseArgs(argv: string[]): Args {
-  const out: Args = {
-    outDir: "",
-    dataset: "fashion-mnist",
-    model: "teacher",
-    samples: 2000,
-    epochs: 2,
-    test: 1000,
-    seed: 0,
-    backend: "wasm",
-    lr: 1e-3,
-    optimizer: "adam",
-    loss: "cross-entropy",
-  };
-  const number = (flag: string, v: string | undefined, integer: boolean, min: number) => {
-    const n = Number(v);
-    if (v === undefined || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min) {
-      fail(`${flag} needs ${integer ? "an integer" : "a number"} ≥ ${min}, got ${v}`);
-    }
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const v = () => argv[++i];
-    switch (a) {
-      case "--dataset": {
-        const d = v();
-        if (!(d in DATASETS)) fail(`unknown dataset ${d} (mnist, fashion-mnist)`);
-        out.dataset = d as Args["dataset"];
-        break;
-      }
-      case "--model": {
-        const m = v();
-        if (!(m in MODELS)) fail(`unknown model ${m} (teacher, student)`);
-        out.model = m as Args["model"];
-        break;
-      }
-      case "--samples":
-        out.samples = number(a, v(), true, 1);
-        break;
-      case "--epochs":
-        out.epochs = number(a, v(), true, 1);
-        break;
-      case "--test":
-        out.test = number(a, v(), true, 1);
-        break;
-      case "--seed":
-        out.seed = number(a, v(), true, 0);
-        break;
-      case "--lr":
-        out.lr = number(a, v(), false, 0);
-        break;
-      case "--optimizer": {
-        const o = v();
-        if (o !== "adam" && o !== "sgd") fail(`unknown optimizer ${o} (adam, sgd)`);
-        out.optimizer = o;
-        break;
-      }
-      case "--loss": {
-        const l = v();
-        if (l !== "cross-entropy" && l !== "pkt") fail(`unknown loss ${l} (cross-entropy, pkt)`);
-        out.loss = l;
-        break;
-      }
-      case "--backend":
-        out.backend = v() ?? fail("--backend needs a name");
-        break;
-      case "-h":
-      case "--help":
-        console.log(USAGE);
-        Deno.exit(0);
-        break;
-      default:
-        if (a.startsWith("-") || out.outDir) fail(`unexpected argument ${a}`);
-        out.outDir = a;
-    }
+  const { values: v, positionals } = parseFlags({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      dataset: { type: "string", default: "fashion-mnist" },
+      model: { type: "string", default: "teacher" },
+      samples: { type: "string", default: "2000" },
+      epochs: { type: "string", default: "2" },
+      test: { type: "string", default: "1000" },
+      seed: { type: "string", default: "0" },
+      backend: { type: "string", default: "wasm" },
+      lr: { type: "string", default: "0.001" },
+      optimizer: { type: "string", default: "adam" },
+      loss: { type: "string", default: "cross-entropy" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (v.help) {
+    console.log(USAGE);
+    Deno.exit(0);
   }
-  if (!out.outDir) fail("give an output directory");
-  return out;
+  if (positionals.length !== 1) fail("give one output directory");
+  return {
+    outDir: positionals[0],
+    dataset: choiceFlag("--dataset", ["mnist", "fashion-mnist"] as const)(v.dataset),
+    model: choiceFlag("--model", ["teacher", "student"] as const)(v.model),
+    samples: intFlag("--samples", { min: 1, example: "2000" })(v.samples),
+    epochs: intFlag("--epochs", { min: 1, example: "2" })(v.epochs),
+    test: intFlag("--test", { min: 1, example: "1000" })(v.test),
+    seed: intFlag("--seed", { min: 0, example: "0" })(v.seed),
+    backend: v.backend,
+    lr: numberFlag("--lr", { min: 0, example: "0.001" })(v.lr),
+    optimizer: choiceFlag("--optimizer", ["adam", "sgd"] as const)(v.optimizer),
+    loss: choiceFlag("--loss", ["cross-entropy", "pkt"] as const)(v.loss),
+  };
 }
 
 /** Every weight of the network (trainable and batch-norm statistics) as `layer/weight`, in layer order. */
@@ -171,7 +131,13 @@ async function writeWeights(dir: string, weights: ReturnType<typeof weightsOf>) 
 }
 
 async function main() {
-  const args = parseArgs(Deno.args);
+  let args: Args;
+  try {
+    args = parseArgs(Deno.args);
+  } catch (e) {
+    // A flag parser's KtError (what, where, an example) or parseArgs' unknown-option error.
+    fail(e instanceof KtError ? e.format() : thrownSummary(e));
+  }
   const backend = await useBackend(args.backend);
   const plugin = DATASETS[args.dataset];
   const ctx = { cacheDir: ".kt/cache/datasets", seed: 0, log: (m: string) => console.error(m) };
