@@ -13,6 +13,9 @@
  * this script.
  * @module
  */
+import { parseArgs as parseFlags } from "node:util";
+import { KtError, thrownSummary } from "../../src/errors.ts";
+import { choiceFlag, intFlag } from "../../src/flags.ts";
 import mnist from "../../plugins/datasets/mnist.ts";
 import fashionMnist from "../../plugins/datasets/fashion_mnist.ts";
 
@@ -34,50 +37,34 @@ function fail(message: string): never {
   Deno.exit(2);
 }
 
-function positiveInt(flag: string, value: string | undefined): number {
-  const n = Number(value);
-  if (value === undefined || !Number.isInteger(n) || n <= 0) {
-    fail(`${flag} needs a positive integer, got ${value}`);
-  }
-  return n;
-}
-
 function parseArgs(argv: string[]): Args {
-  const args: Args = { outDir: "/tmp/kt-reference-data", datasets: ["mnist", "fashion-mnist"] };
-  let positional = 0;
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].startsWith("--") && argv[i].includes("=")
-      ? [argv[i].slice(0, argv[i].indexOf("=")), argv[i].slice(argv[i].indexOf("=") + 1)]
-      : [argv[i], undefined];
-    const value = () => inline ?? argv[++i];
-    switch (flag) {
-      case "--limit-train":
-        args.limitTrain = positiveInt(flag, value());
-        break;
-      case "--limit-test":
-        args.limitTest = positiveInt(flag, value());
-        break;
-      case "--datasets": {
-        const names = (value() ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
-        for (const name of names) {
-          if (!(name in PLUGINS)) fail(`unknown dataset "${name}" (mnist, fashion-mnist)`);
-        }
-        if (names.length === 0) fail("--datasets needs at least one name");
-        args.datasets = names as DatasetName[];
-        break;
-      }
-      case "-h":
-      case "--help":
-        console.log(USAGE);
-        Deno.exit(0);
-        break;
-      default:
-        if (flag.startsWith("-")) fail(`unknown option ${flag}`);
-        if (positional++ > 0) fail(`unexpected argument ${flag}`);
-        args.outDir = flag;
-    }
+  const { values: v, positionals } = parseFlags({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      datasets: { type: "string", default: "mnist,fashion-mnist" },
+      "limit-train": { type: "string" },
+      "limit-test": { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (v.help) {
+    console.log(USAGE);
+    Deno.exit(0);
   }
-  return args;
+  if (positionals.length > 1) fail(`unexpected argument ${positionals[1]}`);
+  const datasetName = choiceFlag("--datasets", Object.keys(PLUGINS) as DatasetName[]);
+  const datasets = v.datasets.split(",").map((s) => s.trim()).filter((s) => s !== "")
+    .map(datasetName);
+  if (datasets.length === 0) fail("--datasets needs at least one name");
+  const limit = (flag: string, value: string | undefined) =>
+    value === undefined ? undefined : intFlag(flag, { min: 1, example: "10000" })(value);
+  return {
+    outDir: positionals[0] ?? "/tmp/kt-reference-data",
+    datasets,
+    limitTrain: limit("--limit-train", v["limit-train"]),
+    limitTest: limit("--limit-test", v["limit-test"]),
+  };
 }
 
 /**
@@ -109,7 +96,13 @@ async function main(): Promise<void> {
   if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
     fail("this platform is big-endian; the .npy writer assumes little-endian");
   }
-  const args = parseArgs(Deno.args);
+  let args: Args;
+  try {
+    args = parseArgs(Deno.args);
+  } catch (e) {
+    // A flag parser's KtError (what, where, an example) or parseArgs' unknown-option error.
+    fail(e instanceof KtError ? e.format() : thrownSummary(e));
+  }
   const ctx = { cacheDir: ".kt/cache/datasets", seed: 0, log: (m: string) => console.error(m) };
   for (const name of args.datasets) {
     const plugin = PLUGINS[name];
