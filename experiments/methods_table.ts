@@ -13,7 +13,7 @@
  * @module
  */
 import { KtError } from "../src/errors.ts";
-import { openResults, requireResults, type TrialRow } from "../src/results.ts";
+import { readLatestRun, type TrialRow } from "../src/results.ts";
 import {
   comparisonTable,
   isFinished,
@@ -129,20 +129,14 @@ if (import.meta.main) {
     console.error("usage: methods_table.ts <run dir> [--into docs/results.md]");
     Deno.exit(2);
   }
+  let latest: ReturnType<typeof readLatestRun>;
   try {
-    requireResults(runDir); // (openResults would create an empty database)
+    latest = readLatestRun(runDir);
   } catch (e) {
-    console.error(e instanceof KtError ? `${e.message} — ${e.hint}` : String(e));
+    console.error(e instanceof KtError ? e.format() : String(e));
     Deno.exit(2);
   }
-  const db = openResults(runDir);
-  const run = db.latestRun();
-  if (!run) {
-    console.error(`${runDir}: no run recorded`);
-    Deno.exit(2);
-  }
-  const trials = db.trials(run.id);
-  db.close();
+  const { run, trials } = latest;
   const md = methodsTable(trials);
   const done = trials.filter((t) => isFinished(t.status)).length;
   const footer = `\n\n(${done} of ${trials.length} trials finished; kt ${

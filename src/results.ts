@@ -245,6 +245,26 @@ export function requireResults(runDir: string): void {
 }
 
 /**
+ * The latest run in `<runDir>/results.sqlite` and its trials, for a script that reads one run:
+ * throws {@linkcode KtError} when there is no database (none is created) or no run in it.
+ */
+export function readLatestRun(runDir: string): { run: RunRow; trials: TrialRow[] } {
+  requireResults(runDir);
+  const db = openResults(runDir);
+  try {
+    const run = db.latestRun();
+    if (!run) {
+      throw new KtError(`no run recorded in ${resolve(runDir, "results.sqlite")}`, {
+        hint: "run the experiment first: deno task sweep <file>",
+      });
+    }
+    return { run, trials: db.trials(run.id) };
+  } finally {
+    db.close();
+  }
+}
+
+/**
  * Opens (creating if needed) `<runDir>/results.sqlite`. Throws {@linkcode KtError} with the path
  * and a fix when it cannot be created or opened.
  */

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { holdLife } from "./liveness.ts";
-import { openResults, runLockPath, runNote, runState } from "./results.ts";
+import { openResults, readLatestRun, runLockPath, runNote, runState } from "./results.ts";
 import { KtError } from "./errors.ts";
 
 async function withDir(fn: (dir: string) => Promise<void> | void): Promise<void> {
@@ -379,4 +379,32 @@ Deno.test("runNote() says how an incomplete run ended and which trials are missi
     runNote({ id: 6, holder: null }, "finished", [{ label: "a", status: "cached" }]),
     undefined,
   );
+});
+
+Deno.test("readLatestRun: the last run's trials; no database or no run is a KtError", async () => {
+  await withDir(async (dir) => {
+    const missing = join(dir, "nothing-here");
+    assert.throws(
+      () => readLatestRun(missing),
+      (e) => e instanceof KtError && /no results/.test(e.message),
+    );
+    assert.equal(await Deno.stat(missing).then(() => true, () => false), false, "nothing created");
+    openResults(dir).close();
+    assert.throws(
+      () => readLatestRun(dir),
+      (e) => e instanceof KtError && /no run recorded/.test(e.message),
+    );
+    const db = openResults(dir);
+    try {
+      const first = db.startRun({ experiment: "e" });
+      db.addTrial(first, { label: "old", params: {}, seed: 0 });
+      const second = db.startRun({ experiment: "e" });
+      db.addTrial(second, { label: "new", params: {}, seed: 1 });
+    } finally {
+      db.close();
+    }
+    const { run, trials } = readLatestRun(dir);
+    assert.equal(run.experiment, "e");
+    assert.deepEqual(trials.map((t) => t.label), ["new"]);
+  });
 });

@@ -14,12 +14,7 @@
  */
 import { KtError } from "../../src/errors.ts";
 import { isFinished } from "../../src/table.ts";
-import {
-  openResults,
-  type ReferenceRow,
-  requireResults,
-  type TrialRow,
-} from "../../src/results.ts";
+import { readLatestRun, type ReferenceRow, type TrialRow } from "../../src/results.ts";
 
 interface TorchStats {
   mean: number;
@@ -219,16 +214,14 @@ async function main(runDir: string | undefined, torchFile: string | undefined): 
     console.error("usage: compare.ts <kt run dir> <pkt_protocol.py --json file>");
     return 2;
   }
+  let latest: ReturnType<typeof readLatestRun>;
   try {
-    requireResults(runDir); // (openResults would create an empty database)
+    latest = readLatestRun(runDir);
   } catch (e) {
-    fail(e instanceof KtError ? `${e.message} — ${e.hint}` : String(e));
+    fail(e instanceof KtError ? e.format() : String(e));
   }
-  const db = openResults(runDir);
-  const run = db.latestRun();
-  if (!run) fail(`${runDir}: no run recorded`);
-  const kt = ktRows(db.trials(run.id));
-  db.close();
+  const { run } = latest;
+  const kt = ktRows(latest.trials);
   let torch: TorchJson;
   try {
     torch = JSON.parse(await Deno.readTextFile(torchFile)) as TorchJson;
