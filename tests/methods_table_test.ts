@@ -6,32 +6,19 @@
 import assert from "node:assert/strict";
 import { methodLabel, methodsTable } from "../experiments/methods_table.ts";
 import type { TrialRow } from "../src/results.ts";
+import { doneTrial } from "./_trial_rows.ts";
 
-let id = 0;
+/** A done trial of `method` at `seed`: mAP `mAP`, the teacher at 0.99, its plain student. */
 function trial(method: unknown, seed: number, mAP: number, plain: number): TrialRow {
-  id++;
-  return {
-    id,
-    runId: 1,
-    label: `method=${JSON.stringify(method)},seed=${seed}`,
-    params: { method: method as string, seed },
-    seed,
-    status: "done",
-    reason: null,
-    started: null,
-    finished: null,
-    config: null,
-    metrics: { mAP, "P@10": 0.9, "P@100": 0.8, accuracy: 0.95, qmi: 0.02 },
-    references: [
-      { node: "teacher_eval", label: "teacher", key: "t", metrics: { mAP: 0.99 } },
-      {
-        node: "plain_eval",
-        label: "plain student (baseline)",
-        key: `p${seed}`,
-        metrics: { mAP: plain },
-      },
-    ],
-  };
+  return doneTrial(method, seed, { mAP, "P@10": 0.9, "P@100": 0.8, accuracy: 0.95, qmi: 0.02 }, [
+    { node: "teacher_eval", label: "teacher", key: "t", metrics: { mAP: 0.99 } },
+    {
+      node: "plain_eval",
+      label: "plain student (baseline)",
+      key: `p${seed}`,
+      metrics: { mAP: plain },
+    },
+  ]);
 }
 
 Deno.test("methodLabel: names, Hinton's form and the layers a method reads", () => {

@@ -13,8 +13,8 @@ import {
   torchCells,
 } from "../experiments/reference/compare.ts";
 import type { TrialRow } from "../src/results.ts";
+import { doneTrial } from "./_trial_rows.ts";
 
-let id = 0;
 /** A done trial of `method` at `seed` with mAP `mAP`, its plain student and its teacher. */
 function trial(
   method: unknown,
@@ -22,29 +22,15 @@ function trial(
   mAP: number,
   teacher: { key: string; mAP: number },
 ): TrialRow {
-  id++;
-  return {
-    id,
-    runId: 1,
-    label: `method=${JSON.stringify(method)},seed=${seed}`,
-    params: { method: method as string, seed },
-    seed,
-    status: "done",
-    reason: null,
-    started: null,
-    finished: null,
-    config: null,
-    metrics: { mAP, "P@10": 0.9, "P@100": 0.8, accuracy: 0.9 },
-    references: [
-      { node: "teacher_eval", label: "teacher", key: teacher.key, metrics: { mAP: teacher.mAP } },
-      {
-        node: "baseline_eval",
-        label: "plain student (baseline)",
-        key: `p${seed}`,
-        metrics: { mAP: 0.7 + seed / 100 },
-      },
-    ],
-  };
+  return doneTrial(method, seed, { mAP, "P@10": 0.9, "P@100": 0.8, accuracy: 0.9 }, [
+    { node: "teacher_eval", label: "teacher", key: teacher.key, metrics: { mAP: teacher.mAP } },
+    {
+      node: "baseline_eval",
+      label: "plain student (baseline)",
+      key: `p${seed}`,
+      metrics: { mAP: 0.7 + seed / 100 },
+    },
+  ]);
 }
 
 const cells = (values: Record<number, number>): Cells =>
